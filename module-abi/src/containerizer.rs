@@ -1,0 +1,139 @@
+//! The `Containerizer` kind: the launcher that turns a merged launch info into running processes.
+//!
+//! The host drives it in Mesos's order: `launch` clones the container's first process and leaves
+//! it blocked; the host isolates it with every isolator; `exec` releases it to run the command.
+//! `watch` gives a descriptor that becomes readable when that process ends (a pidfd), `wait` then
+//! reports how it ended, and `destroy` kills every process of the container.
+
+use std::ffi::c_void;
+use std::os::fd::RawFd;
+
+use serde::{Deserialize, Serialize};
+
+use crate::descriptor::CallFn;
+use crate::error::Result;
+use crate::guard::json_call;
+use crate::isolator::{ContainerRequest, WatchResponse};
+use crate::messages::{
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, ContainerStatus,
+    ContainerTermination,
+};
+use crate::module::{Module, instance};
+use crate::output::Output;
+
+/// A containerizer (Mesos's launcher plus the launch helper).
+pub trait Containerizer: Module {
+    /// Learns the containers checkpointed by the host; returns the ones it finds on the machine
+    /// that are not among them (orphans), which the host will destroy.
+    fn recover(&self, states: Vec<ContainerState>) -> Result<Vec<ContainerId>>;
+    /// Creates the container's first process with the merged launch info, blocked before exec.
+    /// Returns its pid as seen by the host.
+    fn launch(
+        &self,
+        container_id: &ContainerId,
+        config: &ContainerConfig,
+        launch_info: &ContainerLaunchInfo,
+    ) -> Result<i32>;
+    /// Releases the blocked process to exec the command.
+    fn exec(&self, container_id: &ContainerId) -> Result<()>;
+    /// A descriptor that becomes readable when the container's first process has ended.
+    fn watch(&self, container_id: &ContainerId) -> Result<Option<RawFd>>;
+    /// How the container's first process ended, or `None` while it runs. Never blocks.
+    fn wait(&self, container_id: &ContainerId) -> Result<Option<ContainerTermination>>;
+    /// Kills every process of the container and waits until they are gone. Unknown: no error.
+    fn destroy(&self, container_id: &ContainerId) -> Result<()>;
+    /// Run-time status (the first process's pid).
+    fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus> {
+        let _ = container_id;
+        Ok(ContainerStatus::default())
+    }
+}
+
+/// Request of a containerizer's `recover`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerizerRecoverRequest {
+    pub states: Vec<ContainerState>,
+}
+
+/// Result of a containerizer's `recover`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ContainerizerRecoverResponse {
+    #[serde(default)]
+    pub orphans: Vec<ContainerId>,
+}
+
+/// Request of `launch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchRequest {
+    pub container_id: ContainerId,
+    pub container_config: ContainerConfig,
+    #[serde(default)]
+    pub launch_info: ContainerLaunchInfo,
+}
+
+/// Result of `launch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchResponse {
+    pub pid: i32,
+}
+
+/// `struct mm_containerizer_table`. Slots only ever grow at the end.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerizerTable {
+    pub size: usize,
+    pub recover: Option<CallFn>,
+    pub launch: Option<CallFn>,
+    pub exec: Option<CallFn>,
+    pub watch: Option<CallFn>,
+    pub wait: Option<CallFn>,
+    pub destroy: Option<CallFn>,
+    pub status: Option<CallFn>,
+}
+
+impl ContainerizerTable {
+    /// The table whose slots call `T`'s trait methods.
+    pub const fn of<T: Containerizer>() -> ContainerizerTable {
+        ContainerizerTable {
+            size: std::mem::size_of::<ContainerizerTable>(),
+            recover: Some(recover::<T>),
+            launch: Some(launch::<T>),
+            exec: Some(exec::<T>),
+            watch: Some(watch::<T>),
+            wait: Some(wait::<T>),
+            destroy: Some(destroy::<T>),
+            status: Some(status::<T>),
+        }
+    }
+}
+
+macro_rules! containerizer_slots {
+    ($( $slot:ident($req:ty) => |$this:ident, $r:ident| $body:expr; )*) => {$(
+        unsafe extern "C" fn $slot<T: Containerizer>(
+            inst: *mut c_void,
+            request: *const u8,
+            request_len: usize,
+            output: *const Output,
+        ) -> i32 {
+            // SAFETY: the host calls slots with the instance `create` returned, a readable request
+            // and a live output, as the CallFn contract says.
+            unsafe {
+                let $this = instance::<T>(inst);
+                json_call(request, request_len, output, |$r: $req| $body)
+            }
+        }
+    )*};
+}
+
+containerizer_slots! {
+    recover(ContainerizerRecoverRequest) =>
+        |this, r| this.recover(r.states).map(|orphans| ContainerizerRecoverResponse { orphans });
+    launch(LaunchRequest) => |this, r| this
+        .launch(&r.container_id, &r.container_config, &r.launch_info)
+        .map(|pid| LaunchResponse { pid });
+    exec(ContainerRequest) => |this, r| this.exec(&r.container_id);
+    watch(ContainerRequest) => |this, r| this.watch(&r.container_id).map(|fd| WatchResponse { fd });
+    wait(ContainerRequest) => |this, r| this.wait(&r.container_id);
+    destroy(ContainerRequest) => |this, r| this.destroy(&r.container_id);
+    status(ContainerRequest) => |this, r| this.status(&r.container_id);
+}

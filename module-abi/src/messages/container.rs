@@ -1,0 +1,254 @@
+//! Container messages, modelled on Mesos's protobufs (`ContainerID`, `ContainerConfig`,
+//! `ContainerLaunchInfo`, `ContainerState`, `ContainerStatus`) and named the same where Mesos has them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::resources::Resources;
+
+/// A container's identity. A nested container names its parent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ContainerId {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Box<ContainerId>>,
+}
+
+impl ContainerId {
+    /// A top-level container id.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            parent: None,
+        }
+    }
+}
+
+impl fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = &self.parent {
+            write!(f, "{parent}.")?;
+        }
+        f.write_str(&self.value)
+    }
+}
+
+/// One environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentVariable {
+    pub name: String,
+    pub value: String,
+}
+
+/// What to run (Mesos `CommandInfo`): `value` through `/bin/sh -c` when `shell` is true, or as the
+/// program with `arguments` as its argv when false.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CommandInfo {
+    #[serde(default)]
+    pub shell: bool,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub arguments: Vec<String>,
+    #[serde(default)]
+    pub environment: Vec<EnvironmentVariable>,
+}
+
+/// Everything an isolator is told about a container before it starts (Mesos `ContainerConfig`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    pub command: CommandInfo,
+    /// Requested resources (Mesos `resources`).
+    #[serde(default)]
+    pub resources: Resources,
+    /// Resource limits (Mesos `limits`); may be infinite.
+    #[serde(default)]
+    pub limits: Resources,
+    /// The container's sandbox directory.
+    pub directory: String,
+    /// The user to run as, when not the harness's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// A mount to perform in the container's mount namespace (Mesos `ContainerMountInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerMountInfo {
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `MS_*` flags.
+    #[serde(default)]
+    pub flags: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+}
+
+/// A resource limit (`setrlimit`), by Mesos's names (`RLMT_NOFILE`, ...) or the plain kernel name
+/// (`NOFILE`). `None` means unlimited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RLimit {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub soft: Option<u64>,
+    #[serde(default)]
+    pub hard: Option<u64>,
+}
+
+/// What an isolator asks of the launch (Mesos `ContainerLaunchInfo`). The harness merges the
+/// launch infos of every isolator; a field only one isolator may set is a conflict when two do.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContainerLaunchInfo {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<EnvironmentVariable>,
+    /// `CLONE_NEW*` flags, one per entry, as Mesos's `repeated int32 clone_namespaces`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clone_namespaces: Vec<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<ContainerMountInfo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rlimits: Vec<RLimit>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effective_capabilities: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// The container's hostname (needs a UTS namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_exec_commands: Vec<CommandInfo>,
+}
+
+/// What the harness checkpointed about a running container, handed back at `recover`
+/// (Mesos `ContainerState`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub container_id: ContainerId,
+    pub pid: u64,
+    pub directory: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ContainerConfig>,
+}
+
+/// Run-time status an isolator adds about a container (Mesos `ContainerStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContainerStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<ContainerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor_pid: Option<u32>,
+    /// Free-form facts an isolator reports (cgroup paths, namespace inodes, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub info: std::collections::BTreeMap<String, String>,
+}
+
+/// Why a container hit a limit (Mesos `TaskStatus.Reason`, the container-limitation subset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(non_camel_case_types)]
+pub enum Reason {
+    REASON_CONTAINER_LIMITATION,
+    REASON_CONTAINER_LIMITATION_DISK,
+    REASON_CONTAINER_LIMITATION_MEMORY,
+    REASON_CONTAINER_PREEMPTED,
+}
+
+/// A limit the container ran into (Mesos `ContainerLimitation`). The harness destroys the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerLimitation {
+    #[serde(default)]
+    pub resources: Resources,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// How a container's command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerTermination {
+    /// The exit code when the command exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The signal when the command was killed by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+impl ContainerTermination {
+    /// The shell's convention: the exit code, or 128 + the signal.
+    pub fn exit_status(&self) -> i32 {
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => code,
+            (None, Some(signal)) => 128 + signal,
+            (None, None) => 1,
+        }
+    }
+}
+
+/// A module parameter, both parts required (Mesos `Parameter`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Parameter {
+    pub key: String,
+    pub value: String,
+}
+
+/// The parameters a module is created with, in manifest order (Mesos `Parameters`).
+pub type Parameters = Vec<Parameter>;
+
+/// The value of the first parameter named `key`.
+pub fn parameter<'a>(params: &'a [Parameter], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|p| p.key == key)
+        .map(|p| p.value.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_container_id_displays_with_parent() {
+        let id = ContainerId {
+            value: "child".into(),
+            parent: Some(Box::new(ContainerId::new("p"))),
+        };
+        assert_eq!(id.to_string(), "p.child");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, r#"{"value":"child","parent":{"value":"p"}}"#);
+    }
+
+    #[test]
+    fn exit_status_follows_the_shell() {
+        assert_eq!(
+            ContainerTermination {
+                exit_code: Some(3),
+                signal: None
+            }
+            .exit_status(),
+            3
+        );
+        assert_eq!(
+            ContainerTermination {
+                exit_code: None,
+                signal: Some(9)
+            }
+            .exit_status(),
+            137
+        );
+    }
+
+    #[test]
+    fn limitation_reason_uses_mesos_names() {
+        let l = ContainerLimitation {
+            resources: Resources::new().with("mem", 64.0),
+            message: "Memory limit exceeded".into(),
+            reason: Some(Reason::REASON_CONTAINER_LIMITATION_MEMORY),
+        };
+        let json = serde_json::to_value(&l).unwrap();
+        assert_eq!(json["reason"], "REASON_CONTAINER_LIMITATION_MEMORY");
+    }
+}
