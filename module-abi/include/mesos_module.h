@@ -107,7 +107,8 @@ struct mm_isolator_table {
 /*
  * Containerizer: every slot is a JSON call.
  *   recover {"states":[ContainerState]} -> {"orphans":[ContainerID]}
- *   launch  {"container_id","container_config","launch_info"} -> {"pid": N} (blocked before exec)
+ *   launch  {"container_id","container_config","launch_info","attach_output"} -> {"pid": N}
+ *           (the first process, blocked before exec)
  *   exec    {"container_id"} -> nothing
  *   watch   {"container_id"} -> {"fd": N or null} (readable when the first process ended)
  *   wait    {"container_id"} -> {"exit_code"?, "signal"?} or null while running

@@ -28,12 +28,7 @@ pub trait Containerizer: Module {
     fn recover(&self, states: Vec<ContainerState>) -> Result<Vec<ContainerId>>;
     /// Creates the container's first process with the merged launch info, blocked before exec.
     /// Returns its pid as seen by the host.
-    fn launch(
-        &self,
-        container_id: &ContainerId,
-        config: &ContainerConfig,
-        launch_info: &ContainerLaunchInfo,
-    ) -> Result<i32>;
+    fn launch(&self, request: &LaunchRequest) -> Result<i32>;
     /// Releases the blocked process to exec the command.
     fn exec(&self, container_id: &ContainerId) -> Result<()>;
     /// A descriptor that becomes readable when the container's first process has ended.
@@ -69,6 +64,10 @@ pub struct LaunchRequest {
     pub container_config: ContainerConfig,
     #[serde(default)]
     pub launch_info: ContainerLaunchInfo,
+    /// Also copy the command's stdout and stderr to the host's own (for `agent-harness run`).
+    /// They always go to the `stdout` and `stderr` files of the sandbox.
+    #[serde(default)]
+    pub attach_output: bool,
 }
 
 /// Result of `launch`.
@@ -128,9 +127,7 @@ macro_rules! containerizer_slots {
 containerizer_slots! {
     recover(ContainerizerRecoverRequest) =>
         |this, r| this.recover(r.states).map(|orphans| ContainerizerRecoverResponse { orphans });
-    launch(LaunchRequest) => |this, r| this
-        .launch(&r.container_id, &r.container_config, &r.launch_info)
-        .map(|pid| LaunchResponse { pid });
+    launch(LaunchRequest) => |this, r| this.launch(&r).map(|pid| LaunchResponse { pid });
     exec(ContainerRequest) => |this, r| this.exec(&r.container_id);
     watch(ContainerRequest) => |this, r| this.watch(&r.container_id).map(|fd| WatchResponse { fd });
     wait(ContainerRequest) => |this, r| this.wait(&r.container_id);
