@@ -16,8 +16,6 @@ pub struct AnonymousTable {
 impl AnonymousTable {
     /// The table of an anonymous module.
     pub const fn of<T: Anonymous>() -> AnonymousTable {
-        AnonymousTable {
-            size: std::mem::size_of::<AnonymousTable>(),
-        }
+        AnonymousTable { size: std::mem::size_of::<AnonymousTable>() }
     }
 }

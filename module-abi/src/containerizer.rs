@@ -15,8 +15,7 @@ use crate::error::Result;
 use crate::guard::json_call;
 use crate::isolator::{ContainerRequest, WatchResponse};
 use crate::messages::{
-    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, ContainerStatus,
-    ContainerTermination,
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, ContainerStatus, ContainerTermination,
 };
 use crate::module::{Module, instance};
 use crate::output::Output;

@@ -33,10 +33,8 @@ fn install_panic_recorder() {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a non-text panic payload".to_string());
-                let location = info
-                    .location()
-                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                    .unwrap_or_default();
+                let location =
+                    info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
                 *slot.borrow_mut() = Some(format!("module panicked{location}: {message}"));
             });
             if recorded.is_err() {
@@ -133,9 +131,7 @@ mod tests {
         let req = br#"{"a":2}"#;
         // SAFETY: the request slice and the collector are live for the call.
         let status = unsafe {
-            json_call(req.as_ptr(), req.len(), &out, |v: serde_json::Value| {
-                Ok(v["a"].as_i64().unwrap() * 2)
-            })
+            json_call(req.as_ptr(), req.len(), &out, |v: serde_json::Value| Ok(v["a"].as_i64().unwrap() * 2))
         };
         assert_eq!(status, STATUS_OK);
         assert_eq!(buffer, b"4");
@@ -143,16 +139,8 @@ mod tests {
         let mut buffer = Vec::new();
         let out = Output::collector(&mut buffer);
         // SAFETY: as above.
-        let status = unsafe {
-            json_call(b"{".as_ptr(), 1, &out, |_: serde_json::Value| {
-                Ok::<_, Error>(())
-            })
-        };
+        let status = unsafe { json_call(b"{".as_ptr(), 1, &out, |_: serde_json::Value| Ok::<_, Error>(())) };
         assert_eq!(status, STATUS_ERROR);
-        assert!(
-            String::from_utf8(buffer)
-                .unwrap()
-                .starts_with("malformed request")
-        );
+        assert!(String::from_utf8(buffer).unwrap().starts_with("malformed request"));
     }
 }

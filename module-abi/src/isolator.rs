@@ -15,8 +15,8 @@ use crate::descriptor::CallFn;
 use crate::error::Result;
 use crate::guard::json_call;
 use crate::messages::{
-    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerState,
-    ContainerStatus, ResourceStatistics, Resources,
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerState, ContainerStatus,
+    ResourceStatistics, Resources,
 };
 use crate::module::{Module, instance};
 use crate::output::Output;
@@ -63,12 +63,7 @@ pub trait Isolator: Module {
         Ok(None)
     }
     /// New resource requests and limits for a running container.
-    fn update(
-        &self,
-        container_id: &ContainerId,
-        resources: &Resources,
-        limits: &Resources,
-    ) -> Result<()> {
+    fn update(&self, container_id: &ContainerId, resources: &Resources, limits: &Resources) -> Result<()> {
         let _ = (container_id, resources, limits);
         Ok(())
     }

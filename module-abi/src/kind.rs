@@ -18,12 +18,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in a stable order.
-    pub const ALL: [Kind; 4] = [
-        Kind::Isolator,
-        Kind::Containerizer,
-        Kind::Anonymous,
-        Kind::TestModule,
-    ];
+    pub const ALL: [Kind; 4] = [Kind::Isolator, Kind::Containerizer, Kind::Anonymous, Kind::TestModule];
 
     /// The kind's name as it appears in a descriptor.
     pub const fn c_name(self) -> &'static CStr {

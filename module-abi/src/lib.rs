@@ -65,14 +65,13 @@ pub use containerizer::{
     LaunchRequest, LaunchResponse,
 };
 pub use descriptor::{
-    ABI_VERSION, BUILT_AGAINST, CallFn, CompatibleFn, CreateFn, DESCRIPTOR_HEADER_SIZE,
-    DESCRIPTOR_SIZE, DestroyFn, MODULE_ABI_VERSION, MODULE_MAGIC, ModuleDescriptor, STATUS_ERROR,
-    STATUS_OK, TableHeader,
+    ABI_VERSION, BUILT_AGAINST, CallFn, CompatibleFn, CreateFn, DESCRIPTOR_HEADER_SIZE, DESCRIPTOR_SIZE,
+    DestroyFn, MODULE_ABI_VERSION, MODULE_MAGIC, ModuleDescriptor, STATUS_ERROR, STATUS_OK, TableHeader,
 };
 pub use error::{Error, Result};
 pub use isolator::{
-    ContainerRequest, IsolateRequest, Isolator, IsolatorTable, PrepareRequest, RecoverRequest,
-    UpdateRequest, WatchResponse,
+    ContainerRequest, IsolateRequest, Isolator, IsolatorTable, PrepareRequest, RecoverRequest, UpdateRequest,
+    WatchResponse,
 };
 pub use kind::Kind;
 pub use messages::*;

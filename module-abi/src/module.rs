@@ -27,12 +27,7 @@ pub unsafe extern "C" fn create<T: Module>(
 ) -> i32 {
     if instance.is_null() {
         // SAFETY: `error` is null or live by the CreateFn contract.
-        return unsafe {
-            guard::fail(
-                error,
-                &crate::Error::msg("create() was given no instance slot"),
-            )
-        };
+        return unsafe { guard::fail(error, &crate::Error::msg("create() was given no instance slot")) };
     }
     let result = guard::catch(|| {
         // SAFETY: `params_len` readable bytes by the CreateFn contract.

@@ -15,10 +15,7 @@ pub struct Output {
 impl Output {
     /// An output that appends into `buffer`, for a host to pass to a call.
     pub fn collector(buffer: &mut Vec<u8>) -> Output {
-        Output {
-            context: (buffer as *mut Vec<u8>).cast(),
-            write: Some(append_to_vec),
-        }
+        Output { context: (buffer as *mut Vec<u8>).cast(), write: Some(append_to_vec) }
     }
 
     /// Writes `bytes` to `output`. Used by the module side; a null output or writer drops them.

@@ -79,13 +79,7 @@ unsafe extern "C" fn foo<T: TestModule>(
     error: *const Output,
 ) -> i32 {
     // SAFETY: the host passes the instance `create` returned (and writable result, live error).
-    unsafe {
-        finish(
-            guard::catch(|| instance::<T>(inst).foo(a, b)),
-            result,
-            error,
-        )
-    }
+    unsafe { finish(guard::catch(|| instance::<T>(inst).foo(a, b)), result, error) }
 }
 
 unsafe extern "C" fn bar<T: TestModule>(
@@ -96,13 +90,7 @@ unsafe extern "C" fn bar<T: TestModule>(
     error: *const Output,
 ) -> i32 {
     // SAFETY: as in `foo`.
-    unsafe {
-        finish(
-            guard::catch(|| instance::<T>(inst).bar(a, b)),
-            result,
-            error,
-        )
-    }
+    unsafe { finish(guard::catch(|| instance::<T>(inst).bar(a, b)), result, error) }
 }
 
 unsafe extern "C" fn baz<T: TestModule>(
@@ -113,13 +101,7 @@ unsafe extern "C" fn baz<T: TestModule>(
     error: *const Output,
 ) -> i32 {
     // SAFETY: as in `foo`.
-    unsafe {
-        finish(
-            guard::catch(|| instance::<T>(inst).baz(a, b)),
-            result,
-            error,
-        )
-    }
+    unsafe { finish(guard::catch(|| instance::<T>(inst).baz(a, b)), result, error) }
 }
 
 unsafe extern "C" fn parameters<T: TestModule>(
@@ -129,9 +111,5 @@ unsafe extern "C" fn parameters<T: TestModule>(
     output: *const Output,
 ) -> i32 {
     // SAFETY: the CallFn contract: live instance, readable request, live output.
-    unsafe {
-        json_call(request, request_len, output, |(): ()| {
-            instance::<T>(inst).parameters()
-        })
-    }
+    unsafe { json_call(request, request_len, output, |(): ()| instance::<T>(inst).parameters()) }
 }

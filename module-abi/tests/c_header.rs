@@ -60,11 +60,7 @@ fn rust_layout() -> Vec<(String, usize)> {
         [size, recover, launch, exec, watch, wait, destroy, status]
     );
     layout!("mm_anonymous_table", AnonymousTable, [size]);
-    layout!(
-        "mm_test_module_table",
-        TestModuleTable,
-        [size, foo, bar, baz, parameters]
-    );
+    layout!("mm_test_module_table", TestModuleTable, [size, foo, bar, baz, parameters]);
     out
 }
 
@@ -76,9 +72,7 @@ fn c_header_matches_the_rust_layout() {
         "#include <stdio.h>\n#include <stddef.h>\n#include \"mesos_module.h\"\nint main(void) {\n",
     );
     for (expr, _) in &layout {
-        program.push_str(&format!(
-            "  printf(\"%s=%zu\\n\", \"{expr}\", (size_t){expr});\n"
-        ));
+        program.push_str(&format!("  printf(\"%s=%zu\\n\", \"{expr}\", (size_t){expr});\n"));
     }
     program.push_str(&format!(
         "  printf(\"magic=%llu\\n\", (unsigned long long)MM_MODULE_MAGIC);\n  printf(\"abi=%u\\n\", MM_ABI_VERSION);\n  return 0;\n}}\n"
@@ -98,17 +92,10 @@ fn c_header_matches_the_rust_layout() {
     assert!(status.success(), "cc failed to compile the header");
     let printed = Command::new(&binary).output().unwrap();
     let printed = String::from_utf8(printed.stdout).unwrap();
-    let c: BTreeMap<&str, u64> = printed
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k, v.parse().unwrap()))
-        .collect();
+    let c: BTreeMap<&str, u64> =
+        printed.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k, v.parse().unwrap())).collect();
     for (expr, rust) in &layout {
-        assert_eq!(
-            c.get(expr.as_str()).copied(),
-            Some(*rust as u64),
-            "{expr}: C vs Rust"
-        );
+        assert_eq!(c.get(expr.as_str()).copied(), Some(*rust as u64), "{expr}: C vs Rust");
     }
     assert_eq!(c["magic"], MODULE_MAGIC);
     assert_eq!(c["abi"], ABI_VERSION as u64);

@@ -18,10 +18,7 @@ pub struct ContainerId {
 impl ContainerId {
     /// A top-level container id.
     pub fn new(value: impl Into<String>) -> Self {
-        Self {
-            value: value.into(),
-            parent: None,
-        }
+        Self { value: value.into(), parent: None }
     }
 }
 
@@ -200,10 +197,7 @@ pub type Parameters = Vec<Parameter>;
 
 /// The value of the first parameter named `key`.
 pub fn parameter<'a>(params: &'a [Parameter], key: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|p| p.key == key)
-        .map(|p| p.value.as_str())
+    params.iter().find(|p| p.key == key).map(|p| p.value.as_str())
 }
 
 #[cfg(test)]
@@ -212,10 +206,7 @@ mod tests {
 
     #[test]
     fn nested_container_id_displays_with_parent() {
-        let id = ContainerId {
-            value: "child".into(),
-            parent: Some(Box::new(ContainerId::new("p"))),
-        };
+        let id = ContainerId { value: "child".into(), parent: Some(Box::new(ContainerId::new("p"))) };
         assert_eq!(id.to_string(), "p.child");
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, r#"{"value":"child","parent":{"value":"p"}}"#);
@@ -223,22 +214,8 @@ mod tests {
 
     #[test]
     fn exit_status_follows_the_shell() {
-        assert_eq!(
-            ContainerTermination {
-                exit_code: Some(3),
-                signal: None
-            }
-            .exit_status(),
-            3
-        );
-        assert_eq!(
-            ContainerTermination {
-                exit_code: None,
-                signal: Some(9)
-            }
-            .exit_status(),
-            137
-        );
+        assert_eq!(ContainerTermination { exit_code: Some(3), signal: None }.exit_status(), 3);
+        assert_eq!(ContainerTermination { exit_code: None, signal: Some(9) }.exit_status(), 137);
     }
 
     #[test]

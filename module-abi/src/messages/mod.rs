@@ -6,9 +6,9 @@ mod resources;
 mod statistics;
 
 pub use container::{
-    CommandInfo, ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation,
-    ContainerMountInfo, ContainerState, ContainerStatus, ContainerTermination, EnvironmentVariable,
-    Parameter, Parameters, RLimit, Reason, parameter,
+    CommandInfo, ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerMountInfo,
+    ContainerState, ContainerStatus, ContainerTermination, EnvironmentVariable, Parameter, Parameters,
+    RLimit, Reason, parameter,
 };
 pub use resources::{Resources, ResourcesParseError};
 pub use statistics::ResourceStatistics;

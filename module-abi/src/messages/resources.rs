@@ -42,9 +42,7 @@ impl Resources {
             })?;
             let name = name.trim();
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(ResourcesParseError(format!(
-                    "resource '{part}' has an invalid name '{name}'"
-                )));
+                return Err(ResourcesParseError(format!("resource '{part}' has an invalid name '{name}'")));
             }
             let value = parse_scalar(value.trim()).ok_or_else(|| {
                 ResourcesParseError(format!(
@@ -52,9 +50,7 @@ impl Resources {
                 ))
             })?;
             if out.insert(name.to_string(), value).is_some() {
-                return Err(ResourcesParseError(format!(
-                    "resource '{name}' is given more than once"
-                )));
+                return Err(ResourcesParseError(format!("resource '{name}' is given more than once")));
             }
         }
         Ok(Self(out))
@@ -95,10 +91,7 @@ impl Resources {
 fn parse_scalar(value: &str) -> Option<f64> {
     match value {
         "inf" | "infinity" | "Infinity" => Some(f64::INFINITY),
-        _ => value
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0),
+        _ => value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
     }
 }
 

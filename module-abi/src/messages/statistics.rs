@@ -56,10 +56,7 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_first_value_and_fills_gaps() {
-        let mut a = ResourceStatistics {
-            cpus_user_time_secs: Some(1.0),
-            ..Default::default()
-        };
+        let mut a = ResourceStatistics { cpus_user_time_secs: Some(1.0), ..Default::default() };
         a.merge(ResourceStatistics {
             cpus_user_time_secs: Some(9.0),
             mem_rss_bytes: Some(4096),
@@ -71,9 +68,6 @@ mod tests {
 
     #[test]
     fn empty_statistics_serialize_to_an_empty_object() {
-        assert_eq!(
-            serde_json::to_string(&ResourceStatistics::default()).unwrap(),
-            "{}"
-        );
+        assert_eq!(serde_json::to_string(&ResourceStatistics::default()).unwrap(), "{}");
     }
 }

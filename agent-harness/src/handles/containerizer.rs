@@ -1,0 +1,111 @@
+//! The host side of a `Containerizer`. Every slot but `status` is required.
+
+use std::os::fd::OwnedFd;
+
+use module_abi::{
+    CallFn, ContainerId, ContainerRequest, ContainerState, ContainerStatus, ContainerTermination,
+    ContainerizerRecoverRequest, ContainerizerRecoverResponse, ContainerizerTable, Kind, LaunchRequest,
+    LaunchResponse, WatchResponse,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::dup_module_fd;
+use crate::instance::{CallError, Instance, KindHandle};
+
+/// A containerizer instance.
+#[derive(Debug)]
+pub struct ContainerizerHandle {
+    instance: Instance,
+    table: ContainerizerTable,
+}
+
+impl KindHandle for ContainerizerHandle {
+    const KIND: Kind = Kind::Containerizer;
+    fn wrap(instance: Instance) -> Result<Self, String> {
+        let table: ContainerizerTable = instance.table()?;
+        let slots = [
+            ("recover", table.recover.is_some()),
+            ("launch", table.launch.is_some()),
+            ("exec", table.exec.is_some()),
+            ("watch", table.watch.is_some()),
+            ("wait", table.wait.is_some()),
+            ("destroy", table.destroy.is_some()),
+        ];
+        if let Some((missing, _)) = slots.iter().find(|(_, present)| !present) {
+            return Err(format!(
+                "containerizer module '{}' does not implement {missing}()",
+                instance.module().name
+            ));
+        }
+        Ok(ContainerizerHandle { instance, table })
+    }
+}
+
+impl ContainerizerHandle {
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.instance.module().name
+    }
+
+    fn required<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        slot: Option<CallFn>,
+        request: &Req,
+    ) -> Result<Resp, CallError> {
+        self.instance.call(method, slot, request)?.ok_or_else(|| CallError {
+            module: self.name().to_string(),
+            method,
+            message: "not implemented".to_string(),
+        })
+    }
+
+    /// Returns the orphans: containers on the machine not among `states`.
+    pub fn recover(&self, states: Vec<ContainerState>) -> Result<Vec<ContainerId>, CallError> {
+        let response: ContainerizerRecoverResponse =
+            self.required("recover", self.table.recover, &ContainerizerRecoverRequest { states })?;
+        Ok(response.orphans)
+    }
+
+    /// Creates the container's first process, blocked before exec; returns its pid.
+    pub fn launch(&self, request: &LaunchRequest) -> Result<i32, CallError> {
+        let response: LaunchResponse = self.required("launch", self.table.launch, request)?;
+        Ok(response.pid)
+    }
+
+    pub fn exec(&self, container_id: &ContainerId) -> Result<(), CallError> {
+        self.required::<_, ()>(
+            "exec",
+            self.table.exec,
+            &ContainerRequest { container_id: container_id.clone() },
+        )
+    }
+
+    /// The host's own copy of a descriptor that becomes readable when the first process ends.
+    pub fn watch(&self, container_id: &ContainerId) -> Result<Option<OwnedFd>, CallError> {
+        let response: WatchResponse = self.required(
+            "watch",
+            self.table.watch,
+            &ContainerRequest { container_id: container_id.clone() },
+        )?;
+        response.fd.map(|fd| dup_module_fd(fd, self.name(), "watch")).transpose()
+    }
+
+    pub fn wait(&self, container_id: &ContainerId) -> Result<Option<ContainerTermination>, CallError> {
+        self.required("wait", self.table.wait, &ContainerRequest { container_id: container_id.clone() })
+    }
+
+    pub fn destroy(&self, container_id: &ContainerId) -> Result<(), CallError> {
+        self.required::<_, ()>(
+            "destroy",
+            self.table.destroy,
+            &ContainerRequest { container_id: container_id.clone() },
+        )
+    }
+
+    pub fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus, CallError> {
+        let req = ContainerRequest { container_id: container_id.clone() };
+        Ok(self.instance.call("status", self.table.status, &req)?.unwrap_or_default())
+    }
+}

@@ -1,0 +1,116 @@
+//! The host side of an `Isolator`.
+
+use std::os::fd::OwnedFd;
+
+use module_abi::{
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerRequest, ContainerState,
+    ContainerStatus, IsolateRequest, IsolatorTable, Kind, PrepareRequest, RecoverRequest, ResourceStatistics,
+    Resources, UpdateRequest, WatchResponse,
+};
+
+use super::dup_module_fd;
+use crate::instance::{CallError, Instance, KindHandle};
+
+/// An isolator instance.
+#[derive(Debug)]
+pub struct IsolatorHandle {
+    instance: Instance,
+    table: IsolatorTable,
+}
+
+impl KindHandle for IsolatorHandle {
+    const KIND: Kind = Kind::Isolator;
+    fn wrap(instance: Instance) -> Result<Self, String> {
+        let table = instance.table()?;
+        Ok(IsolatorHandle { instance, table })
+    }
+}
+
+fn request(container_id: &ContainerId) -> ContainerRequest {
+    ContainerRequest { container_id: container_id.clone() }
+}
+
+impl IsolatorHandle {
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.instance.module().name
+    }
+
+    pub fn supports_nesting(&self) -> Result<bool, CallError> {
+        Ok(self.instance.call("supports_nesting", self.table.supports_nesting, &())?.unwrap_or(false))
+    }
+
+    pub fn supports_standalone(&self) -> Result<bool, CallError> {
+        Ok(self.instance.call("supports_standalone", self.table.supports_standalone, &())?.unwrap_or(false))
+    }
+
+    pub fn recover(&self, states: Vec<ContainerState>, orphans: Vec<ContainerId>) -> Result<(), CallError> {
+        let req = RecoverRequest { states, orphans };
+        self.instance.call::<_, ()>("recover", self.table.recover, &req).map(drop)
+    }
+
+    pub fn prepare(
+        &self,
+        container_id: &ContainerId,
+        container_config: &ContainerConfig,
+    ) -> Result<Option<ContainerLaunchInfo>, CallError> {
+        let req =
+            PrepareRequest { container_id: container_id.clone(), container_config: container_config.clone() };
+        Ok(self
+            .instance
+            .call::<_, Option<ContainerLaunchInfo>>("prepare", self.table.prepare, &req)?
+            .flatten())
+    }
+
+    pub fn isolate(&self, container_id: &ContainerId, pid: i32) -> Result<(), CallError> {
+        let req = IsolateRequest { container_id: container_id.clone(), pid };
+        self.instance.call::<_, ()>("isolate", self.table.isolate, &req).map(drop)
+    }
+
+    /// The host's own copy of the module's watch descriptor, if it has one.
+    pub fn watch(&self, container_id: &ContainerId) -> Result<Option<OwnedFd>, CallError> {
+        let response: Option<WatchResponse> =
+            self.instance.call("watch", self.table.watch, &request(container_id))?;
+        match response.and_then(|r| r.fd) {
+            Some(fd) => dup_module_fd(fd, self.name(), "watch").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn limitation(&self, container_id: &ContainerId) -> Result<Option<ContainerLimitation>, CallError> {
+        Ok(self
+            .instance
+            .call::<_, Option<ContainerLimitation>>(
+                "limitation",
+                self.table.limitation,
+                &request(container_id),
+            )?
+            .flatten())
+    }
+
+    pub fn update(
+        &self,
+        container_id: &ContainerId,
+        resources: &Resources,
+        limits: &Resources,
+    ) -> Result<(), CallError> {
+        let req = UpdateRequest {
+            container_id: container_id.clone(),
+            resources: resources.clone(),
+            limits: limits.clone(),
+        };
+        self.instance.call::<_, ()>("update", self.table.update, &req).map(drop)
+    }
+
+    pub fn usage(&self, container_id: &ContainerId) -> Result<ResourceStatistics, CallError> {
+        Ok(self.instance.call("usage", self.table.usage, &request(container_id))?.unwrap_or_default())
+    }
+
+    pub fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus, CallError> {
+        Ok(self.instance.call("status", self.table.status, &request(container_id))?.unwrap_or_default())
+    }
+
+    pub fn cleanup(&self, container_id: &ContainerId) -> Result<(), CallError> {
+        self.instance.call::<_, ()>("cleanup", self.table.cleanup, &request(container_id)).map(drop)
+    }
+}

@@ -1,0 +1,22 @@
+//! The agent harness: loads isolation modules from Mesos module manifests and drives containers
+//! through them.
+//!
+//! Data flows one way: a [`manifest`] (Mesos's `--modules` JSON) is loaded by the
+//! [`ModuleManager`], which opens each library ([`dynlib`]), reads and checks each module's
+//! descriptor ([`descriptor`], [`verify`]) and registers it. Instances are created from the registry
+//! and used through typed [`handles`] that call the module through its kind table. The harness never
+//! links a module crate: it only loads `.so` files.
+
+pub mod cli;
+pub mod descriptor;
+pub mod dynlib;
+pub mod handles;
+pub mod instance;
+pub mod manifest;
+pub mod module_manager;
+pub mod verify;
+
+pub use handles::{AnonymousHandle, ContainerizerHandle, IsolatorHandle, TestModuleHandle};
+pub use instance::{CallError, Instance, KindHandle};
+pub use manifest::{Manifest, ManifestSource, SourcedManifest};
+pub use module_manager::{LoadError, LoadedModule, ModuleManager};

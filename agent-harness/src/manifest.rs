@@ -1,0 +1,296 @@
+//! Module manifests: Mesos's `Modules` JSON and the ways `--modules` and `--modules_dir` name them.
+//!
+//! Parsing follows Mesos's JSON-to-protobuf rules (`null` is unset, arrays only for repeated fields,
+//! a parameter needs both `key` and `value`), with its messages. One difference: an unknown key is
+//! an error that names it and where it is, where Mesos silently drops it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use module_abi::Parameter;
+use serde_json::{Map, Value};
+
+/// A parsed manifest (Mesos `Modules`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Manifest {
+    pub libraries: Vec<LibraryEntry>,
+}
+
+/// One library of a manifest (Mesos `Modules.Library`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LibraryEntry {
+    /// A path (contains `/`) or a file name searched the loader's way. Wins over `name`.
+    pub file: Option<String>,
+    /// Expanded to `lib<name>.so`.
+    pub name: Option<String>,
+    pub modules: Vec<ModuleEntry>,
+}
+
+/// One module of a library (Mesos `Modules.Library.Module`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleEntry {
+    pub name: Option<String>,
+    pub parameters: Vec<Parameter>,
+}
+
+impl LibraryEntry {
+    /// What to hand `dlopen`: `file` if given, else `lib<name>.so`; `None` when neither is given.
+    pub fn library_file(&self) -> Option<String> {
+        self.file.clone().or_else(|| self.name.as_ref().map(|n| format!("lib{n}.so")))
+    }
+}
+
+/// Where a manifest came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestSource {
+    File(PathBuf),
+    Inline,
+}
+
+impl fmt::Display for ManifestSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestSource::File(path) => write!(f, "'{}'", path.display()),
+            ManifestSource::Inline => f.write_str("the inline --modules JSON"),
+        }
+    }
+}
+
+/// A manifest with its source.
+#[derive(Debug, Clone)]
+pub struct SourcedManifest {
+    pub source: ManifestSource,
+    pub manifest: Manifest,
+}
+
+/// The warning Mesos prints for `--modules=/path` (without `file://`).
+pub const DEPRECATED_PATH_WARNING: &str = "Specifying an absolute filename to read a command line option out of without using 'file:// is deprecated and will be removed in a future release. Simply adding 'file://' to the beginning of the path should eliminate this warning.";
+
+/// Reads the value of `--modules`: `file:///path`, `/path` (deprecated: `warn` is called), or
+/// inline JSON.
+pub fn from_flag_value(value: &str, warn: impl FnOnce(&str)) -> Result<SourcedManifest, String> {
+    let (path, text) = if let Some(path) = value.strip_prefix("file://") {
+        (Some(PathBuf::from(path)), read_file(Path::new(path))?)
+    } else if value.starts_with('/') {
+        warn(DEPRECATED_PATH_WARNING);
+        (Some(PathBuf::from(value)), read_file(Path::new(value))?)
+    } else {
+        (None, value.to_string())
+    };
+    let source = path.map(ManifestSource::File).unwrap_or(ManifestSource::Inline);
+    let manifest = parse(&text).map_err(|e| format!("Error parsing module manifest {source}: {e}"))?;
+    Ok(SourcedManifest { source, manifest })
+}
+
+/// Reads every entry of `--modules_dir`, in name order, as Mesos does (no extension filter).
+pub fn from_dir(dir: &Path) -> Result<Vec<SourcedManifest>, String> {
+    let context =
+        |e: String| format!("Error loading module manifests from '{}' directory: {e}", dir.display());
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| context(e.to_string()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| context(e.to_string()))?;
+    entries.sort();
+    entries
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                context(format!("Error reading module manifest file '{}': {e}", path.display()))
+            })?;
+            let manifest = parse(&text).map_err(|e| {
+                context(format!("Error parsing module manifest file '{}': {e}", path.display()))
+            })?;
+            Ok(SourcedManifest { source: ManifestSource::File(path), manifest })
+        })
+        .collect()
+}
+
+fn read_file(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("Error reading file '{}': {e}", path.display()))
+}
+
+/// Parses manifest JSON text.
+pub fn parse(text: &str) -> Result<Manifest, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("Failed to parse JSON: {e}"))?;
+    let root = object(&value, "the manifest")?;
+    known_keys(root, &["libraries"], "the manifest")?;
+    let libraries = repeated(root, "libraries", "libraries")?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_library(v, &format!("libraries[{i}]")))
+        .collect::<Result<_, _>>()?;
+    Ok(Manifest { libraries })
+}
+
+fn parse_library(value: &Value, at: &str) -> Result<LibraryEntry, String> {
+    let obj = object(value, at)?;
+    known_keys(obj, &["file", "name", "modules"], at)?;
+    let modules = repeated(obj, "modules", &format!("{at}.modules"))?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_module(v, &format!("{at}.modules[{i}]")))
+        .collect::<Result<_, _>>()?;
+    Ok(LibraryEntry {
+        file: optional_string(obj, "file", at)?,
+        name: optional_string(obj, "name", at)?,
+        modules,
+    })
+}
+
+fn parse_module(value: &Value, at: &str) -> Result<ModuleEntry, String> {
+    let obj = object(value, at)?;
+    known_keys(obj, &["name", "parameters"], at)?;
+    let parameters = repeated(obj, "parameters", &format!("{at}.parameters"))?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let here = format!("{at}.parameters[{i}]");
+            let p = object(v, &here)?;
+            known_keys(p, &["key", "value"], &here)?;
+            let key = optional_string(p, "key", &here)?;
+            let value = optional_string(p, "value", &here)?;
+            let missing: Vec<String> = [("key", key.is_none()), ("value", value.is_none())]
+                .into_iter()
+                .filter(|(_, absent)| *absent)
+                .map(|(field, _)| format!("{here}.{field}"))
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!("Missing required fields: {}", missing.join(", ")));
+            }
+            Ok(Parameter { key: key.unwrap_or_default(), value: value.unwrap_or_default() })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(ModuleEntry { name: optional_string(obj, "name", at)?, parameters })
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, String> {
+    value
+        .as_object()
+        .ok_or_else(|| format!("Expecting a JSON object for {at}, found a JSON {}", json_type(value)))
+}
+
+fn known_keys(obj: &Map<String, Value>, known: &[&str], at: &str) -> Result<(), String> {
+    match obj.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(format!("Unknown field '{key}' in {at} (known fields: {})", known.join(", "))),
+        None => Ok(()),
+    }
+}
+
+fn repeated<'a>(obj: &'a Map<String, Value>, field: &str, at: &str) -> Result<&'a [Value], String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(other) => Err(format!("Not expecting a JSON {} for field '{at}'", json_type(other))),
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, field: &str, at: &str) -> Result<Option<String>, String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("Not expecting a JSON {} for field '{at}.{field}'", json_type(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_mesos_docs_examples() {
+        let m = parse(r#"{"libraries":[{"file":"/path/to/libfoo.so","modules":[{"name":"org_apache_mesos_bar"},{"name":"org_apache_mesos_baz"}]}]}"#).unwrap();
+        assert_eq!(m.libraries[0].library_file().unwrap(), "/path/to/libfoo.so");
+        assert_eq!(m.libraries[0].modules.len(), 2);
+        let m = parse(r#"{"libraries":[{"name":"foo","modules":[{"name":"org_apache_mesos_bar","parameters":[{"key":"X","value":"Y"}]},{"name":"org_apache_mesos_baz"}]}]}"#).unwrap();
+        assert_eq!(m.libraries[0].library_file().unwrap(), "libfoo.so");
+        assert_eq!(
+            m.libraries[0].modules[0].parameters,
+            vec![Parameter { key: "X".into(), value: "Y".into() }]
+        );
+    }
+
+    #[test]
+    fn file_wins_over_name_and_null_is_unset() {
+        let m = parse(r#"{"libraries":[{"file":"a/libx.so","name":"y","modules":null}]}"#).unwrap();
+        assert_eq!(m.libraries[0].library_file().unwrap(), "a/libx.so");
+        assert!(m.libraries[0].modules.is_empty());
+        let m = parse(r#"{"libraries":[{"file":null,"name":"y"}]}"#).unwrap();
+        assert_eq!(m.libraries[0].library_file().unwrap(), "liby.so");
+    }
+
+    #[test]
+    fn an_empty_value_is_a_value_but_a_missing_one_is_an_error() {
+        let m = parse(r#"{"libraries":[{"name":"x","modules":[{"name":"m","parameters":[{"key":"operation","value":""}]}]}]}"#).unwrap();
+        assert_eq!(m.libraries[0].modules[0].parameters[0].value, "");
+        let err = parse(
+            r#"{"libraries":[{"name":"x","modules":[{"name":"m","parameters":[{"key":"operation"}]}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err, "Missing required fields: libraries[0].modules[0].parameters[0].value");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_place() {
+        let err =
+            parse(r#"{"libraries":[{"name":"x","modules":[{"name":"m","paramters":[]}]}]}"#).unwrap_err();
+        assert!(err.starts_with("Unknown field 'paramters' in libraries[0].modules[0]"), "{err}");
+        let err = parse(r#"{"libraries":[], "extra": 1}"#).unwrap_err();
+        assert!(err.starts_with("Unknown field 'extra' in the manifest"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_use_mesos_messages() {
+        let err = parse(r#"{"libraries":[{"name":"x","modules":["m"]}]}"#).unwrap_err();
+        assert_eq!(err, "Expecting a JSON object for libraries[0].modules[0], found a JSON string");
+        let err = parse(r#"{"libraries":{"name":"x"}}"#).unwrap_err();
+        assert_eq!(err, "Not expecting a JSON object for field 'libraries'");
+        let err = parse(r#"{"libraries":[{"name":5}]}"#).unwrap_err();
+        assert_eq!(err, "Not expecting a JSON number for field 'libraries[0].name'");
+        assert!(parse("{").unwrap_err().starts_with("Failed to parse JSON"));
+        assert!(parse("[]").unwrap_err().starts_with("Expecting a JSON object for the manifest"));
+    }
+
+    #[test]
+    fn flag_values_read_files_with_and_without_the_scheme() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        std::fs::write(&path, r#"{"libraries":[{"name":"x"}]}"#).unwrap();
+        let mut warned = None;
+        let m =
+            from_flag_value(&format!("file://{}", path.display()), |w| warned = Some(w.to_string())).unwrap();
+        assert_eq!(m.source, ManifestSource::File(path.clone()));
+        assert!(warned.is_none());
+        let m = from_flag_value(path.to_str().unwrap(), |w| warned = Some(w.to_string())).unwrap();
+        assert_eq!(m.manifest.libraries.len(), 1);
+        assert_eq!(warned.as_deref(), Some(DEPRECATED_PATH_WARNING));
+        let m = from_flag_value(r#"{"libraries":[]}"#, |_| panic!("no warning")).unwrap();
+        assert_eq!(m.source, ManifestSource::Inline);
+        let err = from_flag_value("file:///nonexistent/m.json", |_| {}).unwrap_err();
+        assert!(err.starts_with("Error reading file '/nonexistent/m.json'"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_is_read_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.json"), r#"{"libraries":[{"name":"b"}]}"#).unwrap();
+        std::fs::write(dir.path().join("a.json"), r#"{"libraries":[{"name":"a"}]}"#).unwrap();
+        let all = from_dir(dir.path()).unwrap();
+        let names: Vec<_> = all.iter().map(|m| m.manifest.libraries[0].name.clone().unwrap()).collect();
+        assert_eq!(names, ["a", "b"]);
+        std::fs::write(dir.path().join("c.json"), "nope").unwrap();
+        let err = from_dir(dir.path()).unwrap_err();
+        assert!(err.contains("Error parsing module manifest file") && err.contains("c.json"), "{err}");
+    }
+}
