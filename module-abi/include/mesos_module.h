@@ -134,7 +134,7 @@ struct mm_anonymous_table {
 /* TestModule: Mesos's example interface. */
 struct mm_test_module_table {
   size_t size;
-  int (*foo)(void *instance, char a, int64_t b, int32_t *result, const struct mm_output *error);
+  int (*foo)(void *instance, int8_t a, int64_t b, int32_t *result, const struct mm_output *error);
   int (*bar)(void *instance, float a, double b, int32_t *result, const struct mm_output *error);
   int (*baz)(void *instance, int32_t a, int32_t b, int32_t *result, const struct mm_output *error);
   mm_call_fn parameters; /* no request -> [{"key","value"}] */

@@ -1,0 +1,235 @@
+//! `org_apache_mesos_TestBrokenIsolator`: an isolator that misbehaves at one lifecycle step, for
+//! the engine's handling of a faulty module (a failed or panicking step fails its container and
+//! nothing else; cleanup still runs for every isolator). Its parameters choose the fault:
+//! `fail_at` is one of `prepare`, `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`
+//! (without it, nothing fails); `mode` is `error` (the default) or `panic`. Every other step
+//! succeeds and does nothing.
+
+use std::fmt;
+use std::os::fd::RawFd;
+
+use module_abi::{
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, Isolator, Module,
+    Parameters, ResourceStatistics, Resources, Result, bail, parameter,
+};
+
+/// The lifecycle step at which the isolator misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Prepare,
+    Isolate,
+    Watch,
+    Usage,
+    Update,
+    Cleanup,
+    Recover,
+}
+
+impl Step {
+    const ALL: [Step; 7] = [
+        Step::Prepare,
+        Step::Isolate,
+        Step::Watch,
+        Step::Usage,
+        Step::Update,
+        Step::Cleanup,
+        Step::Recover,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Step::Prepare => "prepare",
+            Step::Isolate => "isolate",
+            Step::Watch => "watch",
+            Step::Usage => "usage",
+            Step::Update => "update",
+            Step::Cleanup => "cleanup",
+            Step::Recover => "recover",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the isolator misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The step returns an error.
+    Error,
+    /// The step panics (module-abi turns the panic into an error).
+    Panic,
+}
+
+pub struct TestBrokenIsolator {
+    fail_at: Option<Step>,
+    mode: Mode,
+}
+
+impl TestBrokenIsolator {
+    /// Misbehaves if `step` is the chosen one.
+    fn step(&self, step: Step) -> Result<()> {
+        if self.fail_at == Some(step) {
+            match self.mode {
+                Mode::Error => bail!("TestBrokenIsolator: deliberate error in {step}"),
+                Mode::Panic => panic!("TestBrokenIsolator: deliberate panic in {step}"),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Module for TestBrokenIsolator {
+    fn create(parameters: Parameters) -> Result<Self> {
+        let fail_at = match parameter(&parameters, "fail_at") {
+            None => None,
+            Some(name) => match Step::ALL.into_iter().find(|s| s.name() == name) {
+                Some(step) => Some(step),
+                None => bail!(
+                    "TestBrokenIsolator: unknown fail_at '{name}' (expected one of prepare, \
+                     isolate, watch, usage, update, cleanup, recover)"
+                ),
+            },
+        };
+        let mode = match parameter(&parameters, "mode") {
+            None | Some("error") => Mode::Error,
+            Some("panic") => Mode::Panic,
+            Some(other) => {
+                bail!("TestBrokenIsolator: unknown mode '{other}' (expected error or panic)")
+            }
+        };
+        Ok(TestBrokenIsolator { fail_at, mode })
+    }
+}
+
+impl Isolator for TestBrokenIsolator {
+    fn recover(&self, _states: Vec<ContainerState>, _orphans: Vec<ContainerId>) -> Result<()> {
+        self.step(Step::Recover)
+    }
+
+    fn prepare(
+        &self,
+        _container_id: &ContainerId,
+        _config: &ContainerConfig,
+    ) -> Result<Option<ContainerLaunchInfo>> {
+        self.step(Step::Prepare)?;
+        Ok(None)
+    }
+
+    fn isolate(&self, _container_id: &ContainerId, _pid: i32) -> Result<()> {
+        self.step(Step::Isolate)
+    }
+
+    fn watch(&self, _container_id: &ContainerId) -> Result<Option<RawFd>> {
+        self.step(Step::Watch)?;
+        Ok(None)
+    }
+
+    fn update(&self, _container_id: &ContainerId, _: &Resources, _: &Resources) -> Result<()> {
+        self.step(Step::Update)
+    }
+
+    fn usage(&self, _container_id: &ContainerId) -> Result<ResourceStatistics> {
+        self.step(Step::Usage)?;
+        Ok(ResourceStatistics::default())
+    }
+
+    fn cleanup(&self, _container_id: &ContainerId) -> Result<()> {
+        self.step(Step::Cleanup)
+    }
+}
+
+module_abi::declare_module! {
+    name: org_apache_mesos_TestBrokenIsolator,
+    kind: Isolator,
+    module: TestBrokenIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "An isolator that fails or panics at the step its parameters choose.",
+    compatible: || true,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use module_abi::Parameter;
+
+    fn broken(params: &[(&str, &str)]) -> Result<TestBrokenIsolator> {
+        TestBrokenIsolator::create(
+            params
+                .iter()
+                .map(|(key, value)| Parameter {
+                    key: key.to_string(),
+                    value: value.to_string(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Runs every step; the name of each one that failed, with its error.
+    fn run_all(isolator: &TestBrokenIsolator) -> Vec<(Step, String)> {
+        let id = ContainerId::new("c");
+        let resources = Resources::default();
+        let results: Vec<(Step, Result<()>)> = vec![
+            (Step::Recover, isolator.recover(Vec::new(), Vec::new())),
+            (
+                Step::Prepare,
+                isolator.prepare(&id, &ContainerConfig::default()).map(drop),
+            ),
+            (Step::Isolate, isolator.isolate(&id, 1)),
+            (Step::Watch, isolator.watch(&id).map(drop)),
+            (Step::Update, isolator.update(&id, &resources, &resources)),
+            (Step::Usage, isolator.usage(&id).map(drop)),
+            (Step::Cleanup, isolator.cleanup(&id)),
+        ];
+        results
+            .into_iter()
+            .filter_map(|(step, r)| r.err().map(|e| (step, e.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn without_fail_at_everything_succeeds() {
+        assert!(run_all(&broken(&[]).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn fails_exactly_at_the_chosen_step() {
+        for step in Step::ALL {
+            let isolator = broken(&[("fail_at", step.name())]).unwrap();
+            assert_eq!(
+                run_all(&isolator),
+                vec![(
+                    step,
+                    format!("TestBrokenIsolator: deliberate error in {step}")
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn panics_at_the_chosen_step() {
+        let isolator = broken(&[("fail_at", "usage"), ("mode", "panic")]).unwrap();
+        let panic = std::panic::catch_unwind(|| isolator.usage(&ContainerId::new("c")))
+            .err()
+            .unwrap();
+        assert_eq!(
+            panic.downcast_ref::<String>().unwrap(),
+            "TestBrokenIsolator: deliberate panic in usage"
+        );
+        assert!(isolator.cleanup(&ContainerId::new("c")).is_ok());
+    }
+
+    #[test]
+    fn rejects_unknown_parameters_values() {
+        let err = broken(&[("fail_at", "launch")]).err().unwrap();
+        assert!(err.message().contains("unknown fail_at 'launch'"), "{err}");
+        let err = broken(&[("fail_at", "usage"), ("mode", "abort")])
+            .err()
+            .unwrap();
+        assert!(err.message().contains("unknown mode 'abort'"), "{err}");
+    }
+}

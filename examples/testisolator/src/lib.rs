@@ -1,0 +1,36 @@
+//! `libtestisolator.so`: Mesos's test isolator modules, mirroring
+//! `src/examples/test_isolator_module.cpp`. `org_apache_mesos_TestCpuIsolator` (with a
+//! `compatible()` that says yes) and `org_apache_mesos_TestMemIsolator` (without one, so it needs
+//! an exact version match) wrap the posix isolators of Mesos's
+//! `src/slave/containerizer/mesos/isolators/posix.hpp`: they isolate nothing, remember the pid
+//! each container was isolated with and report the usage of its process tree from `/proc`. They
+//! let the harness run a container through the whole lifecycle without privileges or cgroups.
+
+mod posix;
+mod proc;
+
+pub use posix::{Cpu, Measure, Mem, PosixIsolator};
+
+/// Mesos's `PosixCpuIsolatorProcess` as a module.
+pub type TestCpuIsolator = PosixIsolator<Cpu>;
+/// Mesos's `PosixMemIsolatorProcess` as a module.
+pub type TestMemIsolator = PosixIsolator<Mem>;
+
+module_abi::declare_module! {
+    name: org_apache_mesos_TestCpuIsolator,
+    kind: Isolator,
+    module: TestCpuIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "Test CPU Isolator module.",
+    compatible: || true,
+}
+
+module_abi::declare_module! {
+    name: org_apache_mesos_TestMemIsolator,
+    kind: Isolator,
+    module: TestMemIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "Test Memory Isolator module.",
+}

@@ -1,0 +1,55 @@
+//! Container cgroups on cgroup v1 and v2, for the cgroups isolator and the Linux containerizer.
+//!
+//! The shape, in one screen:
+//! - [`mounts`]: where the hierarchies are, from `/proc/self/mountinfo`, and which mode Mesos would
+//!   pick (v2 only when cgroup2 is mounted at the hierarchy root; hybrid hosts are v1).
+//! - [`Hierarchies`]: the injectable root (tests point it at a temp dir). It hands out a [`Cgroup`]
+//!   for `<cgroups_root>/<container_id>` and lists container cgroups for recovery.
+//! - [`CgroupManager`]: the operations on a container cgroup (create, assign, cpu and memory
+//!   limits, statistics, OOM listener, kill, remove), implemented by [`V1Cgroup`], [`V2Cgroup`] and
+//!   the [`Cgroup`] enum that delegates to them.
+//! - [`formulas`]: Mesos's resource-to-cgroup formulas as pure functions.
+//!
+//! ```no_run
+//! use cgroupfs::{CgroupManager, Controller, CpuSpec};
+//! let hierarchies = cgroupfs::detect()?;
+//! let cgroup = hierarchies.cgroup("mesos", "c1", &[Controller::Cpu, Controller::Cpuacct])?;
+//! cgroup.create()?;
+//! cgroup.update_cpu(&CpuSpec { request: 0.5, limit: Some(1.0), enable_cfs: false })?;
+//! cgroup.assign(1234)?;
+//! # Ok::<(), cgroupfs::Error>(())
+//! ```
+//!
+//! Why not cgroups-rs (0.5.1), the crate the design names: it cannot be pointed at another root (v1
+//! mounts come from the real `/proc/self/mountinfo`, the v2 root is fixed at `/sys/fs/cgroup`), so
+//! it cannot run against a fake cgroupfs; it treats hybrid hosts as v1 and ignores the unified
+//! mount; `MemController::apply` drops write errors; `add_task` writes threads rather than
+//! processes; its OOM notification is v1-only; and `zbus` (plus nix 0.25 and thiserror 1) is a
+//! non-optional dependency even with `default-features = false`, tripling a clean build. What this
+//! crate needs is a few dozen file reads and writes, so it writes them itself, behind the
+//! [`CgroupManager`] trait that is the one place to swap the implementation.
+
+mod error;
+mod files;
+pub mod formulas;
+mod hierarchies;
+mod kill;
+mod manager;
+pub mod mounts;
+mod oom;
+mod stats;
+mod v1;
+mod v2;
+
+#[cfg(test)]
+mod fake;
+
+pub use error::{Error, Result};
+pub use formulas::{CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
+pub use hierarchies::{Controller, Hierarchies};
+pub use manager::{Cgroup, CgroupManager, CpuSettings, MemorySettings};
+pub use mounts::{CgroupMode, CgroupMounts, detect};
+pub use oom::{OomListener, format_bytes, limitation_message};
+pub use stats::{Statistics, clock_ticks_per_second};
+pub use v1::V1Cgroup;
+pub use v2::{LEAF, V2Cgroup};

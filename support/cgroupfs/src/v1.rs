@@ -1,0 +1,225 @@
+//! A container cgroup on cgroup v1: one directory per hierarchy (`<mount>/<root>/<id>`).
+//!
+//! Co-mounted controllers (`cpu,cpuacct`) share a directory, so directories are deduplicated
+//! before they are created, assigned or removed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::files;
+use crate::formulas::{self, CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
+use crate::hierarchies::Controller;
+use crate::kill;
+use crate::manager::{CgroupManager, CpuSettings, MemorySettings};
+use crate::oom::{self, OomListener};
+use crate::stats::{self, Statistics};
+
+/// v1 reports "no limit" as the largest page-aligned `i64` (9223372036854771712 with 4 KiB pages);
+/// anything this large is unlimited whatever the page size.
+const V1_UNLIMITED_FLOOR: u64 = 1 << 62;
+
+/// A v1 container cgroup: the directory of each controller it uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Cgroup {
+    dirs: std::collections::BTreeMap<Controller, PathBuf>,
+}
+
+impl V1Cgroup {
+    pub(crate) fn new(dirs: std::collections::BTreeMap<Controller, PathBuf>) -> V1Cgroup {
+        V1Cgroup { dirs }
+    }
+
+    /// The directory of `controller`, or an error naming the cgroup when it is not used.
+    pub fn dir(&self, controller: Controller) -> Result<&Path> {
+        self.dirs.get(&controller).map(PathBuf::as_path).ok_or_else(|| Error::NotConfigured {
+            controller: controller.v1_name().to_owned(),
+            path: self.dirs.values().next().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Each directory once (co-mounted controllers share one).
+    fn distinct_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self.dirs.values().cloned().collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    fn read_limit(path: &Path) -> Result<MemoryLimit> {
+        let text = files::read(path)?;
+        // The soft limit of a fresh cgroup and a written `-1` read back as the unlimited value.
+        if text.trim() == "-1" {
+            return Ok(MemoryLimit::Unlimited);
+        }
+        let value = files::parse_u64(path, &text)?;
+        Ok(if value >= V1_UNLIMITED_FLOOR { MemoryLimit::Unlimited } else { MemoryLimit::Bytes(value) })
+    }
+
+    fn limit_value(limit: MemoryLimit) -> String {
+        match limit {
+            MemoryLimit::Bytes(bytes) => bytes.to_string(),
+            MemoryLimit::Unlimited => "-1".to_owned(),
+        }
+    }
+}
+
+impl CgroupManager for V1Cgroup {
+    fn create(&self) -> Result<()> {
+        let dirs = self.distinct_dirs();
+        if let Some(existing) = dirs.iter().find(|d| d.exists()) {
+            return Err(Error::AlreadyExists { path: existing.clone() });
+        }
+        for (created, dir) in dirs.iter().enumerate() {
+            if let Err(source) = std::fs::create_dir_all(dir) {
+                // Leave nothing half-created; the cgroups root itself may be shared and stays.
+                for done in &dirs[..created] {
+                    let _ = kill::remove_dir_retrying(done);
+                }
+                return Err(Error::Create { path: dir.clone(), source });
+            }
+        }
+        // Mesos makes sure the kernel OOM killer is on: `oom_kill_disable` is inherited from the
+        // parent, and a disabled one would leave the container hanging in OOM instead of killed.
+        if let Ok(dir) = self.dir(Controller::Memory) {
+            let control = dir.join("memory.oom_control");
+            if control.exists() {
+                files::write(&control, "0")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn exists(&self) -> bool {
+        self.dirs.values().any(|d| d.exists())
+    }
+
+    fn assign(&self, pid: i32) -> Result<()> {
+        for dir in self.distinct_dirs() {
+            files::write(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        let mut pids = Vec::new();
+        for dir in self.distinct_dirs() {
+            pids.extend(kill::pids_in_subtree(&dir)?);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        Ok(pids)
+    }
+
+    fn process_dirs(&self) -> Vec<PathBuf> {
+        self.distinct_dirs()
+    }
+
+    fn dirs(&self) -> Vec<PathBuf> {
+        self.distinct_dirs()
+    }
+
+    fn update_cpu(&self, spec: &CpuSpec) -> Result<()> {
+        let dir = self.dir(Controller::Cpu)?;
+        files::write(&dir.join("cpu.shares"), &formulas::cpu_shares(spec.request).to_string())?;
+        if let Some(quota) = formulas::cpu_quota(spec) {
+            files::write(&dir.join("cpu.cfs_period_us"), &formulas::CPU_CFS_PERIOD_US.to_string())?;
+            files::write(&dir.join("cpu.cfs_quota_us"), &formulas::cfs_quota_value(quota))?;
+        }
+        Ok(())
+    }
+
+    fn cpu_settings(&self) -> Result<CpuSettings> {
+        let dir = self.dir(Controller::Cpu)?;
+        let quota_path = dir.join("cpu.cfs_quota_us");
+        let quota_text = files::read(&quota_path)?;
+        let quota = match quota_text.trim() {
+            "-1" => CpuQuota::Unlimited,
+            _ => CpuQuota::Micros(files::parse_u64(&quota_path, &quota_text)?),
+        };
+        Ok(CpuSettings {
+            shares: Some(files::read_u64(&dir.join("cpu.shares"))?),
+            weight: None,
+            period_us: files::read_u64(&dir.join("cpu.cfs_period_us"))?,
+            quota,
+        })
+    }
+
+    fn update_memory(&self, spec: &MemorySpec) -> Result<MemorySettings> {
+        let dir = self.dir(Controller::Memory)?;
+        let soft = formulas::memory_soft_limit(spec.request_bytes);
+        files::write(&dir.join("memory.soft_limit_in_bytes"), &soft.to_string())?;
+        let hard_path = dir.join("memory.limit_in_bytes");
+        let current = Self::read_limit(&hard_path)?;
+        if let Some(hard) = formulas::hard_limit_update(current, formulas::memory_hard_limit(spec)) {
+            files::write(&hard_path, &Self::limit_value(hard))?;
+        }
+        self.memory_settings()
+    }
+
+    fn memory_settings(&self) -> Result<MemorySettings> {
+        let dir = self.dir(Controller::Memory)?;
+        Ok(MemorySettings {
+            soft: Self::read_limit(&dir.join("memory.soft_limit_in_bytes"))?,
+            hard: Self::read_limit(&dir.join("memory.limit_in_bytes"))?,
+        })
+    }
+
+    fn stats(&self) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        if let Ok(dir) = self.dir(Controller::Cpuacct) {
+            let map = files::read_flat_keyed(&dir.join("cpuacct.stat"))?;
+            stats::apply_cpuacct_stat(&mut stats, &map, stats::clock_ticks_per_second());
+        }
+        if let Ok(dir) = self.dir(Controller::Cpu) {
+            stats::apply_v1_cpu_stat(&mut stats, &files::read_flat_keyed(&dir.join("cpu.stat"))?);
+        }
+        if let Ok(dir) = self.dir(Controller::Memory) {
+            stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.usage_in_bytes"))?);
+            stats.mem_max_usage_bytes = Some(files::read_u64(&dir.join("memory.max_usage_in_bytes"))?);
+            stats::apply_v1_memory_stat(&mut stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+        }
+        stats.processes = Some(self.pids()?.len() as u64);
+        Ok(stats)
+    }
+
+    fn oom_listener(&self) -> Result<OomListener> {
+        OomListener::eventfd(self.dir(Controller::Memory)?)
+    }
+
+    fn oom_occurred(&self) -> Result<bool> {
+        let dir = self.dir(Controller::Memory)?;
+        Ok(oom::v1_oom_occurred(&files::read(&dir.join("memory.oom_control"))?))
+    }
+
+    fn oom_message(&self) -> Result<String> {
+        let dir = self.dir(Controller::Memory)?;
+        let limit = Self::read_limit(&dir.join("memory.limit_in_bytes"))?;
+        let max_used = files::read_u64(&dir.join("memory.max_usage_in_bytes"))?;
+        Ok(oom::limitation_message(limit, max_used, &files::read(&dir.join("memory.stat"))?))
+    }
+
+    fn kill_all(&self, timeout: Duration) -> Result<()> {
+        if let Ok(freezer) = self.dir(Controller::Freezer) {
+            kill::freeze_and_kill(freezer, timeout)?;
+        }
+        // Without a freezer, or for a process assigned to some hierarchies only.
+        for dir in self.distinct_dirs() {
+            if dir.exists() {
+                kill::kill_repeatedly(&dir, timeout)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&self) -> Result<()> {
+        for dir in self.distinct_dirs() {
+            kill::remove_subtree(&dir)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "v1_tests.rs"]
+mod tests;

@@ -1,0 +1,160 @@
+//! Unit tests of the v1 cgroup handle against a fake cgroupfs in a temp dir.
+
+use super::*;
+use crate::fake::{self, FakeCgroupfs};
+use crate::manager::Cgroup;
+
+const MB: u64 = 1024 * 1024;
+const ALL: [Controller; 4] = [Controller::Cpu, Controller::Cpuacct, Controller::Memory, Controller::Freezer];
+
+fn cgroup(fake: &FakeCgroupfs) -> Cgroup {
+    fake.hierarchies.cgroup("mesos", "c1", &ALL).unwrap()
+}
+
+#[test]
+fn create_makes_one_dir_per_hierarchy_and_refuses_an_existing_one() {
+    let fake = FakeCgroupfs::v1();
+    let cg = cgroup(&fake);
+    assert!(!cg.exists());
+    cg.create().unwrap();
+    for c in ALL {
+        assert!(fake.mount(c).join("mesos/c1").is_dir(), "{c:?}");
+    }
+    assert!(!fake.mount(Controller::Pids).join("mesos/c1").exists());
+    let err = cg.create().unwrap_err();
+    let cpu_dir = fake.mount(Controller::Cpu).join("mesos/c1");
+    assert_eq!(err.to_string(), format!("the cgroup at '{}' already exists", cpu_dir.display()));
+    assert_eq!(fake.hierarchies.containers("mesos").unwrap(), vec!["c1"]);
+    cg.remove().unwrap();
+    assert!(!cg.exists());
+    cg.remove().unwrap();
+    fake.hierarchies.remove_root("mesos").unwrap();
+    assert!(!fake.mount(Controller::Cpu).join("mesos").exists());
+}
+
+#[test]
+fn comounted_controllers_share_a_directory() {
+    let fake = FakeCgroupfs::v1();
+    let shared = fake.path().join("cpu,cpuacct");
+    let mut hierarchies = fake.hierarchies.clone();
+    if let crate::Hierarchies::V1 { mounts } = &mut hierarchies {
+        mounts.insert(Controller::Cpu, shared.clone());
+        mounts.insert(Controller::Cpuacct, shared.clone());
+    }
+    let cg = hierarchies.cgroup("mesos", "c1", &[Controller::Cpu, Controller::Cpuacct]).unwrap();
+    assert_eq!(cg.dirs(), vec![shared.join("mesos/c1")]);
+    cg.create().unwrap();
+    fake::write(&shared.join("mesos/c1"), &[("cgroup.procs", "")]);
+    cg.assign(42).unwrap();
+    assert_eq!(fake::read(shared.join("mesos/c1/cgroup.procs")), "42");
+}
+
+#[test]
+fn cpu_values_written() {
+    let fake = FakeCgroupfs::v1();
+    let cg = cgroup(&fake);
+    let dir = fake.mount(Controller::Cpu).join("mesos/c1");
+    fake::write(&dir, &[("cpu.shares", "1024"), ("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "-1")]);
+    cg.update_cpu(&CpuSpec { request: 0.5, limit: None, enable_cfs: false }).unwrap();
+    assert_eq!(fake::read(dir.join("cpu.shares")), "512");
+    assert_eq!(fake::read(dir.join("cpu.cfs_quota_us")), "-1");
+    cg.update_cpu(&CpuSpec { request: 0.5, limit: Some(0.25), enable_cfs: false }).unwrap();
+    let settings = cg.cpu_settings().unwrap();
+    assert_eq!(settings.shares, Some(512));
+    assert_eq!(settings.period_us, 100_000);
+    assert_eq!(settings.quota, CpuQuota::Micros(25_000));
+    cg.update_cpu(&CpuSpec { request: 1.0, limit: Some(f64::INFINITY), enable_cfs: false }).unwrap();
+    assert_eq!(cg.cpu_settings().unwrap().quota, CpuQuota::Unlimited);
+}
+
+#[test]
+fn memory_hard_limit_is_never_lowered() {
+    let fake = FakeCgroupfs::v1();
+    let cg = cgroup(&fake);
+    let dir = fake.mount(Controller::Memory).join("mesos/c1");
+    let unlimited = "9223372036854771712";
+    fake::write(&dir, &[("memory.soft_limit_in_bytes", unlimited), ("memory.limit_in_bytes", unlimited)]);
+    let spec = |request: u64, limit: Option<u64>| MemorySpec {
+        request_bytes: request,
+        limit: limit.map(MemoryLimit::Bytes),
+    };
+    let now = cg.update_memory(&spec(64 * MB, Some(128 * MB))).unwrap();
+    assert_eq!(now, MemorySettings { soft: MemoryLimit::Bytes(64 * MB), hard: MemoryLimit::Bytes(128 * MB) });
+    let now = cg.update_memory(&spec(16 * MB, Some(64 * MB))).unwrap();
+    assert_eq!(now.soft, MemoryLimit::Bytes(32 * MB));
+    assert_eq!(now.hard, MemoryLimit::Bytes(128 * MB), "lowered");
+    let now = cg.update_memory(&spec(64 * MB, Some(256 * MB))).unwrap();
+    assert_eq!(now.hard, MemoryLimit::Bytes(256 * MB));
+    cg.update_memory(&MemorySpec { request_bytes: 0, limit: Some(MemoryLimit::Unlimited) }).unwrap();
+    assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), "-1");
+}
+
+#[test]
+fn stats_and_oom_message() {
+    let fake = FakeCgroupfs::v1();
+    let cg = cgroup(&fake);
+    let ticks = stats::clock_ticks_per_second();
+    fake::write(
+        &fake.mount(Controller::Cpuacct).join("mesos/c1"),
+        &[("cpuacct.stat", &format!("user {}\nsystem {}\n", 3 * ticks, ticks)), ("cgroup.procs", "5\n6\n")],
+    );
+    fake::write(
+        &fake.mount(Controller::Cpu).join("mesos/c1"),
+        &[
+            ("cpu.stat", "nr_periods 10\nnr_throttled 2\nthrottled_time 500000000\n"),
+            ("cgroup.procs", "5\n6\n"),
+        ],
+    );
+    fake::write(&fake.mount(Controller::Freezer).join("mesos/c1"), &[("cgroup.procs", "5\n6\n")]);
+    let memory_stat = "total_rss 4096\ntotal_cache 8192\ntotal_mapped_file 0\ntotal_unevictable 0\n";
+    fake::write(
+        &fake.mount(Controller::Memory).join("mesos/c1"),
+        &[
+            ("memory.usage_in_bytes", "12288"),
+            ("memory.max_usage_in_bytes", "33554432"),
+            ("memory.limit_in_bytes", "33554432"),
+            ("memory.stat", memory_stat),
+            ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n"),
+            ("cgroup.procs", "5\n6\n"),
+        ],
+    );
+    let stats = cg.stats().unwrap();
+    assert_eq!(stats.cpus_user_time_secs, Some(3.0));
+    assert_eq!(stats.cpus_system_time_secs, Some(1.0));
+    assert_eq!(stats.cpus_nr_throttled, Some(2));
+    assert_eq!(stats.cpus_throttled_time_secs, Some(0.5));
+    assert_eq!(stats.mem_total_bytes, Some(12288));
+    assert_eq!(stats.mem_rss_bytes, Some(4096));
+    assert_eq!(stats.mem_swap_bytes, None);
+    assert_eq!(stats.processes, Some(2));
+    assert!(cg.oom_occurred().unwrap());
+    assert_eq!(
+        cg.oom_message().unwrap(),
+        format!(
+            "Memory limit exceeded: Requested: 32MB Maximum Used: 32MB\n\nMEMORY STATISTICS: \n{memory_stat}\n"
+        )
+    );
+}
+
+#[test]
+fn oom_listener_registers_on_event_control() {
+    let fake = FakeCgroupfs::v1();
+    let cg = cgroup(&fake);
+    let dir = fake.mount(Controller::Memory).join("mesos/c1");
+    fake::write(&dir, &[("memory.oom_control", "oom_kill 0\n"), ("cgroup.event_control", "")]);
+    let listener = cg.oom_listener().unwrap();
+    let registration = fake::read(dir.join("cgroup.event_control"));
+    let efd: i32 = registration.split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(efd, std::os::fd::AsRawFd::as_raw_fd(&listener));
+    assert!(!listener.drain().unwrap());
+    assert!(!cg.oom_occurred().unwrap());
+}
+
+#[test]
+fn operations_without_their_controller_fail_naming_the_cgroup() {
+    let fake = FakeCgroupfs::v1();
+    let cg = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Freezer]).unwrap();
+    let err = cg.update_memory(&MemorySpec { request_bytes: MB, limit: None }).unwrap_err();
+    assert!(err.to_string().contains("does not use controller 'memory'"), "{err}");
+    assert!(err.to_string().contains("mesos/c1"), "{err}");
+}

@@ -1,0 +1,250 @@
+//! A container cgroup on cgroup v2, laid out as Mesos's cgroups2 isolator does: a non-leaf
+//! `<root>/<id>` that holds the limits and a leaf `<root>/<id>/leaf` that holds the processes.
+//!
+//! The "no internal processes" rule of v2 is why: a cgroup whose `cgroup.subtree_control` enables
+//! a controller cannot hold processes itself (the write fails with EBUSY), and a controller must be
+//! enabled in every ancestor's `cgroup.subtree_control` to be usable below it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::files;
+use crate::formulas::{self, CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
+use crate::hierarchies::Controller;
+use crate::kill;
+use crate::manager::{CgroupManager, CpuSettings, MemorySettings};
+use crate::oom::{self, OomListener};
+use crate::stats::{self, Statistics};
+
+/// The name of the leaf cgroup holding a container's processes.
+pub const LEAF: &str = "leaf";
+
+/// A v2 container cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V2Cgroup {
+    /// The hierarchy root (`/sys/fs/cgroup`).
+    hierarchy: PathBuf,
+    /// The container's non-leaf cgroup `<hierarchy>/<root>/<id>`.
+    dir: PathBuf,
+    /// The controllers to enable, by their v2 names.
+    controllers: Vec<&'static str>,
+}
+
+impl V2Cgroup {
+    pub(crate) fn new(hierarchy: PathBuf, relative: PathBuf, controllers: &[Controller]) -> V2Cgroup {
+        let mut names: Vec<&'static str> = controllers.iter().filter_map(|c| c.v2_name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        V2Cgroup { dir: hierarchy.join(relative), hierarchy, controllers: names }
+    }
+
+    /// The leaf cgroup holding the processes.
+    pub fn leaf(&self) -> PathBuf {
+        self.dir.join(LEAF)
+    }
+
+    fn require(&self, controller: Controller) -> Result<&Path> {
+        match controller.v2_name() {
+            Some(name) if self.controllers.contains(&name) => Ok(&self.dir),
+            _ => Err(Error::NotConfigured {
+                controller: controller.v1_name().to_owned(),
+                path: self.dir.clone(),
+            }),
+        }
+    }
+
+    /// Enables the needed controllers in `cgroup.subtree_control` of `dir`, writing only the
+    /// missing ones in one write.
+    fn enable_controllers(&self, dir: &Path) -> Result<()> {
+        let control = dir.join("cgroup.subtree_control");
+        let enabled = files::read(&control)?;
+        let missing: Vec<&str> = self
+            .controllers
+            .iter()
+            .copied()
+            .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let available_path = dir.join("cgroup.controllers");
+        let available = files::read(&available_path)?;
+        if let Some(absent) = missing.iter().find(|c| !available.split_whitespace().any(|a| a == **c)) {
+            return Err(Error::Unavailable { controller: (*absent).to_owned(), path: available_path });
+        }
+        let value: Vec<String> = missing.iter().map(|c| format!("+{c}")).collect();
+        files::write(&control, &value.join(" "))
+    }
+
+    /// The hierarchy root and every cgroup from it down to the container's non-leaf, inclusive.
+    fn ancestors_top_down(&self) -> Vec<PathBuf> {
+        let mut chain: Vec<PathBuf> = self
+            .dir
+            .ancestors()
+            .take_while(|a| a.starts_with(&self.hierarchy))
+            .map(Path::to_path_buf)
+            .collect();
+        chain.reverse();
+        chain
+    }
+
+    fn create_layout(&self) -> Result<()> {
+        let mkdir = |dir: &Path| {
+            std::fs::create_dir(dir).map_err(|source| Error::Create { path: dir.to_owned(), source })
+        };
+        for dir in self.ancestors_top_down() {
+            if dir != self.hierarchy && !dir.exists() {
+                mkdir(&dir)?;
+            }
+            self.enable_controllers(&dir)?;
+        }
+        mkdir(&self.leaf())
+    }
+
+    fn read_limit(path: &Path) -> Result<MemoryLimit> {
+        let text = files::read(path)?;
+        if text.trim() == "max" {
+            return Ok(MemoryLimit::Unlimited);
+        }
+        Ok(MemoryLimit::Bytes(files::parse_u64(path, &text)?))
+    }
+
+    fn limit_value(limit: MemoryLimit) -> String {
+        match limit {
+            MemoryLimit::Bytes(bytes) => bytes.to_string(),
+            MemoryLimit::Unlimited => "max".to_owned(),
+        }
+    }
+}
+
+impl CgroupManager for V2Cgroup {
+    fn create(&self) -> Result<()> {
+        if self.dir.exists() {
+            return Err(Error::AlreadyExists { path: self.dir.clone() });
+        }
+        let created = self.create_layout();
+        if created.is_err() && self.dir.exists() {
+            let _ = kill::remove_subtree(&self.dir);
+        }
+        created
+    }
+
+    fn exists(&self) -> bool {
+        self.dir.exists()
+    }
+
+    fn assign(&self, pid: i32) -> Result<()> {
+        files::write(&self.leaf().join("cgroup.procs"), &pid.to_string())
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        kill::pids_in_subtree(&self.dir)
+    }
+
+    fn process_dirs(&self) -> Vec<PathBuf> {
+        vec![self.leaf()]
+    }
+
+    fn dirs(&self) -> Vec<PathBuf> {
+        vec![self.dir.clone()]
+    }
+
+    fn update_cpu(&self, spec: &CpuSpec) -> Result<()> {
+        let dir = self.require(Controller::Cpu)?;
+        files::write(&dir.join("cpu.weight"), &formulas::cpu_weight(spec.request).to_string())?;
+        if let Some(quota) = formulas::cpu_quota(spec) {
+            files::write(&dir.join("cpu.max"), &formulas::cpu_max(quota))?;
+        }
+        Ok(())
+    }
+
+    fn cpu_settings(&self) -> Result<CpuSettings> {
+        let dir = self.require(Controller::Cpu)?;
+        let max_path = dir.join("cpu.max");
+        let max = files::read(&max_path)?;
+        let bad = || files::parse_error(&max_path, format!("'{}' is not '<quota|max> <period>'", max.trim()));
+        let (quota, period) = max.trim().split_once(' ').ok_or_else(bad)?;
+        let quota = match quota {
+            "max" => CpuQuota::Unlimited,
+            us => CpuQuota::Micros(us.parse().map_err(|_| bad())?),
+        };
+        Ok(CpuSettings {
+            shares: None,
+            weight: Some(files::read_u64(&dir.join("cpu.weight"))?),
+            period_us: period.parse().map_err(|_| bad())?,
+            quota,
+        })
+    }
+
+    fn update_memory(&self, spec: &MemorySpec) -> Result<MemorySettings> {
+        let dir = self.require(Controller::Memory)?;
+        let soft = formulas::memory_soft_limit(spec.request_bytes);
+        files::write(&dir.join("memory.low"), &soft.to_string())?;
+        let hard_path = dir.join("memory.max");
+        let current = Self::read_limit(&hard_path)?;
+        if let Some(hard) = formulas::hard_limit_update(current, formulas::memory_hard_limit(spec)) {
+            files::write(&hard_path, &Self::limit_value(hard))?;
+        }
+        self.memory_settings()
+    }
+
+    fn memory_settings(&self) -> Result<MemorySettings> {
+        let dir = self.require(Controller::Memory)?;
+        Ok(MemorySettings {
+            soft: Self::read_limit(&dir.join("memory.low"))?,
+            hard: Self::read_limit(&dir.join("memory.max"))?,
+        })
+    }
+
+    fn stats(&self) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        // cpu.stat is a core file: usage is there even without the cpu controller.
+        stats::apply_v2_cpu_stat(&mut stats, &files::read_flat_keyed(&self.dir.join("cpu.stat"))?);
+        if let Ok(dir) = self.require(Controller::Memory) {
+            stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.current"))?);
+            let peak = dir.join("memory.peak");
+            stats.mem_max_usage_bytes =
+                files::read_optional(&peak)?.map(|text| files::parse_u64(&peak, &text)).transpose()?;
+            stats::apply_v2_memory_stat(&mut stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+            let swap = dir.join("memory.swap.current");
+            stats.mem_swap_bytes =
+                files::read_optional(&swap)?.map(|text| files::parse_u64(&swap, &text)).transpose()?;
+        }
+        stats.processes = Some(self.pids()?.len() as u64);
+        Ok(stats)
+    }
+
+    fn oom_listener(&self) -> Result<OomListener> {
+        OomListener::inotify(self.require(Controller::Memory)?)
+    }
+
+    fn oom_occurred(&self) -> Result<bool> {
+        let dir = self.require(Controller::Memory)?;
+        Ok(oom::v2_oom_occurred(&files::read(&dir.join("memory.events"))?))
+    }
+
+    fn oom_message(&self) -> Result<String> {
+        let dir = self.require(Controller::Memory)?;
+        let limit = Self::read_limit(&dir.join("memory.max"))?;
+        // memory.peak exists from Linux 5.19; older kernels only have the current usage.
+        let peak = dir.join("memory.peak");
+        let used = match files::read_optional(&peak)? {
+            Some(text) => files::parse_u64(&peak, &text)?,
+            None => files::read_u64(&dir.join("memory.current"))?,
+        };
+        Ok(oom::limitation_message(limit, used, &files::read(&dir.join("memory.stat"))?))
+    }
+
+    fn kill_all(&self, timeout: Duration) -> Result<()> {
+        kill::cgroup_kill(&self.dir, timeout)
+    }
+
+    fn remove(&self) -> Result<()> {
+        kill::remove_subtree(&self.dir)
+    }
+}
+
+#[cfg(test)]
+#[path = "v2_tests.rs"]
+mod tests;

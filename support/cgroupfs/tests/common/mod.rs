@@ -1,0 +1,143 @@
+//! Helpers of the kernel tests: skip reasons, a self-cleaning cgroups root per test, and child
+//! processes (the test binary re-executed) that wait to be placed in a cgroup before they act.
+
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cgroupfs::{CgroupManager, Controller, Hierarchies};
+use libtest_mimic::Failed;
+
+pub const MB: u64 = 1024 * 1024;
+pub const CHILD_ENV: &str = "CGROUPFS_TEST_CHILD";
+pub const KILL_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONTROLLERS: [Controller; 5] =
+    [Controller::Cpu, Controller::Cpuacct, Controller::Memory, Controller::Freezer, Controller::Pids];
+
+pub type TestResult = Result<(), Failed>;
+pub type TestFn = fn(&Hierarchies, &str) -> TestResult;
+
+#[macro_export]
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if $cond {
+        } else {
+            return Err(format!($($msg)+).into());
+        }
+    };
+}
+
+pub fn skip_reason(hierarchies: &Hierarchies) -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root".to_owned());
+    }
+    match hierarchies {
+        Hierarchies::V1 { mounts } => {
+            let missing: Vec<&str> =
+                CONTROLLERS.iter().filter(|c| !mounts.contains_key(c)).map(|c| c.v1_name()).collect();
+            (!missing.is_empty()).then(|| format!("v1 controllers not mounted: {}", missing.join(",")))
+        }
+        Hierarchies::V2 { root } => {
+            let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+            let missing: Vec<&str> = ["cpu", "memory", "pids"]
+                .into_iter()
+                .filter(|c| !available.split_whitespace().any(|a| a == *c))
+                .collect();
+            (!missing.is_empty()).then(|| format!("v2 controllers not available: {}", missing.join(",")))
+        }
+    }
+}
+
+/// A unique cgroups root; its `Drop` kills and removes whatever a failed test left.
+pub struct TestRoot {
+    hierarchies: Hierarchies,
+    pub name: String,
+}
+
+impl TestRoot {
+    pub fn new(hierarchies: &Hierarchies) -> TestRoot {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("cgroupfs-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        TestRoot { hierarchies: hierarchies.clone(), name }
+    }
+
+    fn cleanup(&self) -> Result<(), cgroupfs::Error> {
+        for id in self.hierarchies.containers(&self.name)? {
+            let controllers: Vec<Controller> = match &self.hierarchies {
+                Hierarchies::V1 { mounts } => mounts.keys().copied().collect(),
+                Hierarchies::V2 { .. } => vec![],
+            };
+            let cgroup = self.hierarchies.cgroup(&self.name, &id, &controllers)?;
+            cgroup.kill_all(KILL_TIMEOUT)?;
+            cgroup.remove()?;
+        }
+        self.hierarchies.remove_root(&self.name)
+    }
+
+    /// The end-of-test check: nothing of this root is left in any hierarchy.
+    pub fn finish(self) -> TestResult {
+        let containers = self.hierarchies.containers(&self.name)?;
+        check!(containers.is_empty(), "the test left container cgroups behind: {containers:?}");
+        self.hierarchies.remove_root(&self.name)?;
+        let left: Vec<_> =
+            self.hierarchies.root_dirs(&self.name)?.into_iter().filter(|d| d.exists()).collect();
+        check!(left.is_empty(), "cgroups root left behind: {left:?}");
+        Ok(())
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        if let Err(e) = self.cleanup() {
+            eprintln!("cleanup of {} failed: {e}", self.name);
+        }
+    }
+}
+
+/// What a re-executed test binary does: wait for one byte on stdin (so the parent can move it
+/// into its cgroup first), then touch 4 MB and spin for 2 s, or allocate 64 MB and touch every page.
+pub fn child(mode: &str) -> ! {
+    let mut byte = [0u8; 1];
+    let _ = std::io::stdin().read_exact(&mut byte);
+    match mode {
+        "spin" => {
+            // v1 does not move memory charges with a task (move_charge_at_immigrate is 0), so
+            // only memory touched after the move shows up in the new cgroup.
+            let buffer = vec![1u8; 4 * MB as usize];
+            std::hint::black_box(&buffer);
+            let start = Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < Duration::from_secs(2) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+        }
+        "alloc" => {
+            let buffer = vec![1u8; 64 * MB as usize];
+            std::hint::black_box(&buffer);
+        }
+        _ => {}
+    }
+    std::process::exit(0)
+}
+
+pub fn spawn_child(mode: &str) -> Result<Child, Failed> {
+    let exe = std::env::current_exe()?;
+    Ok(Command::new(exe).env(CHILD_ENV, mode).stdin(Stdio::piped()).spawn()?)
+}
+
+pub fn release(child: &mut Child) -> TestResult {
+    child.stdin.take().ok_or("child has no stdin")?.write_all(b"x")?;
+    Ok(())
+}
+
+pub fn spawn_sleep() -> Result<Child, Failed> {
+    Ok(Command::new("sleep").arg("60").spawn()?)
+}
+
+pub fn expect_sigkill(child: &mut Child) -> TestResult {
+    let status = child.wait()?;
+    check!(status.signal() == Some(libc::SIGKILL), "child {} ended with {status}, not SIGKILL", child.id());
+    Ok(())
+}
