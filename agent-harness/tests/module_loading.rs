@@ -43,13 +43,19 @@ fn modules_dir_test() {
 
 #[test]
 fn parameter_without_value_fails_creation() {
-    let manager = load(&manifest_for(&library("examplemodule"), &[(TEST_MODULE, &[("operation", "")])])).unwrap();
-    assert!(create(&manager).unwrap_err().starts_with("Error creating Module instance for 'org_apache_mesos_TestModule'"));
+    let manager =
+        load(&manifest_for(&library("examplemodule"), &[(TEST_MODULE, &[("operation", "")])])).unwrap();
+    assert!(
+        create(&manager)
+            .unwrap_err()
+            .starts_with("Error creating Module instance for 'org_apache_mesos_TestModule'")
+    );
 }
 
 #[test]
 fn parameter_with_invalid_value_fails_creation() {
-    let manager = load(&manifest_for(&library("examplemodule"), &[(TEST_MODULE, &[("operation", "X")])])).unwrap();
+    let manager =
+        load(&manifest_for(&library("examplemodule"), &[(TEST_MODULE, &[("operation", "X")])])).unwrap();
     assert!(create(&manager).is_err());
 }
 
@@ -74,7 +80,8 @@ fn valid_parameters() {
 #[test]
 fn override_json_replaces_the_manifest_parameters() {
     let manager = load(&default_manifest()).unwrap();
-    let module = manager.create::<TestModuleHandle>(TEST_MODULE, Some(vec![param("foo", "foovalue")])).unwrap();
+    let module =
+        manager.create::<TestModuleHandle>(TEST_MODULE, Some(vec![param("foo", "foovalue")])).unwrap();
     assert_eq!(module.parameters().unwrap(), vec![param("foo", "foovalue")]);
     assert_eq!(module.baz(5, 10).unwrap(), -1, "operation=sum was replaced, not merged");
     assert_eq!(create(&manager).unwrap().parameters().unwrap(), vec![param("operation", "sum")]);
@@ -93,7 +100,10 @@ fn json_parse_test() {
 fn example_module_unload_test() {
     let mut manager = load(&default_manifest()).unwrap();
     manager.unload(TEST_MODULE).unwrap();
-    assert_eq!(manager.unload(TEST_MODULE).unwrap_err(), format!("Error unloading module '{TEST_MODULE}': module not loaded"));
+    assert_eq!(
+        manager.unload(TEST_MODULE).unwrap_err(),
+        format!("Error unloading module '{TEST_MODULE}': module not loaded")
+    );
     assert!(manager.unload("unknown").is_err());
     assert!(!manager.contains(TEST_MODULE, Kind::TestModule));
 }
@@ -107,7 +117,9 @@ fn module_kind_mismatch() {
     let err = manager.create::<IsolatorHandle>(TEST_MODULE, None).unwrap_err();
     assert_eq!(
         err,
-        format!("Error creating module instance for '{TEST_MODULE}': module is of kind 'TestModule', but the requested kind is 'Isolator'")
+        format!(
+            "Error creating module instance for '{TEST_MODULE}': module is of kind 'TestModule', but the requested kind is 'Isolator'"
+        )
     );
 }
 
@@ -130,7 +142,8 @@ fn file_wins_over_name() {
 
 #[test]
 fn empty_library_filename() {
-    let err = load(r#"{"libraries":[{"name":"","modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#).unwrap_err();
+    let err = load(r#"{"libraries":[{"name":"","modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#)
+        .unwrap_err();
     assert!(err.message.starts_with("Error opening library: 'lib.so'"), "{err}");
     let err = load(r#"{"libraries":[{"modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#).unwrap_err();
     assert_eq!(err.message, "Library name or path not provided");
@@ -144,15 +157,24 @@ fn empty_module_name() {
 
 #[test]
 fn unknown_library_test() {
-    let err = load(r#"{"libraries":[{"name":"unknown","modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#).unwrap_err();
-    assert!(err.message.starts_with("Error opening library: 'libunknown.so': Could not load library 'libunknown.so': "), "{err}");
+    let err =
+        load(r#"{"libraries":[{"name":"unknown","modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#)
+            .unwrap_err();
+    assert!(
+        err.message
+            .starts_with("Error opening library: 'libunknown.so': Could not load library 'libunknown.so': "),
+        "{err}"
+    );
     assert!(err.to_string().contains("library 'unknown'"), "{err}");
 }
 
 #[test]
 fn unknown_module_test() {
     let err = load(&manifest_for(&library("examplemodule"), &[("unknown", &[])])).unwrap_err();
-    assert!(err.message.starts_with("Error loading module 'unknown': Error looking up symbol 'unknown' in '"), "{err}");
+    assert!(
+        err.message.starts_with("Error loading module 'unknown': Error looking up symbol 'unknown' in '"),
+        "{err}"
+    );
     assert!(err.to_string().contains("libexamplemodule.so"), "the error names the library: {err}");
 }
 
@@ -169,17 +191,19 @@ fn non_module_symbols_are_refused_without_crashing() {
     let err = load(&manifest_for(std::path::Path::new("libc.so.6"), &[(TEST_MODULE, &[])])).unwrap_err();
     assert!(err.message.contains("Error looking up symbol"), "{err}");
     let broken = library("brokenmodules");
-    for (symbol, why) in [
-        ("brokenmodules_a_function", "is a function"),
-        ("brokenmodules_not_a_module", "too small"),
-    ] {
+    for (symbol, why) in
+        [("brokenmodules_a_function", "is a function"), ("brokenmodules_not_a_module", "too small")]
+    {
         let err = load(&manifest_for(&broken, &[(symbol, &[])])).unwrap_err();
         assert!(err.message.contains(why), "{symbol}: {err}");
     }
     let libc = std::path::Path::new("libc.so.6");
     for symbol in ["_IO_2_1_stdin_", "getpid", "environ"] {
         let err = load(&manifest_for(libc, &[(symbol, &[])])).unwrap_err();
-        assert!(err.message.starts_with(&format!("Error loading module '{symbol}': the symbol")), "{symbol}: {err}");
+        assert!(
+            err.message.starts_with(&format!("Error loading module '{symbol}': the symbol")),
+            "{symbol}: {err}"
+        );
     }
 }
 
@@ -197,7 +221,9 @@ fn duplicate_modules_with_different_parameters() {
     let err = load_into(&mut manager, &other).unwrap_err();
     assert_eq!(
         err.message,
-        format!("Error loading module '{TEST_MODULE}'; this is potentially due to duplicate module names; A module with same name but different parameters already exists")
+        format!(
+            "Error loading module '{TEST_MODULE}'; this is potentially due to duplicate module names; A module with same name but different parameters already exists"
+        )
     );
 }
 
@@ -207,7 +233,8 @@ fn duplicate_module_in_different_libraries() {
     let alias = dir.path().join(format!("libexamplemodule-{}.so", module_abi::MODULE_ABI_VERSION));
     std::os::unix::fs::symlink(library("examplemodule"), &alias).unwrap();
     let mut manager = load(&default_manifest()).unwrap();
-    let err = load_into(&mut manager, &manifest_for(&alias, &[(TEST_MODULE, &[("operation", "sum")])])).unwrap_err();
+    let err = load_into(&mut manager, &manifest_for(&alias, &[(TEST_MODULE, &[("operation", "sum")])]))
+        .unwrap_err();
     assert!(err.message.contains("The same module appears in two different module libraries"), "{err}");
 }
 
@@ -241,7 +268,10 @@ fn invalid_module_kind() {
 #[test]
 fn incompatible_and_panicking_compatible() {
     let err = broken("org_apache_mesos_TestModule_Incompatible");
-    assert!(err.ends_with("Module org_apache_mesos_TestModule_Incompatible has determined to be incompatible"), "{err}");
+    assert!(
+        err.ends_with("Module org_apache_mesos_TestModule_Incompatible has determined to be incompatible"),
+        "{err}"
+    );
     let err = broken("org_apache_mesos_TestModule_PanicsInCompatible");
     assert!(err.contains("failed in compatible(): module panicked"), "{err}");
 }
@@ -257,12 +287,17 @@ fn create_that_panics_or_fails_is_an_error_and_the_harness_goes_on() {
     let broken = library("brokenmodules");
     let manager = load(&manifest_for(
         &broken,
-        &[("org_apache_mesos_TestModule_PanicsInCreate", &[]), ("org_apache_mesos_TestModule_FailsCreate", &[])],
+        &[
+            ("org_apache_mesos_TestModule_PanicsInCreate", &[]),
+            ("org_apache_mesos_TestModule_FailsCreate", &[]),
+        ],
     ))
     .unwrap();
-    let err = manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_PanicsInCreate", None).unwrap_err();
+    let err =
+        manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_PanicsInCreate", None).unwrap_err();
     assert!(err.contains("PanicsInCreate: deliberate panic"), "{err}");
-    let err = manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_FailsCreate", None).unwrap_err();
+    let err =
+        manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_FailsCreate", None).unwrap_err();
     assert!(err.ends_with("FailsCreate: deliberate failure"), "{err}");
     // Still alive and able to panic-catch again.
     assert!(manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_PanicsInCreate", None).is_err());
@@ -287,7 +322,10 @@ fn isolator_modules_load_with_and_without_compatible() {
         &[("org_apache_mesos_TestCpuIsolator", &[]), ("org_apache_mesos_TestMemIsolator", &[])],
     ))
     .unwrap();
-    assert_eq!(manager.find(Kind::Isolator), ["org_apache_mesos_TestCpuIsolator", "org_apache_mesos_TestMemIsolator"]);
+    assert_eq!(
+        manager.find(Kind::Isolator),
+        ["org_apache_mesos_TestCpuIsolator", "org_apache_mesos_TestMemIsolator"]
+    );
     let isolator = manager.create::<IsolatorHandle>("org_apache_mesos_TestMemIsolator", None).unwrap();
     let id = module_abi::ContainerId::new("c1");
     isolator.cleanup(&id).unwrap();

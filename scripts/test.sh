@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of the project the way CI does: format and lint checks, one release build of the
+# workspace (module libraries, harness, helpers), then every test with cargo-nextest.
+# Privileged tests need root; where they cannot run they are reported as skipped, never as passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+echo "== cargo build --release (module libraries land in target/release/lib<name>.so)"
+cargo build --workspace --release
+
+echo "== cargo nextest"
+cargo nextest run --workspace --release --no-fail-fast
