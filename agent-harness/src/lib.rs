@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod descriptor;
 pub mod dynlib;
+pub mod engine;
 pub mod handles;
 pub mod instance;
 pub mod manifest;

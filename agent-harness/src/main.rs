@@ -5,6 +5,17 @@ use std::process::ExitCode;
 use agent_harness::cli::{self, Cli, Command};
 use clap::Parser;
 
+/// Prints an error as one line beginning with `Error`.
+fn error_line(message: &str) {
+    let message =
+        if message.starts_with("Error") { message.to_string() } else { format!("Error: {message}") };
+    eprintln!("{}", message.replace('\n', " "));
+}
+
+fn exit(status: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -17,19 +28,59 @@ fn main() -> ExitCode {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("Error: {first} (see 'agent-harness --help')");
+            error_line(&format!("{first} (see 'agent-harness --help')"));
             return ExitCode::from(1);
         }
     };
-    let result = match &cli.command {
-        Command::Modules(args) => cli::modules(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            let message = if message.starts_with("Error") { message } else { format!("Error: {message}") };
-            eprintln!("{}", message.replace('\n', " "));
-            ExitCode::from(1)
-        }
+    match &cli.command {
+        Command::Modules(args) => match cli::modules(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                error_line(&message);
+                ExitCode::from(1)
+            }
+        },
+        Command::Run(args) => match cli::run::run(args) {
+            Ok(result) => {
+                let outcome = &result.outcome;
+                if let Some(limitation) = &outcome.limitation {
+                    let first = limitation.message.lines().next().unwrap_or_default();
+                    let reason = limitation.reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
+                    eprintln!("Container '{}' was destroyed: {first}{reason}", outcome.container_id);
+                }
+                if args.json {
+                    println!("{}", serde_json::to_string(outcome).unwrap_or_default());
+                }
+                if !outcome.errors.is_empty() {
+                    error_line(&outcome.errors.join("; "));
+                    return ExitCode::from(1);
+                }
+                exit(result.exit_status)
+            }
+            Err(message) => {
+                error_line(&message);
+                ExitCode::from(1)
+            }
+        },
+        Command::Recover(args) => match cli::recover::recover(args) {
+            Ok(report) => {
+                let mut failed = false;
+                for recovered in &report {
+                    eprintln!("recovered container '{}': {}", recovered.container_id, recovered.action);
+                    for e in &recovered.errors {
+                        failed = true;
+                        error_line(&format!("container '{}': {e}", recovered.container_id));
+                    }
+                }
+                if args.json {
+                    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                }
+                if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            }
+            Err(message) => {
+                error_line(&message);
+                ExitCode::from(1)
+            }
+        },
     }
 }

@@ -33,6 +33,33 @@ pub struct ModuleEntry {
     pub parameters: Vec<Parameter>,
 }
 
+impl Manifest {
+    /// The manifest as Mesos JSON.
+    pub fn to_json(&self) -> String {
+        let libraries: Vec<Value> = self
+            .libraries
+            .iter()
+            .map(|library| {
+                let mut obj = Map::new();
+                if let Some(file) = &library.file {
+                    obj.insert("file".into(), Value::String(file.clone()));
+                }
+                if let Some(name) = &library.name {
+                    obj.insert("name".into(), Value::String(name.clone()));
+                }
+                let modules = library
+                    .modules
+                    .iter()
+                    .map(|m| serde_json::json!({"name": m.name, "parameters": m.parameters}))
+                    .collect();
+                obj.insert("modules".into(), Value::Array(modules));
+                Value::Object(obj)
+            })
+            .collect();
+        serde_json::json!({ "libraries": libraries }).to_string()
+    }
+}
+
 impl LibraryEntry {
     /// What to hand `dlopen`: `file` if given, else `lib<name>.so`; `None` when neither is given.
     pub fn library_file(&self) -> Option<String> {
@@ -219,6 +246,13 @@ mod tests {
             m.libraries[0].modules[0].parameters,
             vec![Parameter { key: "X".into(), value: "Y".into() }]
         );
+    }
+
+    #[test]
+    fn to_json_round_trips() {
+        let text = r#"{"libraries":[{"file":"/a/libx.so","modules":[{"name":"m","parameters":[{"key":"k","value":"v"}]}]},{"name":"y","modules":[]}]}"#;
+        let m = parse(text).unwrap();
+        assert_eq!(parse(&m.to_json()).unwrap(), m);
     }
 
     #[test]

@@ -9,6 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
 
+pub mod recover;
+pub mod run;
+
 /// Loads Mesos isolation modules and runs containers through them.
 #[derive(Debug, Parser)]
 #[command(name = "agent-harness", version, about)]
@@ -21,6 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Load and verify modules, then print them as JSON (one object per module, in load order).
     Modules(ModulesArgs),
+    /// Run a command in a container isolated by the modules, and wait for it.
+    Run(run::RunArgs),
+    /// Recover after a harness was killed: clean up, or supervise to their end, every container.
+    Recover(recover::RecoverArgs),
 }
 
 /// Where the modules come from: Mesos's `--modules` or `--modules_dir`.
@@ -68,6 +75,38 @@ impl ModuleSource {
         Ok(manager)
     }
 }
+
+/// The modules a container runs with, from the flags: the user's manifests plus the suite's
+/// built-in modules, checked against `--isolation` and `--containerizer`.
+#[derive(Debug, Args, Clone)]
+pub struct ContainerModules {
+    #[command(flatten)]
+    pub source: ModuleSource,
+    /// Isolator modules, comma-separated, in prepare order.
+    #[arg(long = "isolation", value_name = "LIST", default_value = crate::engine::DEFAULT_ISOLATION)]
+    pub isolation: String,
+    /// The containerizer module.
+    #[arg(long = "containerizer", value_name = "NAME", default_value = crate::engine::DEFAULT_CONTAINERIZER)]
+    pub containerizer: String,
+}
+
+impl ContainerModules {
+    /// Loads the modules and describes the set (nothing is created yet).
+    pub fn module_set(&self) -> Result<(ModuleManager, crate::engine::ModuleSet), String> {
+        let isolation = crate::engine::modules::parse_isolation(&self.isolation)?;
+        let user = self.source.manifests()?.unwrap_or_default();
+        let manager = crate::engine::modules::load_with_suite(&user)?;
+        let set = crate::engine::ModuleSet {
+            manifest: crate::engine::modules::resolved_manifest(&manager).to_json(),
+            isolation,
+            containerizer: self.containerizer.clone(),
+        };
+        Ok((manager, set))
+    }
+}
+
+/// The default `--work_dir`.
+pub const DEFAULT_WORK_DIR: &str = "/var/lib/agent-harness";
 
 /// `agent-harness modules`: prints the loaded modules as a JSON array on stdout.
 pub fn modules(args: &ModulesArgs) -> Result<(), String> {

@@ -1,0 +1,173 @@
+//! `agent-harness run`: one command in one container, from launch to cleanup.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use module_abi::{CommandInfo, ContainerId, Resources};
+
+use super::{ContainerModules, DEFAULT_WORK_DIR};
+use crate::engine::{ContainerSpec, Ending, Engine, ModuleInstances, Outcome};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub modules: ContainerModules,
+    /// Requested resources, Mesos's text form (`cpus:0.5;mem:64`, mem in MB).
+    #[arg(long = "resources", value_name = "RESOURCES", default_value = "")]
+    pub resources: String,
+    /// Resource limits, same form (`cpus:1;mem:128`, `inf` for none).
+    #[arg(long = "limits", value_name = "RESOURCES", default_value = "")]
+    pub limits: String,
+    /// Where sandboxes and checkpoints live.
+    #[arg(long = "work_dir", value_name = "DIR", default_value = DEFAULT_WORK_DIR)]
+    pub work_dir: PathBuf,
+    /// The container's id (default: a random UUID).
+    #[arg(long = "container_id", value_name = "ID")]
+    pub container_id: Option<String>,
+    /// Print one JSON object about the finished container on stdout (the command's own output
+    /// then goes only to the sandbox's `stdout` and `stderr` files).
+    #[arg(long)]
+    pub json: bool,
+    /// The command and its arguments.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// What `run` ended with: the exit status to return, and what to print.
+pub struct RunResult {
+    pub exit_status: i32,
+    pub outcome: Outcome,
+}
+
+/// Checks a container id: it names a directory and a cgroup, so only a safe alphabet.
+pub fn validate_container_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "Invalid --container_id '{id}': use 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'"
+        ))
+    }
+}
+
+/// A random UUID (version 4) from the kernel's generator.
+pub fn random_container_id() -> String {
+    let mut bytes = [0u8; 16];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        // Fall back to time and pid: unique enough for one machine.
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        bytes = (nanos ^ ((std::process::id() as u128) << 64)).to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// Runs the container; an `Err` is a launch failure (nothing is left behind).
+pub fn run(args: &RunArgs) -> Result<RunResult, String> {
+    // Every input is checked before anything is loaded or created.
+    let resources = Resources::parse(&args.resources).map_err(|e| format!("Invalid --resources: {e}"))?;
+    let limits = Resources::parse(&args.limits).map_err(|e| format!("Invalid --limits: {e}"))?;
+    let Some(program) = args.command.first() else {
+        return Err("no command given: agent-harness run [FLAGS] -- COMMAND [ARGS...]".to_string());
+    };
+    let id = match &args.container_id {
+        Some(id) => {
+            validate_container_id(id)?;
+            id.clone()
+        }
+        None => random_container_id(),
+    };
+    let (manager, set) = args.modules.module_set()?;
+    let instances = ModuleInstances::create(&manager, set)?;
+    let engine = Engine::new(instances, &args.work_dir);
+    let spec = ContainerSpec {
+        container_id: ContainerId::new(id),
+        command: CommandInfo {
+            shell: false,
+            value: program.clone(),
+            arguments: args.command.clone(),
+            environment: Vec::new(),
+        },
+        resources,
+        limits,
+        attach_output: !args.json,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    runtime.block_on(async {
+        let launched = engine.launch(&spec)?;
+        let ending = tokio::select! {
+            ending = engine.supervise(&launched) => ending,
+            signal = stop_signal() => Ending::Stopped(signal),
+        };
+        let stopped = match ending {
+            Ending::Stopped(signal) => Some(signal),
+            _ => None,
+        };
+        let outcome = engine.finish(launched, ending);
+        let exit_status = stopped.map(|s| 128 + s).unwrap_or(outcome.exit_status);
+        Ok(RunResult { exit_status, outcome })
+    })
+}
+
+/// Resolves with the signal number when the harness is asked to stop.
+async fn stop_signal() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        (SignalKind::interrupt(), libc::SIGINT),
+        (SignalKind::terminate(), libc::SIGTERM),
+        (SignalKind::hangup(), libc::SIGHUP),
+    ];
+    let mut streams = Vec::new();
+    for (kind, number) in kinds {
+        if let Ok(stream) = signal(kind) {
+            streams.push((stream, number));
+        }
+    }
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    std::future::poll_fn(|cx| {
+        for (stream, number) in &mut streams {
+            if stream.poll_recv(cx).is_ready() {
+                return std::task::Poll::Ready(*number);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_ids_are_checked() {
+        for ok in ["a", "web-1", "x.y_z", &random_container_id()] {
+            validate_container_id(ok).unwrap();
+        }
+        for bad in ["", "a/b", "..", ".hidden", "a b", &"x".repeat(129)] {
+            assert!(validate_container_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn random_ids_are_uuids() {
+        let id = random_container_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(id, random_container_id());
+    }
+}

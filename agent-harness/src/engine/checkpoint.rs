@@ -1,0 +1,151 @@
+//! Checkpoints: what the harness writes about each container so that a harness killed at any
+//! point can be followed by `agent-harness recover`, which leaves nothing behind.
+//!
+//! A checkpoint is written atomically (a temporary file in the same directory, fsync, rename, as
+//! Mesos's `slave::state::checkpoint`): once before the first isolator is prepared (no pid yet),
+//! and again with the pid once the containerizer has cloned the container's first process, before
+//! it is released to exec. It names the modules the container was launched with, so recovery needs
+//! no flags.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use module_abi::{ContainerConfig, ContainerId, ContainerState};
+use serde::{Deserialize, Serialize};
+
+/// The modules a container was launched with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModuleSet {
+    /// The manifest JSON, with every library file resolved to an absolute path.
+    pub manifest: String,
+    /// The isolators, in `--isolation` order.
+    pub isolation: Vec<String>,
+    pub containerizer: String,
+}
+
+/// One container's checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub container_id: ContainerId,
+    /// The first process, once cloned.
+    pub pid: Option<i32>,
+    pub config: ContainerConfig,
+    pub modules: ModuleSet,
+}
+
+impl Checkpoint {
+    /// The state handed to `recover`, when there is a process.
+    pub fn state(&self) -> Option<ContainerState> {
+        let pid = u64::try_from(self.pid?).ok()?;
+        Some(ContainerState {
+            container_id: self.container_id.clone(),
+            pid,
+            directory: self.config.directory.clone(),
+            config: Some(self.config.clone()),
+        })
+    }
+}
+
+/// Where checkpoints live: `<work_dir>/meta/containers/<id>.json`.
+#[derive(Debug, Clone)]
+pub struct CheckpointDir {
+    dir: PathBuf,
+}
+
+impl CheckpointDir {
+    pub fn new(work_dir: &Path) -> Self {
+        CheckpointDir { dir: work_dir.join("meta").join("containers") }
+    }
+
+    fn path(&self, id: &ContainerId) -> PathBuf {
+        self.dir.join(format!("{}.json", id.value))
+    }
+
+    /// Writes `checkpoint` atomically.
+    pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), String> {
+        let context = |e: std::io::Error| format!("cannot checkpoint into '{}': {e}", self.dir.display());
+        std::fs::create_dir_all(&self.dir).map_err(context)?;
+        let target = self.path(&checkpoint.container_id);
+        let temp = self.dir.join(format!(".{}.json.tmp", checkpoint.container_id.value));
+        let bytes = serde_json::to_vec_pretty(checkpoint).map_err(|e| e.to_string())?;
+        let mut file = std::fs::File::create(&temp).map_err(context)?;
+        file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(context)?;
+        std::fs::rename(&temp, &target).map_err(context)
+    }
+
+    /// Removes a container's checkpoint (missing is fine).
+    pub fn remove(&self, id: &ContainerId) -> Result<(), String> {
+        match std::fs::remove_file(self.path(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("cannot remove the checkpoint '{}': {e}", self.path(id).display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Every checkpoint, in file name order. A corrupt one is an error naming it.
+    pub fn read_all(&self) -> Result<Vec<Checkpoint>, String> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(format!("cannot read checkpoints in '{}': {e}", self.dir.display())),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|path| {
+                let text = std::fs::read(path)
+                    .map_err(|e| format!("cannot read checkpoint '{}': {e}", path.display()))?;
+                serde_json::from_slice(&text)
+                    .map_err(|e| format!("corrupt checkpoint '{}': {e}", path.display()))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint(id: &str, pid: Option<i32>) -> Checkpoint {
+        Checkpoint {
+            container_id: ContainerId::new(id),
+            pid,
+            config: ContainerConfig { directory: "/sandbox".into(), ..Default::default() },
+            modules: ModuleSet { manifest: "{}".into(), isolation: vec![], containerizer: "c".into() },
+        }
+    }
+
+    #[test]
+    fn round_trips_and_replaces_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::new(dir.path());
+        assert!(store.read_all().unwrap().is_empty());
+        store.write(&checkpoint("b", None)).unwrap();
+        store.write(&checkpoint("a", None)).unwrap();
+        store.write(&checkpoint("a", Some(42))).unwrap();
+        let all = store.read_all().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].pid, Some(42));
+        assert_eq!(all[0].state().unwrap().pid, 42);
+        assert!(all[1].state().is_none());
+        store.remove(&ContainerId::new("a")).unwrap();
+        store.remove(&ContainerId::new("a")).unwrap();
+        assert_eq!(store.read_all().unwrap().len(), 1);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("meta/containers")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files are left");
+    }
+
+    #[test]
+    fn a_corrupt_checkpoint_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("meta/containers")).unwrap();
+        std::fs::write(dir.path().join("meta/containers/x.json"), "{").unwrap();
+        assert!(store.read_all().unwrap_err().contains("corrupt checkpoint"));
+    }
+}

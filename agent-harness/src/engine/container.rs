@@ -1,0 +1,385 @@
+//! One container's lifecycle, in Mesos's order (`MesosContainerizerProcess`): checkpoint, prepare
+//! every isolator in `--isolation` order merging their launch infos, clone the first process
+//! blocked, checkpoint its pid, isolate it with every isolator, collect every watch descriptor,
+//! release it to exec; then wait on one event loop for its exit or a limitation; destroy every
+//! process, take the usage, clean up every prepared isolator in reverse order (all of them, errors
+//! collected), and drop the checkpoint.
+//!
+//! A failure at any launch step tears down what was done: the containerizer destroys whatever it
+//! started and every isolator whose `prepare` was called is cleaned up, exactly once.
+
+use std::collections::BTreeMap;
+use std::future::poll_fn;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use module_abi::{
+    CommandInfo, ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation,
+    ContainerTermination, LaunchRequest, ResourceStatistics, Resources,
+};
+use serde::Serialize;
+use tokio::io::unix::AsyncFd;
+
+use super::checkpoint::{Checkpoint, CheckpointDir};
+use super::launch_info::merge;
+use super::modules::ModuleInstances;
+
+/// What a container is asked to run.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub container_id: ContainerId,
+    pub command: CommandInfo,
+    pub resources: Resources,
+    pub limits: Resources,
+    /// Copy the command's output to the harness's own stdout and stderr too.
+    pub attach_output: bool,
+}
+
+/// A container whose command has been released to run.
+#[derive(Debug)]
+pub struct Launched {
+    pub container_id: ContainerId,
+    pub pid: i32,
+    pub sandbox: PathBuf,
+    exit: Option<AsyncFd<OwnedFd>>,
+    /// `(isolator index, its watch descriptor)`.
+    watches: Vec<(usize, AsyncFd<OwnedFd>)>,
+    durations: Durations,
+    running_since: Instant,
+}
+
+/// Why supervision of a container ended.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// The first process ended.
+    Exited(ContainerTermination),
+    /// An isolator reported a limitation.
+    Limited(ContainerLimitation),
+    /// A watch or wait failed (Mesos destroys the container in that case too).
+    Failed(String),
+    /// The harness was asked to stop (a signal); the container is destroyed.
+    Stopped(i32),
+}
+
+/// What `run --json` prints about a finished container.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub container_id: String,
+    pub sandbox: String,
+    /// The shell's convention: the exit code, or 128 + the signal.
+    pub exit_status: i32,
+    pub signal: Option<i32>,
+    pub limitation: Option<ContainerLimitation>,
+    pub usage: ResourceStatistics,
+    /// Seconds per lifecycle phase.
+    pub durations: BTreeMap<&'static str, f64>,
+    /// Errors of the teardown (destroy, cleanup): each one a module's message.
+    #[serde(skip)]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Durations(BTreeMap<&'static str, f64>);
+
+impl Durations {
+    fn since(&mut self, phase: &'static str, start: Instant) -> Instant {
+        let now = Instant::now();
+        self.0.insert(phase, (now - start).as_secs_f64());
+        now
+    }
+}
+
+/// Drives containers through the modules of one [`ModuleInstances`].
+#[derive(Debug)]
+pub struct Engine {
+    pub modules: ModuleInstances,
+    work_dir: PathBuf,
+    checkpoints: CheckpointDir,
+}
+
+impl Engine {
+    pub fn new(modules: ModuleInstances, work_dir: &Path) -> Engine {
+        Engine { modules, work_dir: work_dir.to_path_buf(), checkpoints: CheckpointDir::new(work_dir) }
+    }
+
+    /// The sandbox of a container: `<work_dir>/sandboxes/<id>`.
+    pub fn sandbox(&self, id: &ContainerId) -> PathBuf {
+        self.work_dir.join("sandboxes").join(&id.value)
+    }
+
+    /// Launches a container up to the point where its command runs. Must run inside a tokio
+    /// runtime (the descriptors are registered with its reactor).
+    pub fn launch(&self, spec: &ContainerSpec) -> Result<Launched, String> {
+        let id = &spec.container_id;
+        let sandbox = self.sandbox(id);
+        if sandbox.exists() {
+            return Err(format!(
+                "Container '{id}' already exists (its sandbox '{}' is there)",
+                sandbox.display()
+            ));
+        }
+        std::fs::create_dir_all(&sandbox)
+            .map_err(|e| format!("cannot create the sandbox '{}': {e}", sandbox.display()))?;
+        let config = ContainerConfig {
+            command: spec.command.clone(),
+            resources: spec.resources.clone(),
+            limits: spec.limits.clone(),
+            directory: sandbox.display().to_string(),
+            user: None,
+        };
+        let mut checkpoint = Checkpoint {
+            container_id: id.clone(),
+            pid: None,
+            config: config.clone(),
+            modules: self.modules.set.clone(),
+        };
+        if let Err(e) = self.checkpoints.write(&checkpoint) {
+            let _ = std::fs::remove_dir_all(&sandbox);
+            return Err(e);
+        }
+        let mut prepared = 0;
+        let mut launched = false;
+        let result = self.launch_steps(spec, &config, &mut checkpoint, &mut prepared, &mut launched);
+        result.map_err(|error| {
+            let mut errors = Vec::new();
+            if launched {
+                if let Err(e) = self.modules.containerizer.destroy(id) {
+                    errors.push(e.to_string());
+                }
+                let _ = self.modules.containerizer.wait(id);
+            }
+            errors.extend(self.cleanup_isolators(id, prepared));
+            if let Err(e) = self.checkpoints.remove(id) {
+                errors.push(e);
+            }
+            let _ = std::fs::remove_dir_all(&sandbox);
+            let mut message = format!("Failed to launch container '{id}': {error}");
+            if !errors.is_empty() {
+                message.push_str(&format!("; and then: {}", errors.join("; ")));
+            }
+            message
+        })
+    }
+
+    fn launch_steps(
+        &self,
+        spec: &ContainerSpec,
+        config: &ContainerConfig,
+        checkpoint: &mut Checkpoint,
+        prepared: &mut usize,
+        launched: &mut bool,
+    ) -> Result<Launched, String> {
+        let id = &spec.container_id;
+        let mut durations = Durations::default();
+        let start = Instant::now();
+        let mut launch_info = ContainerLaunchInfo::default();
+        for isolator in &self.modules.isolators {
+            *prepared += 1;
+            if let Some(info) = isolator.prepare(id, config).map_err(|e| e.to_string())? {
+                merge(&mut launch_info, info, isolator.name())?;
+            }
+        }
+        let mut now = durations.since("prepare", start);
+
+        let request = LaunchRequest {
+            container_id: id.clone(),
+            container_config: config.clone(),
+            launch_info,
+            attach_output: spec.attach_output,
+        };
+        *launched = true;
+        let pid = self.modules.containerizer.launch(&request).map_err(|e| e.to_string())?;
+        checkpoint.pid = Some(pid);
+        self.checkpoints.write(checkpoint)?;
+        now = durations.since("launch", now);
+
+        for isolator in &self.modules.isolators {
+            isolator.isolate(id, pid).map_err(|e| e.to_string())?;
+        }
+        now = durations.since("isolate", now);
+
+        let exit =
+            self.modules.containerizer.watch(id).map_err(|e| e.to_string())?.map(register).transpose()?;
+        let mut watches = Vec::new();
+        for (index, isolator) in self.modules.isolators.iter().enumerate() {
+            if let Some(fd) = isolator.watch(id).map_err(|e| e.to_string())? {
+                watches.push((index, register(fd)?));
+            }
+        }
+        now = durations.since("watch", now);
+
+        self.modules.containerizer.exec(id).map_err(|e| e.to_string())?;
+        let running_since = durations.since("exec", now);
+        Ok(Launched {
+            container_id: id.clone(),
+            pid,
+            sandbox: PathBuf::from(&config.directory),
+            exit,
+            watches,
+            durations,
+            running_since,
+        })
+    }
+
+    /// Picks up a checkpointed container whose process still runs, after a harness restart (the
+    /// modules have been given `recover` first).
+    /// With `watch` false, nothing is waited on: for a container about to be finished at once.
+    pub fn reattach(&self, checkpoint: &Checkpoint, watch: bool) -> Result<Launched, String> {
+        let id = &checkpoint.container_id;
+        let pid = checkpoint.pid.ok_or_else(|| format!("container '{id}' has no process to reattach to"))?;
+        let (mut exit, mut watches) = (None, Vec::new());
+        if watch {
+            exit =
+                self.modules.containerizer.watch(id).map_err(|e| e.to_string())?.map(register).transpose()?;
+            for (index, isolator) in self.modules.isolators.iter().enumerate() {
+                if let Some(fd) = isolator.watch(id).map_err(|e| e.to_string())? {
+                    watches.push((index, register(fd)?));
+                }
+            }
+        }
+        Ok(Launched {
+            container_id: id.clone(),
+            pid,
+            sandbox: PathBuf::from(&checkpoint.config.directory),
+            exit,
+            watches,
+            durations: Durations::default(),
+            running_since: Instant::now(),
+        })
+    }
+
+    /// Destroys and cleans up a container that has no process to supervise (an orphan, or one
+    /// whose launch never got as far as a process), and drops its checkpoint.
+    pub fn discard(&self, id: &ContainerId) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Err(e) = self.modules.containerizer.destroy(id) {
+            errors.push(format!("Failed to kill all processes in the container: {e}"));
+        }
+        let _ = self.modules.containerizer.wait(id);
+        errors.extend(self.cleanup_isolators(id, self.modules.isolators.len()));
+        if let Err(e) = self.checkpoints.remove(id) {
+            errors.push(e);
+        }
+        errors
+    }
+
+    /// Waits until the container's first process ends or an isolator reports a limitation.
+    pub async fn supervise(&self, container: &Launched) -> Ending {
+        let id = &container.container_id;
+        loop {
+            let exit_ready = async {
+                match &container.exit {
+                    Some(fd) => match fd.readable().await {
+                        Ok(mut guard) => guard.clear_ready(),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    },
+                    // A containerizer without a descriptor is polled.
+                    None => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            };
+            let watch_ready = poll_fn(|cx| {
+                for (index, fd) in &container.watches {
+                    if let Poll::Ready(Ok(mut guard)) = fd.poll_read_ready(cx) {
+                        guard.clear_ready();
+                        return Poll::Ready(*index);
+                    }
+                }
+                Poll::Pending
+            });
+            tokio::select! {
+                () = exit_ready => match self.modules.containerizer.wait(id) {
+                    Ok(Some(termination)) => return Ending::Exited(termination),
+                    Ok(None) => continue,
+                    Err(e) => return Ending::Failed(e.to_string()),
+                },
+                index = watch_ready => match self.modules.isolators[index].limitation(id) {
+                    Ok(Some(limitation)) => return Ending::Limited(limitation),
+                    Ok(None) => continue,
+                    Err(e) => return Ending::Failed(e.to_string()),
+                },
+            }
+        }
+    }
+
+    /// Destroys the container, takes its usage, cleans up every isolator, drops the checkpoint.
+    pub fn finish(&self, container: Launched, ending: Ending) -> Outcome {
+        let id = &container.container_id;
+        let mut durations = container.durations;
+        let mut now = durations.since("run", container.running_since);
+        let usage = self.usage(id);
+        let mut errors = Vec::new();
+        drop(container.watches);
+        drop(container.exit);
+        if let Err(e) = self.modules.containerizer.destroy(id) {
+            errors.push(format!("Failed to kill all processes in the container: {e}"));
+        }
+        let termination = match &ending {
+            Ending::Exited(termination) => Some(*termination),
+            _ => self.modules.containerizer.wait(id).ok().flatten(),
+        };
+        now = durations.since("destroy", now);
+        let cleanup_errors = self.cleanup_isolators(id, self.modules.isolators.len());
+        if !cleanup_errors.is_empty() {
+            errors.push(format!(
+                "Failed to clean up an isolator when destroying container: {}",
+                cleanup_errors.join("; ")
+            ));
+        }
+        durations.since("cleanup", now);
+        if let Err(e) = self.checkpoints.remove(id) {
+            errors.push(e);
+        }
+        let (limitation, failure) = match ending {
+            Ending::Limited(limitation) => (Some(limitation), None),
+            Ending::Failed(e) => (None, Some(e)),
+            Ending::Exited(_) | Ending::Stopped(_) => (None, None),
+        };
+        errors.extend(failure);
+        let termination =
+            termination.unwrap_or(ContainerTermination { exit_code: None, signal: Some(libc::SIGKILL) });
+        Outcome {
+            container_id: id.value.clone(),
+            sandbox: container.sandbox.display().to_string(),
+            exit_status: termination.exit_status(),
+            signal: termination.signal,
+            limitation,
+            usage,
+            durations: durations.0,
+            errors,
+        }
+    }
+
+    /// The usage of a container merged over every isolator (Mesos's `await`: failures are skipped).
+    pub fn usage(&self, id: &ContainerId) -> ResourceStatistics {
+        let mut usage = ResourceStatistics {
+            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64()),
+            ..Default::default()
+        };
+        for isolator in &self.modules.isolators {
+            if let Ok(statistics) = isolator.usage(id) {
+                usage.merge(statistics);
+            }
+        }
+        usage
+    }
+
+    /// Cleans up the first `count` isolators in reverse order; every one runs, errors are returned.
+    pub fn cleanup_isolators(&self, id: &ContainerId, count: usize) -> Vec<String> {
+        self.modules.isolators[..count]
+            .iter()
+            .rev()
+            .filter_map(|i| i.cleanup(id).err())
+            .map(|e| e.to_string())
+            .collect()
+    }
+}
+
+/// Registers a descriptor with the event loop, for reading only.
+fn register(fd: OwnedFd) -> Result<AsyncFd<OwnedFd>, String> {
+    // SAFETY: an `OwnedFd` is open and stays the same descriptor until the AsyncFd that owns it is
+    // dropped; `as_raw_fd` always returns it.
+    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(|e| format!("cannot wait on a module's descriptor: {e}"))
+}

@@ -1,0 +1,139 @@
+//! Recovery after the harness was killed: Mesos's `recover` order. The checkpoints name the
+//! containers and the modules they ran with; the containerizer reports orphans (containers it finds
+//! on the machine with no checkpoint); every isolator is given the states and the orphans. Then:
+//! a container whose process has ended is cleaned up, one that still runs is supervised again until
+//! it ends (or destroyed at once with `kill`), and orphans and containers that never got a process
+//! are destroyed and cleaned up. Nothing is left behind.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use module_abi::ContainerId;
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use super::checkpoint::{Checkpoint, CheckpointDir, ModuleSet};
+use super::container::{Ending, Engine, Outcome};
+use super::modules::ModuleInstances;
+
+/// What recovery did with one container.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    pub container_id: String,
+    /// `orphan`, `not launched`, `exited`, `ran to its end`, `destroyed`.
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    pub errors: Vec<String>,
+}
+
+/// Recovers every container checkpointed under `work_dir`. `scan` is the module set to look for
+/// orphans with when there is no checkpoint at all. With `kill`, running containers are destroyed
+/// instead of supervised to their end.
+pub async fn recover(work_dir: &Path, scan: Option<ModuleSet>, kill: bool) -> Result<Vec<Recovered>, String> {
+    let checkpoints = CheckpointDir::new(work_dir).read_all()?;
+    let mut groups: BTreeMap<String, (ModuleSet, Vec<Checkpoint>)> = BTreeMap::new();
+    for checkpoint in checkpoints {
+        let key = serde_json::to_string(&checkpoint.modules).map_err(|e| e.to_string())?;
+        groups.entry(key).or_insert_with(|| (checkpoint.modules.clone(), Vec::new())).1.push(checkpoint);
+    }
+    if let (true, Some(set)) = (groups.is_empty(), scan) {
+        groups.insert(String::new(), (set, Vec::new()));
+    }
+    let mut report = Vec::new();
+    for (_, (set, checkpoints)) in groups {
+        let engine = Arc::new(Engine::new(ModuleInstances::recreate(&set)?, work_dir));
+        report.extend(recover_group(engine, checkpoints, kill).await?);
+    }
+    Ok(report)
+}
+
+async fn recover_group(
+    engine: Arc<Engine>,
+    checkpoints: Vec<Checkpoint>,
+    kill: bool,
+) -> Result<Vec<Recovered>, String> {
+    let states: Vec<_> = checkpoints.iter().filter_map(Checkpoint::state).collect();
+    let not_launched: Vec<ContainerId> =
+        checkpoints.iter().filter(|c| c.pid.is_none()).map(|c| c.container_id.clone()).collect();
+    let containerizer = &engine.modules.containerizer;
+    let found = containerizer
+        .recover(states.clone())
+        .map_err(|e| format!("Failed to recover the containerizer: {e}"))?;
+    let mut orphans: Vec<ContainerId> = found.into_iter().filter(|id| !not_launched.contains(id)).collect();
+    let mut all_orphans = orphans.clone();
+    all_orphans.extend(not_launched.iter().cloned());
+    for isolator in &engine.modules.isolators {
+        isolator
+            .recover(states.clone(), all_orphans.clone())
+            .map_err(|e| format!("Failed to recover isolator '{}': {e}", isolator.name()))?;
+    }
+    let mut report = Vec::new();
+    orphans.sort();
+    for (ids, action) in [(orphans, "orphan"), (not_launched, "not launched")] {
+        for id in ids {
+            let errors = engine.discard(&id);
+            report.push(Recovered { container_id: id.value, action, outcome: None, errors });
+        }
+    }
+    let mut running = JoinSet::new();
+    for checkpoint in checkpoints.into_iter().filter(|c| c.pid.is_some()) {
+        let id = checkpoint.container_id.clone();
+        match containerizer.wait(&id) {
+            Ok(Some(termination)) => {
+                let outcome = finish_now(&engine, &checkpoint, Ending::Exited(termination));
+                report.push(outcome_report(&id, "exited", outcome));
+            }
+            Ok(None) if kill => {
+                let outcome = finish_now(&engine, &checkpoint, Ending::Stopped(libc::SIGKILL));
+                report.push(outcome_report(&id, "destroyed", outcome));
+            }
+            Ok(None) => {
+                let engine = engine.clone();
+                running.spawn(async move {
+                    let outcome = match engine.reattach(&checkpoint, true) {
+                        Ok(launched) => {
+                            let ending = engine.supervise(&launched).await;
+                            Ok(engine.finish(launched, ending))
+                        }
+                        Err(e) => Err(e),
+                    };
+                    (checkpoint.container_id, outcome)
+                });
+            }
+            Err(e) => {
+                let mut errors = vec![e.to_string()];
+                errors.extend(engine.discard(&id));
+                report.push(Recovered { container_id: id.value, action: "destroyed", outcome: None, errors });
+            }
+        }
+    }
+    while let Some(joined) = running.join_next().await {
+        let (id, outcome) = joined.map_err(|e| format!("a recovered container's supervision failed: {e}"))?;
+        match outcome {
+            Ok(outcome) => report.push(outcome_report(&id, "ran to its end", Ok(outcome))),
+            Err(e) => {
+                let mut errors = vec![e];
+                errors.extend(engine.discard(&id));
+                report.push(Recovered { container_id: id.value, action: "destroyed", outcome: None, errors });
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn finish_now(engine: &Engine, checkpoint: &Checkpoint, ending: Ending) -> Result<Outcome, String> {
+    let launched = engine.reattach(checkpoint, false)?;
+    Ok(engine.finish(launched, ending))
+}
+
+fn outcome_report(id: &ContainerId, action: &'static str, outcome: Result<Outcome, String>) -> Recovered {
+    match outcome {
+        Ok(outcome) => {
+            let errors = outcome.errors.clone();
+            Recovered { container_id: id.value.clone(), action, outcome: Some(outcome), errors }
+        }
+        Err(e) => Recovered { container_id: id.value.clone(), action, outcome: None, errors: vec![e] },
+    }
+}
