@@ -351,6 +351,15 @@ impl Engine {
         }
     }
 
+    /// New resource requests and limits for a running container, given to every isolator (Mesos's
+    /// `update`: all must accept it).
+    pub fn update(&self, id: &ContainerId, resources: &Resources, limits: &Resources) -> Result<(), String> {
+        for isolator in &self.modules.isolators {
+            isolator.update(id, resources, limits).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// The usage of a container merged over every isolator (Mesos's `await`: failures are skipped).
     pub fn usage(&self, id: &ContainerId) -> ResourceStatistics {
         let mut usage = ResourceStatistics {

@@ -2,8 +2,9 @@
 //! the engine's handling of a faulty module (a failed or panicking step fails its container and
 //! nothing else; cleanup still runs for every isolator). Its parameters choose the fault:
 //! `fail_at` is one of `prepare`, `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`
-//! (without it, nothing fails); `mode` is `error` (the default) or `panic`. Every other step
-//! succeeds and does nothing.
+//! (without it, nothing fails); `mode` is `error` (the default), `panic`, or `stall` (the step
+//! sleeps for `stall_secs`, default 60, then succeeds: a window in which a test can kill the
+//! harness mid-lifecycle). Every other step succeeds and does nothing.
 
 use std::fmt;
 use std::os::fd::RawFd;
@@ -62,6 +63,8 @@ pub enum Mode {
     Error,
     /// The step panics (module-abi turns the panic into an error).
     Panic,
+    /// The step sleeps this long, then succeeds.
+    Stall(std::time::Duration),
 }
 
 pub struct TestBrokenIsolator {
@@ -76,6 +79,7 @@ impl TestBrokenIsolator {
             match self.mode {
                 Mode::Error => bail!("TestBrokenIsolator: deliberate error in {step}"),
                 Mode::Panic => panic!("TestBrokenIsolator: deliberate panic in {step}"),
+                Mode::Stall(duration) => std::thread::sleep(duration),
             }
         }
         Ok(())
@@ -97,8 +101,15 @@ impl Module for TestBrokenIsolator {
         let mode = match parameter(&parameters, "mode") {
             None | Some("error") => Mode::Error,
             Some("panic") => Mode::Panic,
+            Some("stall") => {
+                let secs = parameter(&parameters, "stall_secs").unwrap_or("60");
+                match secs.parse::<u64>() {
+                    Ok(secs) => Mode::Stall(std::time::Duration::from_secs(secs)),
+                    Err(_) => bail!("TestBrokenIsolator: stall_secs '{secs}' is not a number of seconds"),
+                }
+            }
             Some(other) => {
-                bail!("TestBrokenIsolator: unknown mode '{other}' (expected error or panic)")
+                bail!("TestBrokenIsolator: unknown mode '{other}' (expected error, panic or stall)")
             }
         };
         Ok(TestBrokenIsolator { fail_at, mode })
