@@ -74,9 +74,9 @@ fn c_header_matches_the_rust_layout() {
     for (expr, _) in &layout {
         program.push_str(&format!("  printf(\"%s=%zu\\n\", \"{expr}\", (size_t){expr});\n"));
     }
-    program.push_str(&format!(
-        "  printf(\"magic=%llu\\n\", (unsigned long long)MM_MODULE_MAGIC);\n  printf(\"abi=%u\\n\", MM_ABI_VERSION);\n  return 0;\n}}\n"
-    ));
+    program.push_str(
+        "  printf(\"magic=%llu\\n\", (unsigned long long)MM_MODULE_MAGIC);\n  printf(\"abi=%u\\n\", MM_ABI_VERSION);\n  return 0;\n}\n",
+    );
     let source = dir.path().join("layout.c");
     let binary = dir.path().join("layout");
     std::fs::write(&source, program).unwrap();

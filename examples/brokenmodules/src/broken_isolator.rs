@@ -10,8 +10,8 @@ use std::fmt;
 use std::os::fd::RawFd;
 
 use module_abi::{
-    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, Isolator, Module,
-    Parameters, ResourceStatistics, Resources, Result, bail, parameter,
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, Isolator, Module, Parameters,
+    ResourceStatistics, Resources, Result, bail, parameter,
 };
 
 /// The lifecycle step at which the isolator misbehaves.
@@ -27,15 +27,8 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 7] = [
-        Step::Prepare,
-        Step::Isolate,
-        Step::Watch,
-        Step::Usage,
-        Step::Update,
-        Step::Cleanup,
-        Step::Recover,
-    ];
+    const ALL: [Step; 7] =
+        [Step::Prepare, Step::Isolate, Step::Watch, Step::Usage, Step::Update, Step::Cleanup, Step::Recover];
 
     fn name(self) -> &'static str {
         match self {
@@ -172,10 +165,7 @@ mod tests {
         TestBrokenIsolator::create(
             params
                 .iter()
-                .map(|(key, value)| Parameter {
-                    key: key.to_string(),
-                    value: value.to_string(),
-                })
+                .map(|(key, value)| Parameter { key: key.to_string(), value: value.to_string() })
                 .collect(),
         )
     }
@@ -186,20 +176,14 @@ mod tests {
         let resources = Resources::default();
         let results: Vec<(Step, Result<()>)> = vec![
             (Step::Recover, isolator.recover(Vec::new(), Vec::new())),
-            (
-                Step::Prepare,
-                isolator.prepare(&id, &ContainerConfig::default()).map(drop),
-            ),
+            (Step::Prepare, isolator.prepare(&id, &ContainerConfig::default()).map(drop)),
             (Step::Isolate, isolator.isolate(&id, 1)),
             (Step::Watch, isolator.watch(&id).map(drop)),
             (Step::Update, isolator.update(&id, &resources, &resources)),
             (Step::Usage, isolator.usage(&id).map(drop)),
             (Step::Cleanup, isolator.cleanup(&id)),
         ];
-        results
-            .into_iter()
-            .filter_map(|(step, r)| r.err().map(|e| (step, e.to_string())))
-            .collect()
+        results.into_iter().filter_map(|(step, r)| r.err().map(|e| (step, e.to_string()))).collect()
     }
 
     #[test]
@@ -213,10 +197,7 @@ mod tests {
             let isolator = broken(&[("fail_at", step.name())]).unwrap();
             assert_eq!(
                 run_all(&isolator),
-                vec![(
-                    step,
-                    format!("TestBrokenIsolator: deliberate error in {step}")
-                )]
+                vec![(step, format!("TestBrokenIsolator: deliberate error in {step}"))]
             );
         }
     }
@@ -224,13 +205,8 @@ mod tests {
     #[test]
     fn panics_at_the_chosen_step() {
         let isolator = broken(&[("fail_at", "usage"), ("mode", "panic")]).unwrap();
-        let panic = std::panic::catch_unwind(|| isolator.usage(&ContainerId::new("c")))
-            .err()
-            .unwrap();
-        assert_eq!(
-            panic.downcast_ref::<String>().unwrap(),
-            "TestBrokenIsolator: deliberate panic in usage"
-        );
+        let panic = std::panic::catch_unwind(|| isolator.usage(&ContainerId::new("c"))).err().unwrap();
+        assert_eq!(panic.downcast_ref::<String>().unwrap(), "TestBrokenIsolator: deliberate panic in usage");
         assert!(isolator.cleanup(&ContainerId::new("c")).is_ok());
     }
 
@@ -238,9 +214,7 @@ mod tests {
     fn rejects_unknown_parameters_values() {
         let err = broken(&[("fail_at", "launch")]).err().unwrap();
         assert!(err.message().contains("unknown fail_at 'launch'"), "{err}");
-        let err = broken(&[("fail_at", "usage"), ("mode", "abort")])
-            .err()
-            .unwrap();
+        let err = broken(&[("fail_at", "usage"), ("mode", "abort")]).err().unwrap();
         assert!(err.message().contains("unknown mode 'abort'"), "{err}");
     }
 }

@@ -7,8 +7,8 @@ use std::ffi::CStr;
 
 use module_abi::module::{create, destroy};
 use module_abi::{
-    ABI_VERSION, BUILT_AGAINST, DESCRIPTOR_SIZE, Kind, MODULE_MAGIC, Module, ModuleDescriptor,
-    Output, Parameters, Result, TestModule, TestModuleTable, bail,
+    ABI_VERSION, BUILT_AGAINST, DESCRIPTOR_SIZE, Kind, MODULE_MAGIC, Module, ModuleDescriptor, Output,
+    Parameters, Result, TestModule, TestModuleTable, bail,
 };
 
 /// A plain working TestModule (Mesos's semantics without the `operation` check), so every faulty
@@ -107,40 +107,29 @@ const fn valid(description: &'static CStr) -> ModuleDescriptor {
 
 /// Built against a module-abi newer than any host (Mesos's `NewerModuleLibrary`).
 #[unsafe(no_mangle)]
-pub static org_apache_mesos_TestModule_NewerLibrary: ModuleDescriptor = ModuleDescriptor {
-    built_against: c"100.1.0".as_ptr(),
-    ..valid(c"Built against module-abi 100.1.0.")
-};
+pub static org_apache_mesos_TestModule_NewerLibrary: ModuleDescriptor =
+    ModuleDescriptor { built_against: c"100.1.0".as_ptr(), ..valid(c"Built against module-abi 100.1.0.") };
 
 /// Built against a module-abi older than the TestModule kind's minimum, 0.1.0 (Mesos's
 /// `OlderModuleLibrary`).
 #[unsafe(no_mangle)]
-pub static org_apache_mesos_TestModule_OlderThanKind: ModuleDescriptor = ModuleDescriptor {
-    built_against: c"0.0.1".as_ptr(),
-    ..valid(c"Built against module-abi 0.0.1.")
-};
+pub static org_apache_mesos_TestModule_OlderThanKind: ModuleDescriptor =
+    ModuleDescriptor { built_against: c"0.0.1".as_ptr(), ..valid(c"Built against module-abi 0.0.1.") };
 
 /// An ABI version no host has (Mesos's `DifferentApiVersion`).
 #[unsafe(no_mangle)]
-pub static org_apache_mesos_TestModule_WrongAbi: ModuleDescriptor = ModuleDescriptor {
-    abi_version: 1000,
-    ..valid(c"Built with ABI version 1000.")
-};
+pub static org_apache_mesos_TestModule_WrongAbi: ModuleDescriptor =
+    ModuleDescriptor { abi_version: 1000, ..valid(c"Built with ABI version 1000.") };
 
 /// A kind no host knows (Mesos's `InvalidModuleKind`).
 #[unsafe(no_mangle)]
-pub static org_apache_mesos_TestModule_UnknownKind: ModuleDescriptor = ModuleDescriptor {
-    kind: c"NotTestModule".as_ptr(),
-    ..valid(c"Of the unknown kind NotTestModule.")
-};
+pub static org_apache_mesos_TestModule_UnknownKind: ModuleDescriptor =
+    ModuleDescriptor { kind: c"NotTestModule".as_ptr(), ..valid(c"Of the unknown kind NotTestModule.") };
 
 /// No author email and no description (Mesos's "missing fields").
 #[unsafe(no_mangle)]
-pub static org_apache_mesos_TestModule_MissingFields: ModuleDescriptor = ModuleDescriptor {
-    author_email: std::ptr::null(),
-    description: std::ptr::null(),
-    ..valid(c"")
-};
+pub static org_apache_mesos_TestModule_MissingFields: ModuleDescriptor =
+    ModuleDescriptor { author_email: std::ptr::null(), description: std::ptr::null(), ..valid(c"") };
 
 module_abi::declare_module! {
     name: org_apache_mesos_TestModule_Incompatible,
@@ -194,11 +183,7 @@ mod tests {
         let mut instance = std::ptr::null_mut();
         // SAFETY: a valid request of 2 bytes, a writable instance slot and a live output.
         let status = unsafe { d.create.unwrap()(b"[]".as_ptr(), 2, &mut instance, &out) };
-        if status == module_abi::STATUS_OK {
-            Ok(instance)
-        } else {
-            Err(String::from_utf8(buffer).unwrap())
-        }
+        if status == module_abi::STATUS_OK { Ok(instance) } else { Err(String::from_utf8(buffer).unwrap()) }
     }
 
     /// Calls a descriptor's `compatible` slot: 1, 0 or negative, and the error text.
@@ -215,29 +200,12 @@ mod tests {
         let base = valid(c"");
         // SAFETY: the descriptors' strings are static C strings.
         let text = |p: *const std::ffi::c_char| unsafe { CStr::from_ptr(p) }.to_str().unwrap();
-        assert_eq!(
-            text(org_apache_mesos_TestModule_NewerLibrary.built_against),
-            "100.1.0"
-        );
-        assert_eq!(
-            text(org_apache_mesos_TestModule_OlderThanKind.built_against),
-            "0.0.1"
-        );
+        assert_eq!(text(org_apache_mesos_TestModule_NewerLibrary.built_against), "100.1.0");
+        assert_eq!(text(org_apache_mesos_TestModule_OlderThanKind.built_against), "0.0.1");
         assert_eq!(org_apache_mesos_TestModule_WrongAbi.abi_version, 1000);
-        assert_eq!(
-            text(org_apache_mesos_TestModule_UnknownKind.kind),
-            "NotTestModule"
-        );
-        assert!(
-            org_apache_mesos_TestModule_MissingFields
-                .author_email
-                .is_null()
-        );
-        assert!(
-            org_apache_mesos_TestModule_MissingFields
-                .description
-                .is_null()
-        );
+        assert_eq!(text(org_apache_mesos_TestModule_UnknownKind.kind), "NotTestModule");
+        assert!(org_apache_mesos_TestModule_MissingFields.author_email.is_null());
+        assert!(org_apache_mesos_TestModule_MissingFields.description.is_null());
         assert_eq!(text(base.built_against), module_abi::MODULE_ABI_VERSION);
         assert_eq!(text(base.kind), "TestModule");
         assert_eq!(compatible_through(&base).0, 1);
@@ -249,17 +217,10 @@ mod tests {
 
     #[test]
     fn compatible_says_no_or_fails_with_its_panic() {
-        assert_eq!(
-            compatible_through(&org_apache_mesos_TestModule_Incompatible),
-            (0, String::new())
-        );
-        let (verdict, message) =
-            compatible_through(&org_apache_mesos_TestModule_PanicsInCompatible);
+        assert_eq!(compatible_through(&org_apache_mesos_TestModule_Incompatible), (0, String::new()));
+        let (verdict, message) = compatible_through(&org_apache_mesos_TestModule_PanicsInCompatible);
         assert!(verdict < 0);
-        assert!(
-            message.contains("PanicsInCompatible: deliberate panic"),
-            "{message}"
-        );
+        assert!(message.contains("PanicsInCompatible: deliberate panic"), "{message}");
     }
 
     #[test]

@@ -73,10 +73,7 @@ mod tests {
     use super::*;
 
     fn param(key: &str, value: &str) -> Parameter {
-        Parameter {
-            key: key.to_string(),
-            value: value.to_string(),
-        }
+        Parameter { key: key.to_string(), value: value.to_string() }
     }
 
     fn create(parameters: &[Parameter]) -> Result<ExampleModule> {

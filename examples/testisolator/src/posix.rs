@@ -9,8 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use module_abi::{
-    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, Isolator, Module,
-    Parameters, ResourceStatistics, Resources, Result, bail,
+    ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, Isolator, Module, Parameters,
+    ResourceStatistics, Resources, Result, bail,
 };
 use nix::unistd::{SysconfVar, sysconf};
 
@@ -66,9 +66,7 @@ impl<M> PosixIsolator<M> {
     fn pids(&self) -> MutexGuard<'_, HashMap<ContainerId, Option<i32>>> {
         // A panic while the lock was held left the map whole (every change is one insert or
         // remove), so a poisoned lock is still safe to use.
-        self.pids
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn known(&self, container_id: &ContainerId) -> Result<()> {
@@ -82,10 +80,7 @@ impl<M> PosixIsolator<M> {
 impl<M: Measure> Module for PosixIsolator<M> {
     /// Parameters are ignored, as in Mesos's `test_isolator_module.cpp`.
     fn create(_parameters: Parameters) -> Result<Self> {
-        Ok(PosixIsolator {
-            pids: Mutex::new(HashMap::new()),
-            measure: PhantomData,
-        })
+        Ok(PosixIsolator { pids: Mutex::new(HashMap::new()), measure: PhantomData })
     }
 }
 
@@ -97,11 +92,7 @@ impl<M: Measure> Isolator for PosixIsolator<M> {
                 bail!("container {} already recovered", state.container_id);
             }
             let Ok(pid) = i32::try_from(state.pid) else {
-                bail!(
-                    "container {} has an invalid pid {}",
-                    state.container_id,
-                    state.pid
-                );
+                bail!("container {} has an invalid pid {}", state.container_id, state.pid);
             };
             pids.insert(state.container_id, Some(pid));
         }
@@ -147,14 +138,10 @@ impl<M: Measure> Isolator for PosixIsolator<M> {
         let Some(pid) = self.pids().get(container_id).copied().flatten() else {
             return Ok(ResourceStatistics::default());
         };
-        let usage = tree_usage(Path::new("/proc"), pid).map_err(|e| {
-            module_abi::Error::msg(format!("usage of container {container_id}: {e}"))
-        })?;
+        let usage = tree_usage(Path::new("/proc"), pid)
+            .map_err(|e| module_abi::Error::msg(format!("usage of container {container_id}: {e}")))?;
         let mut statistics = ResourceStatistics {
-            timestamp: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .ok()
-                .map(|t| t.as_secs_f64()),
+            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|t| t.as_secs_f64()),
             ..ResourceStatistics::default()
         };
         M::statistics(&usage, &mut statistics)?;
@@ -211,17 +198,12 @@ mod tests {
     fn follows_mesos_bookkeeping() {
         let id = ContainerId::new("c1");
         let isolator = isolated::<Cpu>(&id);
-        let err = isolator
-            .prepare(&id, &ContainerConfig::default())
-            .unwrap_err();
+        let err = isolator.prepare(&id, &ContainerConfig::default()).unwrap_err();
         assert_eq!(err.message(), "container c1 has already been prepared");
 
         let unknown = ContainerId::new("unknown");
         assert!(isolator.isolate(&unknown, 1).is_err());
-        assert_eq!(
-            isolator.usage(&unknown).unwrap(),
-            ResourceStatistics::default()
-        );
+        assert_eq!(isolator.usage(&unknown).unwrap(), ResourceStatistics::default());
         isolator.cleanup(&unknown).unwrap();
 
         isolator.cleanup(&id).unwrap();

@@ -52,11 +52,7 @@ fn all_stats(proc_root: &Path) -> io::Result<HashMap<i32, Stat>> {
     let mut stats = HashMap::new();
     for entry in fs::read_dir(proc_root)? {
         let entry = entry?;
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
             continue;
         };
         // A process may be gone (ENOENT, ESRCH) between the listing and the read; that is not
@@ -73,8 +69,7 @@ fn all_stats(proc_root: &Path) -> io::Result<HashMap<i32, Stat>> {
 
 /// The usage of `root` and all its descendants, read from `proc_root` (normally `/proc`).
 pub fn tree_usage(proc_root: &Path, root: i32) -> Result<TreeUsage, String> {
-    let stats =
-        all_stats(proc_root).map_err(|e| format!("cannot read {}: {e}", proc_root.display()))?;
+    let stats = all_stats(proc_root).map_err(|e| format!("cannot read {}: {e}", proc_root.display()))?;
     if !stats.contains_key(&root) {
         return Err(format!("no process found at {root}"));
     }
@@ -114,16 +109,7 @@ mod tests {
     #[test]
     fn parses_a_command_name_with_spaces_and_parentheses() {
         let stat = parse_stat(&stat_line(7, "a) (b c", 3, 11, 4, 99)).unwrap();
-        assert_eq!(
-            stat,
-            Stat {
-                ppid: 3,
-                utime: 11,
-                stime: 3,
-                num_threads: 4,
-                rss: 99
-            }
-        );
+        assert_eq!(stat, Stat { ppid: 3, utime: 11, stime: 3, num_threads: 4, rss: 99 });
     }
 
     #[test]
@@ -145,27 +131,14 @@ mod tests {
         let usage = tree_usage(proc_root, 10).unwrap();
         assert_eq!(
             usage,
-            TreeUsage {
-                processes: 3,
-                threads: 6,
-                utime_ticks: 30,
-                stime_ticks: 9,
-                rss_pages: 15
-            }
+            TreeUsage { processes: 3, threads: 6, utime_ticks: 30, stime_ticks: 9, rss_pages: 15 }
         );
-        assert_eq!(
-            tree_usage(proc_root, 99).unwrap_err(),
-            "no process found at 99"
-        );
+        assert_eq!(tree_usage(proc_root, 99).unwrap_err(), "no process found at 99");
     }
 
     #[test]
     fn counts_a_real_child_of_this_process() {
-        let mut child = Command::new("sleep")
-            .arg("30")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().unwrap();
         let usage = tree_usage(Path::new("/proc"), std::process::id() as i32);
         child.kill().unwrap();
         child.wait().unwrap();

@@ -90,8 +90,11 @@ impl V2Cgroup {
     }
 
     fn create_layout(&self) -> Result<()> {
-        let mkdir = |dir: &Path| {
-            std::fs::create_dir(dir).map_err(|source| Error::Create { path: dir.to_owned(), source })
+        // A directory made concurrently by a sibling (another isolator or the launcher sharing
+        // the cgroup, see `create_or_enable`) is as good as one made here.
+        let mkdir = |dir: &Path| match std::fs::create_dir(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other.map_err(|source| Error::Create { path: dir.to_owned(), source }),
         };
         for dir in self.ancestors_top_down() {
             if dir != self.hierarchy && !dir.exists() {
@@ -100,6 +103,16 @@ impl V2Cgroup {
             self.enable_controllers(&dir)?;
         }
         mkdir(&self.leaf())
+    }
+
+    /// Creates whatever of the cgroup and its leaf is missing and enables this handle's
+    /// controllers from the hierarchy root down, leaving existing directories in place.
+    ///
+    /// On v2 the cpu and memory isolators and the launcher share one container cgroup, so
+    /// whichever comes first creates it and the others only add their controllers (where
+    /// [`CgroupManager::create`] refuses an existing cgroup, as on v1).
+    pub fn create_or_enable(&self) -> Result<()> {
+        self.create_layout()
     }
 
     fn read_limit(path: &Path) -> Result<MemoryLimit> {

@@ -130,3 +130,27 @@ fn remove_goes_leaf_first_and_missing_is_fine() {
     assert!(!cg.exists());
     cg.remove().unwrap();
 }
+
+#[test]
+fn create_or_enable_shares_an_existing_cgroup() {
+    let fake = FakeCgroupfs::v2("cpu memory pids", "");
+    let root = fake.mount(Controller::Cpu);
+    let dir = root.join("mesos/c1");
+    // As the launcher left it: the cgroup and its leaf exist, no controller enabled below the root.
+    let files = [("cgroup.controllers", "cpu memory pids"), ("cgroup.subtree_control", "")];
+    fake::write(&root.join("mesos"), &files);
+    fake::write(&dir, &files);
+    fake::write(&dir.join(LEAF), &[("cgroup.procs", "")]);
+    let cg = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Memory]).unwrap();
+    assert!(matches!(cg.create().unwrap_err(), Error::AlreadyExists { .. }));
+    v2(&cg).create_or_enable().unwrap();
+    for d in [&root, &root.join("mesos"), &dir] {
+        assert_eq!(fake::read(d.join("cgroup.subtree_control")), "+memory", "{}", d.display());
+    }
+    // Idempotent once the kernel shows the controller enabled.
+    for d in [&root, &root.join("mesos"), &dir] {
+        fake::write(d, &[("cgroup.subtree_control", "memory")]);
+    }
+    v2(&cg).create_or_enable().unwrap();
+    assert!(dir.join(LEAF).is_dir());
+}

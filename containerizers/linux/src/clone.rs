@@ -1,0 +1,194 @@
+//! Creating the helper process: `clone3` with the container's namespace flags, then nothing but
+//! `dup2`, `close_range` and `execve` in the child.
+//!
+//! The host is a multi-threaded tokio process, so after the clone the child is a copy of one
+//! thread of it, with every lock (malloc's, stdio's, the tokio runtime's) frozen in whatever state
+//! the other threads held it. Like runc, crun and Mesos, the child therefore does only
+//! async-signal-safe system calls on memory prepared before the clone (C strings, pointer arrays,
+//! the fd plan) and execs the helper at once; everything else happens in the helper, a fresh
+//! single-threaded process.
+//!
+//! Why `clone3` without a stack rather than `clone` with one: with `stack = 0` the child runs on a
+//! copy-on-write copy of the calling thread's stack and returns from the system call like a fork,
+//! so no stack has to be allocated, sized or guarded, and the code after the call is plain Rust in
+//! one function. `clone3` also returns a pidfd (`CLONE_PIDFD`) atomically with the pid, so there is
+//! no window in which the pid could be recycled before we hold a pidfd, and it is the call that
+//! accepts `CLONE_INTO_CGROUP` for starting the child directly in its v2 cgroup later.
+
+use std::ffi::{CString, c_char, c_int};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, fcntl};
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+
+/// The fd the helper reads its release byte from (`--pipe_read=3`).
+pub const CONTROL_FD: RawFd = 3;
+
+/// Descriptors at or above this never collide with the targets 0..=3 of the child's `dup2`s.
+const FIRST_SOURCE_FD: RawFd = 10;
+
+/// What the helper is executed with, as C data prepared before the clone.
+#[derive(Debug)]
+pub struct HelperExec {
+    path: CString,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+}
+
+impl HelperExec {
+    /// `path` run with `argv` and the environment `env` (`NAME=value`).
+    pub fn new(path: &std::path::Path, argv: &[String], env: &[String]) -> Result<HelperExec> {
+        let c = |s: &[u8]| {
+            CString::new(s).map_err(|_| Error::Launch {
+                container: String::new(),
+                reason: format!("'{}' holds a NUL byte", String::from_utf8_lossy(s)),
+            })
+        };
+        Ok(HelperExec {
+            path: c(path.as_os_str().as_encoded_bytes())?,
+            argv: argv.iter().map(|a| c(a.as_bytes())).collect::<Result<_>>()?,
+            env: env.iter().map(|e| c(e.as_bytes())).collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// The descriptors the child gets: 0 stdin, 1 stdout, 2 stderr, 3 the control pipe's read end.
+/// `None` for 1 or 2 keeps the host's own.
+#[derive(Debug)]
+pub struct ChildFds {
+    plan: Vec<(OwnedFd, RawFd)>,
+}
+
+impl ChildFds {
+    pub fn new(
+        stdin: impl AsFd,
+        stdout: Option<&OwnedFd>,
+        stderr: Option<&OwnedFd>,
+        control: impl AsFd,
+    ) -> Result<ChildFds> {
+        let mut plan = vec![(raise(stdin.as_fd())?, 0)];
+        if let Some(fd) = stdout {
+            plan.push((raise(fd.as_fd())?, 1));
+        }
+        if let Some(fd) = stderr {
+            plan.push((raise(fd.as_fd())?, 2));
+        }
+        plan.push((raise(control.as_fd())?, CONTROL_FD));
+        Ok(ChildFds { plan })
+    }
+}
+
+/// A close-on-exec duplicate at or above [`FIRST_SOURCE_FD`], so that no `dup2` of the child
+/// overwrites a descriptor a later `dup2` still reads (a host started with 0-2 closed would
+/// otherwise hand out low numbers).
+fn raise(fd: std::os::fd::BorrowedFd<'_>) -> Result<OwnedFd> {
+    let raw = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(FIRST_SOURCE_FD))
+        .map_err(Error::sys("duplicate a descriptor"))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// The helper process as the host sees it.
+#[derive(Debug)]
+pub struct Cloned {
+    pub pid: Pid,
+    /// Readable when the helper has exited (from `CLONE_PIDFD`).
+    pub pidfd: OwnedFd,
+}
+
+/// Clones the helper with the namespace flags `namespaces` and execs it.
+pub fn clone_helper(namespaces: u64, exec: &HelperExec, fds: &ChildFds) -> Result<Cloned> {
+    // All of this is built before the clone: the child must not allocate.
+    let argv: Vec<*const c_char> = exec.argv.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
+    let envp: Vec<*const c_char> = exec.env.iter().map(|e| e.as_ptr()).chain([std::ptr::null()]).collect();
+    let dups: Vec<(c_int, c_int)> = fds.plan.iter().map(|(fd, target)| (fd.as_raw_fd(), *target)).collect();
+    let mut pidfd: c_int = -1;
+
+    // SAFETY: clone_args is plain integers; all-zero is its documented "no option" value.
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = namespaces | libc::CLONE_PIDFD as u64;
+    args.pidfd = &raw mut pidfd as u64;
+    args.exit_signal = libc::SIGCHLD as u64;
+    // stack = 0 and stack_size = 0: the child runs on a copy of this thread's stack, as after fork.
+
+    // Every signal blocked across the clone (as glibc's posix_spawn does): until the child has
+    // reset the dispositions, a signal must not run one of the host's handlers in it (tokio's
+    // handler writes to a pipe the host reads). The child unblocks once it has reset them.
+    let all = nix::sys::signal::SigSet::all();
+    let previous = all
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
+        .map_err(Error::sys("block signals around clone3"))?;
+
+    // SAFETY: `args` is a valid clone_args of the size passed, `pidfd` outlives the call. Without
+    // CLONE_VM the child gets a private copy of memory, so nothing it does touches the host; it
+    // only runs `exec_child`, which is restricted to async-signal-safe calls (see there).
+    let ret =
+        unsafe { libc::syscall(libc::SYS_clone3, &raw mut args, std::mem::size_of::<libc::clone_args>()) };
+    if ret == 0 {
+        // SAFETY: we are the freshly cloned child; the pointers point into memory prepared above,
+        // which the child's copy of the address space still holds.
+        unsafe { exec_child(&dups, exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
+    }
+    let errno = Errno::last();
+    let restored = previous.thread_set_mask();
+    if ret < 0 {
+        return Err(Error::Sys { op: "clone3 the launch helper", source: errno });
+    }
+    restored.map_err(Error::sys("restore the signal mask after clone3"))?;
+    // SAFETY: CLONE_PIDFD stored a new pidfd that only we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(Cloned { pid: Pid::from_raw(ret as i32), pidfd })
+}
+
+/// The child between `clone3` and `execve`.
+///
+/// # Safety
+/// Only in the child of [`clone_helper`]. It calls only async-signal-safe functions (signal(7)):
+/// `sigaction` (through `signal`), `sigprocmask`, `dup2`, `close_range`, `execve`, `write`,
+/// `_exit`, and touches no lock or allocator.
+unsafe fn exec_child(
+    dups: &[(c_int, c_int)],
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> ! {
+    // SAFETY: see the function's contract.
+    unsafe {
+        // Handlers are reset by execve, but ignored signals stay ignored and the mask stays: give
+        // the standard signals (1-31; glibc keeps 32 and 33 for itself) default dispositions, and
+        // only then unblock everything (the parent blocked all signals around the clone), so no
+        // host handler ever runs here.
+        for signal in 1..32 {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+
+        for &(fd, target) in dups {
+            // dup2 clears close-on-exec on the target.
+            if libc::dup2(fd, target) < 0 {
+                fail(b"mesos-containerizer: dup2 failed before the launch helper ran\n", 126);
+            }
+        }
+        // Whatever else the host had open without close-on-exec stays out of the container.
+        libc::close_range((CONTROL_FD + 1) as u32, u32::MAX, 0);
+        libc::execve(path, argv, envp);
+        fail(b"mesos-containerizer: execve of the launch helper failed\n", 127);
+    }
+}
+
+/// Writes `message` to stderr and exits with `code`, without touching the host's state.
+///
+/// # Safety
+/// Async-signal-safe; meant for the cloned child.
+unsafe fn fail(message: &[u8], code: c_int) -> ! {
+    // SAFETY: write and _exit are async-signal-safe; `message` is a valid buffer.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::_exit(code)
+    }
+}

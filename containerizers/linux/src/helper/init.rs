@@ -1,0 +1,208 @@
+//! The helper as the container's init: it runs the command, reaps every process that ends up as
+//! its child (it is pid 1 in a new pid namespace, and a child subreaper otherwise, so orphans of
+//! the container come to it), forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to the command, and
+//! returns how the command ended.
+//!
+//! Signals are taken through a signalfd, so the loop is one `poll` over the signalfd and the
+//! output pipes, with no signal handler and no race between a SIGCHLD and the wait for it.
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use module_abi::{CommandInfo, ContainerTermination, LaunchRequest};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Pid, User};
+
+use super::Reporter;
+use super::io::{Copier, HostStream};
+use crate::spec;
+
+/// The signals forwarded to the command, as Mesos's launcher forwards them.
+const FORWARDED: [Signal; 4] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT];
+
+/// How everything the container runs is started.
+struct Launcher {
+    env: Vec<(String, String)>,
+    cwd: std::path::PathBuf,
+    user: Option<User>,
+}
+
+impl Launcher {
+    fn command(&self, info: &CommandInfo) -> Result<(String, Command), String> {
+        let (program, argv) = spec::argv(info)?;
+        let mut command = Command::new(&program);
+        command.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(self.env.iter().cloned());
+        command.current_dir(&self.cwd).stdin(Stdio::null());
+        if let Some(user) = &self.user {
+            command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+        }
+        // std keeps the parent's signal mask across exec, and the init loop blocks the signals it
+        // takes through its signalfd: without this the command would start with SIGTERM, SIGINT,
+        // SIGHUP, SIGQUIT and SIGCHLD blocked and never see a forwarded signal.
+        // SAFETY: the helper is single-threaded, so the forked child is a full copy of it, and the
+        // closure only calls pthread_sigmask, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| SigSet::empty().thread_set_mask().map_err(std::io::Error::from));
+        }
+        Ok((program, command))
+    }
+}
+
+/// The shell's status for a program that could not be executed: 127 not found, 126 otherwise.
+fn exec_failure(error: &std::io::Error) -> ContainerTermination {
+    let code = if error.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+    ContainerTermination { exit_code: Some(code), signal: None }
+}
+
+fn duplicate(file: &File) -> Result<File, String> {
+    file.try_clone().map_err(|e| format!("failed to duplicate an output file: {e}"))
+}
+
+/// Runs the pre-exec commands and the command; returns how the command ended.
+pub fn run(
+    request: &LaunchRequest,
+    stdout: File,
+    stderr: File,
+    reporter: &mut Reporter,
+) -> Result<ContainerTermination, String> {
+    let cwd = spec::working_directory(request);
+    if !cwd.is_dir() {
+        return Err(format!("the working directory {} is not a directory", cwd.display()));
+    }
+    let user = match &request.container_config.user {
+        None => None,
+        Some(name) => Some(
+            User::from_name(name)
+                .map_err(|e| format!("failed to look up user '{name}': {e}"))?
+                .ok_or_else(|| format!("unknown user '{name}'"))?,
+        ),
+    };
+    let launcher = Launcher { env: spec::environment(request), cwd, user };
+
+    for pre in &request.launch_info.pre_exec_commands {
+        let (program, mut command) = launcher.command(pre)?;
+        command.stdout(duplicate(&stdout)?).stderr(duplicate(&stderr)?);
+        let status =
+            command.status().map_err(|e| format!("failed to execute pre-exec command '{program}': {e}"))?;
+        if !status.success() {
+            return Err(format!("pre-exec command '{}' failed: {status}", pre.value));
+        }
+    }
+
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGCHLD);
+    FORWARDED.iter().for_each(|s| signals.add(*s));
+    // Blocked before the command exists so none is lost; the command gets an empty mask back.
+    signals.thread_block().map_err(|e| format!("failed to block signals: {e}"))?;
+    let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| format!("failed to create a signalfd: {e}"))?;
+    // Without a pid namespace, orphans of the command come to us instead of the host's init.
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| format!("failed to become a child subreaper: {e}"))?;
+
+    let (program, mut command) = launcher.command(&request.container_config.command)?;
+    if request.attach_output {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        command.stdout(duplicate(&stdout)?).stderr(duplicate(&stderr)?);
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            reporter.report(&format!("failed to execute '{program}': {e}"));
+            return Ok(exec_failure(&e));
+        }
+    };
+    let mut outputs = Vec::new();
+    if let Some(pipe) = child.stdout.take() {
+        outputs.push(Copier::new(OwnedFd::from(pipe), stdout, HostStream::Stdout));
+    }
+    if let Some(pipe) = child.stderr.take() {
+        outputs.push(Copier::new(OwnedFd::from(pipe), stderr, HostStream::Stderr));
+    }
+    let command_pid = Pid::from_raw(child.id() as i32);
+    // `child` is reaped below through waitpid(-1); std's Child is never waited on.
+    drop(child);
+
+    let termination = supervise(command_pid, &signal_fd, &mut outputs)?;
+    for output in &mut outputs {
+        if let Err(e) = output.drain() {
+            reporter.report(&format!("failed to copy the command's output: {e}"));
+        }
+    }
+    Ok(termination)
+}
+
+/// The init loop: until the command has ended, reap, forward and copy.
+fn supervise(
+    command: Pid,
+    signal_fd: &SignalFd,
+    outputs: &mut Vec<Copier>,
+) -> Result<ContainerTermination, String> {
+    loop {
+        let ready: Vec<bool> = {
+            let mut fds = vec![PollFd::new(signal_fd.as_fd(), PollFlags::POLLIN)];
+            fds.extend(outputs.iter().map(|o| PollFd::new(o.fd(), PollFlags::POLLIN)));
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(format!("failed to poll: {e}")),
+            }
+            fds.iter().map(|fd| fd.revents().is_some_and(|r| !r.is_empty())).collect()
+        };
+        // Output first: bytes written just before an exit are copied before the exit is seen.
+        let mut index = outputs.len();
+        while index > 0 {
+            index -= 1;
+            if ready[index + 1] {
+                match outputs[index].pump() {
+                    Ok(false) => {}
+                    // End of file or a failed copy: stop watching this pipe.
+                    Ok(true) | Err(_) => {
+                        outputs.remove(index);
+                    }
+                }
+            }
+        }
+        if ready[0] {
+            while let Some(info) =
+                signal_fd.read_signal().map_err(|e| format!("failed to read the signalfd: {e}"))?
+            {
+                let signal = Signal::try_from(info.ssi_signo as i32).ok();
+                if signal == Some(Signal::SIGCHLD) {
+                    if let Some(termination) = reap_all(command) {
+                        return Ok(termination);
+                    }
+                } else if let Some(signal) = signal {
+                    match kill(command, signal) {
+                        Ok(()) | Err(Errno::ESRCH) => {}
+                        Err(e) => return Err(format!("failed to forward {signal} to the command: {e}")),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reaps every child that has ended; how the command ended if it was among them.
+fn reap_all(command: Pid) -> Option<ContainerTermination> {
+    let mut ended = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == command => {
+                ended = Some(ContainerTermination { exit_code: Some(code), signal: None });
+            }
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => {
+                ended = Some(ContainerTermination { exit_code: None, signal: Some(signal as i32) });
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return ended,
+            Ok(_) => {}
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The launch helper, `mesos-containerizer launch --runtime_directory=DIR --pipe_read=FD`.
+//!
+//! It starts as the first process of the container (pid 1 when a pid namespace was asked for),
+//! exec'ed straight from the host's clone, so it is single-threaded and free to do anything. In
+//! order: read the spec, wait for the host's release byte (the host isolates us meanwhile), apply
+//! the launch info ([`setup`]), then stay as the container's init ([`init`]) until the command ends,
+//! write its termination to the status file, and exit with the shell's convention.
+
+mod init;
+mod io;
+mod setup;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use module_abi::LaunchRequest;
+
+use crate::runtime::RuntimeDir;
+
+/// The helper's command line.
+#[derive(Debug, PartialEq, Eq)]
+struct Args {
+    runtime_directory: PathBuf,
+    pipe_read: RawFd,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let usage = "usage: mesos-containerizer launch --runtime_directory=DIR --pipe_read=FD";
+    match args.get(1).map(String::as_str) {
+        Some("launch") => {}
+        Some(other) => return Err(format!("unknown subcommand '{other}'; {usage}")),
+        None => return Err(usage.to_owned()),
+    }
+    let (mut runtime_directory, mut pipe_read) = (None, None);
+    for arg in &args[2..] {
+        if let Some(dir) = arg.strip_prefix("--runtime_directory=") {
+            runtime_directory = Some(PathBuf::from(dir));
+        } else if let Some(fd) = arg.strip_prefix("--pipe_read=") {
+            pipe_read =
+                Some(fd.parse::<RawFd>().map_err(|_| format!("--pipe_read: '{fd}' is not a descriptor"))?);
+        } else {
+            return Err(format!("unknown flag '{arg}'; {usage}"));
+        }
+    }
+    match (runtime_directory, pipe_read) {
+        (Some(runtime_directory), Some(pipe_read)) => Ok(Args { runtime_directory, pipe_read }),
+        _ => Err(usage.to_owned()),
+    }
+}
+
+/// Where the helper's own messages go: its stderr (the sandbox's stderr when the output is not
+/// attached, the host's when it is), and then also the sandbox's stderr once it is open.
+#[derive(Debug, Default)]
+pub(crate) struct Reporter {
+    sandbox_stderr: Option<File>,
+}
+
+impl Reporter {
+    pub(crate) fn report(&mut self, message: &str) {
+        let line = format!("mesos-containerizer: {message}\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        if let Some(file) = &mut self.sandbox_stderr {
+            let _ = file.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// The helper's `main`: its exit status.
+pub fn main() -> i32 {
+    let args: Vec<String> = std::env::args().collect();
+    let mut reporter = Reporter::default();
+    let args = match parse_args(&args) {
+        Ok(args) => args,
+        Err(message) => {
+            reporter.report(&message);
+            return 1;
+        }
+    };
+    match launch(&args, &mut reporter) {
+        Ok(status) => status,
+        Err(message) => {
+            reporter.report(&message);
+            1
+        }
+    }
+}
+
+fn launch(args: &Args, reporter: &mut Reporter) -> Result<i32, String> {
+    // A session of its own, as Mesos's launcher does: the host's terminal signals stay the host's.
+    let _ = nix::unistd::setsid();
+    let runtime = RuntimeDir::at(args.runtime_directory.clone());
+    let spec = runtime.spec();
+    let bytes =
+        std::fs::read(&spec).map_err(|e| format!("failed to read the spec {}: {e}", spec.display()))?;
+    let request: LaunchRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("failed to parse the spec {}: {e}", spec.display()))?;
+
+    wait_for_release(args.pipe_read)?;
+
+    let sandbox = Path::new(&request.container_config.directory);
+    let (stdout, stderr) = (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?);
+    if request.attach_output {
+        reporter.sandbox_stderr =
+            Some(stderr.try_clone().map_err(|e| format!("failed to duplicate stderr: {e}"))?);
+    }
+    setup::apply(&request)?;
+
+    let termination = init::run(&request, stdout, stderr, reporter)?;
+    runtime.write_status(&termination).map_err(|e| e.to_string())?;
+    Ok(termination.exit_status())
+}
+
+/// Blocks until the host sends the release byte; end of file means the host gave the container up.
+fn wait_for_release(fd: RawFd) -> Result<(), String> {
+    // SAFETY: the host's clone child placed the control socket at this descriptor for us and
+    // nothing else in this process uses it; the File closes it once read.
+    let mut control = unsafe { File::from_raw_fd(fd) };
+    let mut byte = [0u8; 1];
+    loop {
+        return match control.read(&mut byte) {
+            Ok(1) => Ok(()),
+            Ok(_) => Err("the host closed the control socket before releasing the container".to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(format!("failed to read the control socket (fd {fd}): {e}")),
+        };
+    }
+}
+
+fn open_output(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| format!("failed to open {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_launch_flags() {
+        let parsed = parse_args(&args(&[
+            "mesos-containerizer",
+            "launch",
+            "--runtime_directory=/r/c1",
+            "--pipe_read=3",
+        ]));
+        assert_eq!(parsed, Ok(Args { runtime_directory: "/r/c1".into(), pipe_read: 3 }));
+    }
+
+    #[test]
+    fn refuses_bad_command_lines() {
+        for bad in [
+            &["mesos-containerizer"][..],
+            &["mesos-containerizer", "destroy"],
+            &["mesos-containerizer", "launch", "--pipe_read=3"],
+            &["mesos-containerizer", "launch", "--runtime_directory=/r", "--pipe_read=x"],
+            &["mesos-containerizer", "launch", "--runtime_directory=/r", "--pipe_read=3", "--bogus"],
+        ] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

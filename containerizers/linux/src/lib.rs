@@ -1,0 +1,44 @@
+//! The Linux containerizer: Mesos's LinuxLauncher and its launch helper `mesos-containerizer`, as
+//! the module `org_apache_mesos_LinuxContainerizer` (kind `Containerizer`).
+//!
+//! The shape, host side (this library, loaded into the multi-threaded harness):
+//! - [`containerizer`]: the table of containers and the `Containerizer` calls.
+//! - `launch` writes the request to `<runtime_dir>/containers/<id>/spec` ([`runtime`]), creates the
+//!   container's cgroup ([`cgroup`]: a v1 freezer cgroup or a v2 cgroup with a `leaf`), and
+//!   [`clone`]s the helper with the union of the requested namespaces; the child only `dup2`s and
+//!   `execve`s. The helper's pid goes into the cgroup before anything else happens, so every
+//!   process of the container is found there at `destroy` (freeze, SIGKILL, thaw, rmdir; or
+//!   `cgroup.kill` on v2).
+//! - `exec` sends the byte that releases the helper; `watch` is a pidfd of the helper; `wait`
+//!   reaps it without blocking and reads the status file the helper wrote.
+//!
+//! Helper side ([`helper`], the `mesos-containerizer launch` binary, a fresh single-threaded
+//! process): reads the spec, waits for the release, makes the mounts private, mounts, sets the
+//! hostname and rlimits, then stays as the container's init: it runs the command with its output
+//! in the sandbox, reaps every process, forwards signals, and writes how the command ended.
+//!
+//! [`params`] lists the module parameters; [`spec`] holds the pure decisions both sides share.
+
+pub mod cgroup;
+pub mod clone;
+pub mod containerizer;
+pub mod error;
+pub mod helper;
+pub mod locate;
+pub mod params;
+pub mod process;
+pub mod runtime;
+pub mod spec;
+
+pub use containerizer::LinuxContainerizer;
+pub use error::{Error, Result};
+
+module_abi::declare_module! {
+    name: org_apache_mesos_LinuxContainerizer,
+    kind: Containerizer,
+    module: LinuxContainerizer,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "Linux containerizer: namespaces through clone3, a freezer (v1) or cgroup.kill (v2) cgroup per container, and the mesos-containerizer launch helper as the container's init.",
+    compatible: || true,
+}

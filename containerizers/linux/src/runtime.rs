@@ -1,0 +1,120 @@
+//! The per-container runtime directory `<runtime_dir>/containers/<id>/` (Mesos's layout):
+//! `spec` (the launch request, written by the host), `pid` (the helper's pid, written by the
+//! host), `status` (the command's termination, written by the helper). Every file is written
+//! atomically: a temporary file in the same directory, then `rename`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use module_abi::ContainerTermination;
+
+use crate::error::{Error, Result};
+
+/// The files of one container's runtime directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeDir {
+    dir: PathBuf,
+}
+
+impl RuntimeDir {
+    /// The runtime directory of `container` under `runtime_dir`.
+    pub fn new(runtime_dir: &Path, container: &str) -> RuntimeDir {
+        RuntimeDir { dir: runtime_dir.join("containers").join(container) }
+    }
+
+    /// The runtime directory as given on the helper's command line.
+    pub fn at(dir: PathBuf) -> RuntimeDir {
+        RuntimeDir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn spec(&self) -> PathBuf {
+        self.dir.join("spec")
+    }
+
+    pub fn pid(&self) -> PathBuf {
+        self.dir.join("pid")
+    }
+
+    pub fn status(&self) -> PathBuf {
+        self.dir.join("status")
+    }
+
+    /// Creates the directory; one left by an earlier container of the same id is an error, since
+    /// its status file would be taken for this container's.
+    pub fn create(&self) -> Result<()> {
+        if let Some(parent) = self.dir.parent() {
+            fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
+        }
+        fs::create_dir(&self.dir).map_err(Error::io("create the runtime directory", &self.dir))
+    }
+
+    /// Removes the directory and what it holds; an absent one is fine.
+    pub fn remove(&self) -> Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove the runtime directory", &self.dir)(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The termination the helper wrote, or `None` when it has not written one.
+    pub fn read_status(&self) -> Result<Option<ContainerTermination>> {
+        let path = self.status();
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Parse { path, reason: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path)(e)),
+        }
+    }
+
+    /// Writes the helper's termination.
+    pub fn write_status(&self, termination: &ContainerTermination) -> Result<()> {
+        let json = serde_json::to_vec(termination)
+            .map_err(|e| Error::Parse { path: self.status(), reason: e.to_string() })?;
+        write_atomically(&self.status(), &json)
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary sibling and `rename`, so a reader sees the old
+/// file, no file, or the whole new one, never a part (the helper may be killed at any point).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
+    file.write_all(bytes).map_err(Error::io("write", &tmp))?;
+    file.sync_all().map_err(Error::io("sync", &tmp))?;
+    fs::rename(&tmp, path).map_err(Error::io("rename into place", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_and_absent_is_none() {
+        let tmp = std::env::temp_dir().join(format!("linux-containerizer-runtime-{}", std::process::id()));
+        let rt = RuntimeDir::new(&tmp, "c1");
+        rt.create().unwrap();
+        assert!(rt.create().is_err(), "a second container of the same id must not reuse the directory");
+        assert_eq!(rt.read_status().unwrap(), None);
+        let t = ContainerTermination { exit_code: Some(3), signal: None };
+        rt.write_status(&t).unwrap();
+        assert_eq!(fs::read_to_string(rt.status()).unwrap(), r#"{"exit_code":3}"#);
+        assert_eq!(rt.read_status().unwrap(), Some(t));
+        fs::write(rt.status(), "{garbage").unwrap();
+        assert!(rt.read_status().unwrap_err().to_string().contains("status"));
+        rt.remove().unwrap();
+        rt.remove().unwrap();
+        assert!(!rt.path().exists());
+        fs::remove_dir_all(&tmp).unwrap();
+    }
+}

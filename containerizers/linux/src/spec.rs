@@ -1,0 +1,282 @@
+//! The launch spec: the `LaunchRequest` the host writes to `<runtime>/containers/<id>/spec` and the
+//! helper reads back, and the pure decisions both sides make from it (clone flags, argv,
+//! environment, working directory, rlimits). Everything here is checked on the host before the
+//! clone, so a bad request fails `launch` with one line instead of a container that dies at exec.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use module_abi::{CommandInfo, ContainerLaunchInfo, LaunchRequest, RLimit};
+use nix::sys::resource::{RLIM_INFINITY, Resource};
+
+/// `PATH` when neither the command nor an isolator sets one (Mesos's `os::host_default_path`).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The namespace flags `clone_namespaces` may hold.
+const NAMESPACE_FLAGS: &[(i32, &str)] = &[
+    (libc::CLONE_NEWNS, "CLONE_NEWNS"),
+    (libc::CLONE_NEWUTS, "CLONE_NEWUTS"),
+    (libc::CLONE_NEWIPC, "CLONE_NEWIPC"),
+    (libc::CLONE_NEWPID, "CLONE_NEWPID"),
+    (libc::CLONE_NEWNET, "CLONE_NEWNET"),
+    (libc::CLONE_NEWUSER, "CLONE_NEWUSER"),
+    (libc::CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
+];
+
+/// The kernel's limit on a hostname (`HOST_NAME_MAX`).
+pub const HOSTNAME_MAX: usize = 64;
+
+/// The union of `clone_namespaces`; anything that is not one `CLONE_NEW*` flag is an error.
+pub fn clone_flags(info: &ContainerLaunchInfo) -> Result<u64, String> {
+    let mut flags = 0u64;
+    for &entry in &info.clone_namespaces {
+        if !NAMESPACE_FLAGS.iter().any(|(flag, _)| *flag == entry) {
+            return Err(format!(
+                "clone_namespaces holds {entry:#x}, which is not one of {}",
+                NAMESPACE_FLAGS.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        flags |= entry as u32 as u64;
+    }
+    Ok(flags)
+}
+
+/// Whether `flags` holds the namespace flag `flag`.
+pub fn has(flags: u64, flag: i32) -> bool {
+    flags & flag as u32 as u64 != 0
+}
+
+/// The program and argv of a command: `/bin/sh -c value` for a shell command, else `value` run with
+/// `arguments` as its argv (`[value]` when there are none, as Mesos does).
+pub fn argv(command: &CommandInfo) -> Result<(String, Vec<String>), String> {
+    if command.value.is_empty() {
+        return Err("the command has no value".to_owned());
+    }
+    if command.shell {
+        return Ok(("/bin/sh".to_owned(), vec!["sh".to_owned(), "-c".to_owned(), command.value.clone()]));
+    }
+    let argv =
+        if command.arguments.is_empty() { vec![command.value.clone()] } else { command.arguments.clone() };
+    Ok((command.value.clone(), argv))
+}
+
+/// The command's environment: the command's own variables, then the isolators' (a later one with
+/// the same name wins), and `PATH` when none sets it.
+pub fn environment(request: &LaunchRequest) -> Vec<(String, String)> {
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let command = &request.container_config.command.environment;
+    for var in command.iter().chain(&request.launch_info.environment) {
+        env.insert(var.name.clone(), var.value.clone());
+    }
+    env.entry("PATH".to_owned()).or_insert_with(|| DEFAULT_PATH.to_owned());
+    env.into_iter().collect()
+}
+
+/// Where the command starts: the launch info's working directory, else the sandbox.
+pub fn working_directory(request: &LaunchRequest) -> PathBuf {
+    PathBuf::from(
+        request.launch_info.working_directory.as_deref().unwrap_or(&request.container_config.directory),
+    )
+}
+
+/// One `setrlimit` to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub resource: Resource,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Parses the launch info's rlimits, by Mesos's names (`RLMT_NOFILE`) or the kernel's (`NOFILE`,
+/// `RLIMIT_NOFILE`); an absent soft or hard limit is unlimited.
+pub fn rlimits(limits: &[RLimit]) -> Result<Vec<Limit>, String> {
+    limits.iter().map(rlimit).collect()
+}
+
+fn rlimit(limit: &RLimit) -> Result<Limit, String> {
+    let name = limit.kind.trim_start_matches("RLMT_").trim_start_matches("RLIMIT_");
+    let resource = match name.to_ascii_uppercase().as_str() {
+        "AS" => Resource::RLIMIT_AS,
+        "CORE" => Resource::RLIMIT_CORE,
+        "CPU" => Resource::RLIMIT_CPU,
+        "DATA" => Resource::RLIMIT_DATA,
+        "FSIZE" => Resource::RLIMIT_FSIZE,
+        "LOCKS" => Resource::RLIMIT_LOCKS,
+        "MEMLOCK" => Resource::RLIMIT_MEMLOCK,
+        "MSGQUEUE" => Resource::RLIMIT_MSGQUEUE,
+        "NICE" => Resource::RLIMIT_NICE,
+        "NOFILE" => Resource::RLIMIT_NOFILE,
+        "NPROC" => Resource::RLIMIT_NPROC,
+        "RSS" => Resource::RLIMIT_RSS,
+        "RTPRIO" => Resource::RLIMIT_RTPRIO,
+        "RTTIME" => Resource::RLIMIT_RTTIME,
+        "SIGPENDING" => Resource::RLIMIT_SIGPENDING,
+        "STACK" => Resource::RLIMIT_STACK,
+        _ => return Err(format!("unknown rlimit type '{}'", limit.kind)),
+    };
+    let soft = limit.soft.unwrap_or(RLIM_INFINITY);
+    let hard = limit.hard.unwrap_or(RLIM_INFINITY);
+    if soft > hard {
+        return Err(format!("rlimit '{}' has a soft limit {soft} above its hard limit {hard}", limit.kind));
+    }
+    Ok(Limit { resource, soft, hard })
+}
+
+/// Checks everything the helper will do with the request, on the host, before the clone.
+pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
+    let flags = clone_flags(&request.launch_info)?;
+    argv(&request.container_config.command)?;
+    rlimits(&request.launch_info.rlimits)?;
+    let info = &request.launch_info;
+    if !info.mounts.is_empty() && !has(flags, libc::CLONE_NEWNS) {
+        return Err("mounts need a mount namespace (CLONE_NEWNS in clone_namespaces)".to_owned());
+    }
+    if let Some(mount) = info.mounts.iter().find(|m| !m.target.starts_with('/')) {
+        return Err(format!("mount target '{}' is not an absolute path", mount.target));
+    }
+    if let Some(hostname) = &info.hostname {
+        if !has(flags, libc::CLONE_NEWUTS) {
+            return Err("a hostname needs a UTS namespace (CLONE_NEWUTS in clone_namespaces)".to_owned());
+        }
+        if hostname.is_empty() || hostname.len() > HOSTNAME_MAX {
+            return Err(format!("hostname '{hostname}' must be 1 to {HOSTNAME_MAX} bytes"));
+        }
+    }
+    if !info.effective_capabilities.is_empty() {
+        return Err("effective_capabilities are not supported by this containerizer".to_owned());
+    }
+    if !request.container_config.directory.starts_with('/') {
+        return Err(format!("the sandbox '{}' is not an absolute path", request.container_config.directory));
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use module_abi::{ContainerConfig, ContainerId, ContainerMountInfo, EnvironmentVariable};
+
+    use super::*;
+
+    fn request(command: CommandInfo, info: ContainerLaunchInfo) -> LaunchRequest {
+        LaunchRequest {
+            container_id: ContainerId::new("c1"),
+            container_config: ContainerConfig { command, directory: "/sandbox".into(), ..Default::default() },
+            launch_info: info,
+            attach_output: false,
+        }
+    }
+
+    fn shell(value: &str) -> CommandInfo {
+        CommandInfo { shell: true, value: value.into(), ..Default::default() }
+    }
+
+    fn var(name: &str, value: &str) -> EnvironmentVariable {
+        EnvironmentVariable { name: name.into(), value: value.into() }
+    }
+
+    #[test]
+    fn clone_flags_are_the_union() {
+        let info = ContainerLaunchInfo {
+            clone_namespaces: vec![libc::CLONE_NEWPID, libc::CLONE_NEWNS, libc::CLONE_NEWPID],
+            ..Default::default()
+        };
+        assert_eq!(clone_flags(&info).unwrap(), (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64);
+        assert_eq!(clone_flags(&ContainerLaunchInfo::default()).unwrap(), 0);
+    }
+
+    #[test]
+    fn clone_flags_refuse_what_is_not_a_namespace() {
+        for bad in [0, libc::CLONE_VM, libc::CLONE_NEWPID | libc::CLONE_NEWNS] {
+            let info = ContainerLaunchInfo { clone_namespaces: vec![bad], ..Default::default() };
+            assert!(clone_flags(&info).unwrap_err().contains("not one of"), "{bad:#x}");
+        }
+    }
+
+    #[test]
+    fn argv_of_shell_and_program() {
+        assert_eq!(
+            argv(&shell("echo hi")).unwrap(),
+            ("/bin/sh".into(), vec!["sh".into(), "-c".into(), "echo hi".into()])
+        );
+        let program = CommandInfo {
+            value: "/bin/echo".into(),
+            arguments: vec!["echo".into(), "x".into()],
+            ..Default::default()
+        };
+        assert_eq!(argv(&program).unwrap(), ("/bin/echo".into(), vec!["echo".into(), "x".into()]));
+        let bare = CommandInfo { value: "true".into(), ..Default::default() };
+        assert_eq!(argv(&bare).unwrap().1, vec!["true".to_owned()]);
+        assert!(argv(&CommandInfo::default()).is_err());
+    }
+
+    #[test]
+    fn environment_merges_and_defaults_path() {
+        let mut command = shell("env");
+        command.environment = vec![var("A", "1"), var("B", "command")];
+        let info = ContainerLaunchInfo { environment: vec![var("B", "isolator")], ..Default::default() };
+        let env = environment(&request(command, info));
+        assert_eq!(
+            env,
+            vec![
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "isolator".to_owned()),
+                ("PATH".to_owned(), DEFAULT_PATH.to_owned())
+            ]
+        );
+        let mut command = shell("env");
+        command.environment = vec![var("PATH", "/x")];
+        let env = environment(&request(command, ContainerLaunchInfo::default()));
+        assert_eq!(env, vec![("PATH".to_owned(), "/x".to_owned())]);
+    }
+
+    #[test]
+    fn working_directory_defaults_to_the_sandbox() {
+        let r = request(shell("pwd"), ContainerLaunchInfo::default());
+        assert_eq!(working_directory(&r), PathBuf::from("/sandbox"));
+        let info = ContainerLaunchInfo { working_directory: Some("/tmp".into()), ..Default::default() };
+        assert_eq!(working_directory(&request(shell("pwd"), info)), PathBuf::from("/tmp"));
+    }
+
+    #[test]
+    fn rlimits_by_mesos_and_kernel_names() {
+        let parsed = rlimits(&[
+            RLimit { kind: "RLMT_NOFILE".into(), soft: Some(10), hard: Some(20) },
+            RLimit { kind: "core".into(), soft: None, hard: None },
+        ])
+        .unwrap();
+        assert_eq!(parsed[0], Limit { resource: Resource::RLIMIT_NOFILE, soft: 10, hard: 20 });
+        assert_eq!(
+            parsed[1],
+            Limit { resource: Resource::RLIMIT_CORE, soft: RLIM_INFINITY, hard: RLIM_INFINITY }
+        );
+        assert!(rlimits(&[RLimit { kind: "RLMT_BOGUS".into(), soft: None, hard: None }]).is_err());
+        assert!(rlimits(&[RLimit { kind: "NOFILE".into(), soft: Some(5), hard: Some(4) }]).is_err());
+    }
+
+    #[test]
+    fn validate_needs_the_namespaces_it_uses() {
+        let mount = ContainerMountInfo {
+            target: "/proc".into(),
+            source: Some("proc".into()),
+            fs_type: Some("proc".into()),
+            flags: 0,
+            options: None,
+        };
+        let info = ContainerLaunchInfo { mounts: vec![mount.clone()], ..Default::default() };
+        assert!(validate(&request(shell("true"), info)).unwrap_err().contains("CLONE_NEWNS"));
+        let info = ContainerLaunchInfo {
+            mounts: vec![mount],
+            clone_namespaces: vec![libc::CLONE_NEWNS],
+            ..Default::default()
+        };
+        assert!(validate(&request(shell("true"), info)).is_ok());
+        let info = ContainerLaunchInfo { hostname: Some("h".into()), ..Default::default() };
+        assert!(validate(&request(shell("true"), info)).unwrap_err().contains("CLONE_NEWUTS"));
+        let info = ContainerLaunchInfo {
+            hostname: Some("h".repeat(65)),
+            clone_namespaces: vec![libc::CLONE_NEWUTS],
+            ..Default::default()
+        };
+        assert!(validate(&request(shell("true"), info)).unwrap_err().contains("64"));
+    }
+}

@@ -1,0 +1,55 @@
+//! Mesos's `cgroups/cpu` and `cgroups/mem` isolators as module-abi modules, on cgroup v1 (including
+//! hybrid hosts) and v2, built on the `cgroupfs` file layer.
+//!
+//! Modules (kind `Isolator`):
+//! - `org_apache_mesos_CgroupsCpuIsolator` ([`CgroupsCpuIsolator`], [`cpu`]): shares/weight, CFS
+//!   quota, CPU statistics.
+//! - `org_apache_mesos_CgroupsMemIsolator` ([`CgroupsMemIsolator`], [`mem`]): soft and hard limits,
+//!   memory statistics, OOM limitation through a watch descriptor.
+//!
+//! Both take the same parameters, named after Mesos's agent flags ([`params`]): `cgroups_root`
+//! (`mesos`), `cgroups_hierarchy` (`/sys/fs/cgroup`; v2 only when cgroup2 is mounted exactly there),
+//! `cgroups_enable_cfs` (`false`), `cgroups_limit_swap` (`false`, v1 only), `cgroups_destroy_timeout`
+//! (`60secs`). The lifecycle shared by both lives in [`isolator`]; the formulas are Mesos's, from
+//! `cgroupfs::formulas`.
+//!
+//! The crate is a `cdylib` for the harness and an `rlib` so tests drive the modules through the
+//! `Isolator` trait directly.
+
+pub mod cpu;
+pub mod error;
+mod host;
+pub mod isolator;
+pub mod mem;
+pub mod params;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+pub use cpu::{CgroupsCpuIsolator, CpuSubsystem};
+pub use error::IsolatorError;
+pub use isolator::{CgroupsIsolator, Subsystem, cgroup_name};
+pub use mem::{CgroupsMemIsolator, MemSubsystem};
+pub use params::Config;
+
+module_abi::declare_module! {
+    name: org_apache_mesos_CgroupsCpuIsolator,
+    kind: Isolator,
+    module: CgroupsCpuIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "cgroups/cpu: CPU shares or weight, CFS quota and CPU statistics (cgroup v1 and v2).",
+    compatible: || true,
+}
+
+module_abi::declare_module! {
+    name: org_apache_mesos_CgroupsMemIsolator,
+    kind: Isolator,
+    module: CgroupsMemIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "cgroups/mem: memory limits, statistics and OOM limitation (cgroup v1 and v2).",
+    compatible: || true,
+}

@@ -1,0 +1,210 @@
+//! Helpers of the kernel tests: skip reasons decided when the list is built, a self-cleaning
+//! cgroups root per test, and children that block on stdin until they have been isolated.
+
+use std::io::Write;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cgroupfs::{CgroupManager, Controller, Hierarchies};
+use libtest_mimic::Failed;
+use module_abi::{ContainerConfig, Parameter, Resources};
+
+pub const MB: u64 = 1024 * 1024;
+pub type TestResult = Result<(), Failed>;
+
+#[macro_export]
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+).into());
+        }
+    };
+}
+
+/// The controllers both isolators use in `hierarchies`' mode.
+pub fn controllers(hierarchies: &Hierarchies) -> Vec<Controller> {
+    match hierarchies {
+        Hierarchies::V1 { .. } => vec![Controller::Cpu, Controller::Cpuacct, Controller::Memory],
+        Hierarchies::V2 { .. } => vec![Controller::Cpu, Controller::Memory],
+    }
+}
+
+/// Why a test needing `needed` cannot run here, or `None`.
+pub fn skip_reason(hierarchies: &Hierarchies, needed: &[Controller]) -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root".to_owned());
+    }
+    match hierarchies {
+        Hierarchies::V1 { mounts } => {
+            let missing: Vec<&str> =
+                needed.iter().filter(|c| !mounts.contains_key(c)).map(|c| c.v1_name()).collect();
+            (!missing.is_empty()).then(|| format!("v1 controllers not mounted: {}", missing.join(",")))
+        }
+        Hierarchies::V2 { root } => {
+            let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+            let missing: Vec<&str> = needed
+                .iter()
+                .filter_map(|c| c.v2_name())
+                .filter(|c| !available.split_whitespace().any(|a| a == *c))
+                .collect();
+            (!missing.is_empty()).then(|| format!("v2 controllers not available: {}", missing.join(",")))
+        }
+    }
+}
+
+/// A unique `cgroups_root` for one test. `Drop` kills and removes whatever a failed test left.
+pub struct TestRoot {
+    hierarchies: Hierarchies,
+    pub name: String,
+}
+
+impl TestRoot {
+    pub fn new(hierarchies: &Hierarchies) -> TestRoot {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name =
+            format!("cgroups-isolator-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        TestRoot { hierarchies: hierarchies.clone(), name }
+    }
+
+    /// The `cgroups_root` parameter, plus `extra`.
+    pub fn parameters(&self, extra: &[(&str, &str)]) -> Vec<Parameter> {
+        let mut params = vec![Parameter { key: "cgroups_root".into(), value: self.name.clone() }];
+        params.extend(extra.iter().map(|(k, v)| Parameter { key: (*k).into(), value: (*v).into() }));
+        params
+    }
+
+    fn cleanup(&self) -> Result<(), cgroupfs::Error> {
+        for id in self.hierarchies.containers(&self.name)? {
+            let cgroup = self.hierarchies.cgroup(&self.name, &id, &controllers(&self.hierarchies))?;
+            cgroup.kill_all(Duration::from_secs(10))?;
+            cgroup.remove()?;
+        }
+        self.hierarchies.remove_root(&self.name)
+    }
+
+    /// The end-of-test check: no container cgroup of this root is left in any hierarchy; then the
+    /// root itself goes.
+    pub fn finish(self) -> TestResult {
+        let containers = self.hierarchies.containers(&self.name)?;
+        check!(containers.is_empty(), "the test left container cgroups behind: {containers:?}");
+        self.hierarchies.remove_root(&self.name)?;
+        let left: Vec<_> =
+            self.hierarchies.root_dirs(&self.name)?.into_iter().filter(|d| d.exists()).collect();
+        check!(left.is_empty(), "cgroups root left behind: {left:?}");
+        Ok(())
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        if let Err(e) = self.cleanup() {
+            eprintln!("cleanup of {} failed: {e}", self.name);
+        }
+    }
+}
+
+/// A container config with these requests and limits (Mesos text form).
+pub fn config(resources: &str, limits: &str) -> ContainerConfig {
+    ContainerConfig {
+        resources: Resources::parse(resources).expect("resources"),
+        limits: Resources::parse(limits).expect("limits"),
+        directory: std::env::temp_dir().display().to_string(),
+        ..Default::default()
+    }
+}
+
+/// `sh -c 'read x; <workload>'`: blocked on stdin until [`Kid::release`]. Killed and reaped on drop.
+pub struct Kid {
+    child: Child,
+    status: Option<ExitStatus>,
+}
+
+impl Kid {
+    pub fn spawn(workload: &str) -> Result<Kid, Failed> {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("read x; {workload}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Kid { child, status: None })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn release(&mut self) -> TestResult {
+        let mut stdin = self.child.stdin.take().ok_or("child has no stdin")?;
+        stdin.write_all(b"go\n")?;
+        Ok(())
+    }
+
+    /// Waits (bounded) for the child to end.
+    pub fn wait(&mut self, timeout: Duration) -> Result<ExitStatus, Failed> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                self.status = Some(status);
+                return Ok(status);
+            }
+            check_deadline(deadline, "the child to exit")?;
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn expect_sigkill(&mut self) -> TestResult {
+        let status = self.wait(Duration::from_secs(10))?;
+        check!(
+            status.signal() == Some(nix::sys::signal::Signal::SIGKILL as i32),
+            "child ended with {status}, not SIGKILL"
+        );
+        Ok(())
+    }
+}
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn check_deadline(deadline: Instant, what: &str) -> TestResult {
+    if Instant::now() >= deadline {
+        return Err(format!("timed out waiting for {what}").into());
+    }
+    Ok(())
+}
+
+/// Polls `probe` every 20 ms until it yields a value or `timeout` passes.
+pub fn eventually<T>(
+    timeout: Duration,
+    what: &str,
+    mut probe: impl FnMut() -> Result<Option<T>, Failed>,
+) -> Result<T, Failed> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe()? {
+            return Ok(value);
+        }
+        check_deadline(deadline, what)?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `fd` becomes readable within `timeout`.
+pub fn readable(fd: RawFd, timeout: Duration) -> Result<bool, Failed> {
+    // SAFETY: `fd` is the isolator's watch descriptor; the isolator keeps it open until the
+    // container's cleanup, which happens after this borrow ends.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    Ok(nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(millis))? > 0)
+}

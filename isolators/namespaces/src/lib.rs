@@ -1,0 +1,64 @@
+//! Mesos's namespace isolators as modules. Each asks for its namespace in `prepare` (the
+//! containerizer clones the container's first process with the union of the requested
+//! `CLONE_NEW*` flags) and does what the new namespace needs to be usable:
+//!
+//! | module | namespace | and |
+//! |---|---|---|
+//! | `org_apache_mesos_NamespacesPidIsolator` | pid, mount | a fresh `proc` at `/proc`, so the container sees only itself and its init is pid 1 |
+//! | `org_apache_mesos_NamespacesIpcIsolator` | ipc | |
+//! | `org_apache_mesos_NamespacesUtsIsolator` | uts | the hostname (parameter `hostname`, else the container id) |
+//! | `org_apache_mesos_NamespacesNetIsolator` | net | `lo` brought up in `isolate` |
+//!
+//! None supports nested containers (Mesos's pid and ipc isolators enter the parent's namespaces for
+//! those, which needs `enter_namespaces`); all support standalone containers.
+
+mod ipc;
+mod net;
+mod params;
+mod pid;
+mod uts;
+
+pub use ipc::NamespacesIpcIsolator;
+pub use net::{NamespacesNetIsolator, bring_up_loopback};
+pub use pid::NamespacesPidIsolator;
+pub use uts::{NamespacesUtsIsolator, truncate_hostname};
+
+module_abi::declare_module! {
+    name: org_apache_mesos_NamespacesPidIsolator,
+    kind: Isolator,
+    module: NamespacesPidIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "namespaces/pid: a pid namespace and a fresh /proc for each container.",
+    compatible: || true,
+}
+
+module_abi::declare_module! {
+    name: org_apache_mesos_NamespacesIpcIsolator,
+    kind: Isolator,
+    module: NamespacesIpcIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "namespaces/ipc: an IPC namespace for each container.",
+    compatible: || true,
+}
+
+module_abi::declare_module! {
+    name: org_apache_mesos_NamespacesUtsIsolator,
+    kind: Isolator,
+    module: NamespacesUtsIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "namespaces/uts: a UTS namespace and hostname for each container.",
+    compatible: || true,
+}
+
+module_abi::declare_module! {
+    name: org_apache_mesos_NamespacesNetIsolator,
+    kind: Isolator,
+    module: NamespacesNetIsolator,
+    author_name: "Apache Mesos",
+    author_email: "modules@mesos.apache.org",
+    description: "namespaces/net: a network namespace with only the loopback interface, up.",
+    compatible: || true,
+}
