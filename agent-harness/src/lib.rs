@@ -13,6 +13,7 @@ pub mod dynlib;
 pub mod engine;
 pub mod handles;
 pub mod instance;
+pub mod kit;
 pub mod manifest;
 pub mod module_manager;
 pub mod verify;

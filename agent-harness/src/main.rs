@@ -62,6 +62,14 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Test(args) => match cli::test::test(args) {
+            Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::from(1),
+            Err(message) => {
+                error_line(&message);
+                ExitCode::from(1)
+            }
+        },
         Command::Recover(args) => match cli::recover::recover(args) {
             Ok(report) => {
                 let mut failed = false;

@@ -11,6 +11,7 @@ use crate::module_manager::ModuleManager;
 
 pub mod recover;
 pub mod run;
+pub mod test;
 
 /// Loads Mesos isolation modules and runs containers through them.
 #[derive(Debug, Parser)]
@@ -28,6 +29,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Recover after a harness was killed: clean up, or supervise to their end, every container.
     Recover(recover::RecoverArgs),
+    /// Test isolator modules: run the lifecycle cases against the isolators of `--isolation`.
+    Test(test::TestArgs),
 }
 
 /// Where the modules come from: Mesos's `--modules` or `--modules_dir`.

@@ -1,0 +1,40 @@
+//! `agent-harness test`: run the module test kit against the isolators named by `--isolation`.
+
+use clap::Args;
+
+use super::ModuleSource;
+use crate::engine::modules::parse_isolation;
+use crate::kit::report::{Format, Summary};
+use crate::kit::{self, KitOptions};
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub source: ModuleSource,
+    /// The isolator modules to test, comma-separated, in prepare order.
+    #[arg(long = "isolation", value_name = "LIST")]
+    pub isolation: String,
+    /// The containerizer (default: the suite's Linux containerizer, with the kit's own cgroups root).
+    #[arg(long = "containerizer", value_name = "NAME")]
+    pub containerizer: Option<String>,
+    /// Only the cases whose name contains this.
+    #[arg(long = "filter", value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// `text` (default), `tap` or `json`.
+    #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
+    pub format: String,
+}
+
+/// Runs the kit; `Ok` with the counts (the caller fails when any case failed).
+pub fn test(args: &TestArgs) -> Result<Summary, String> {
+    let format: Format = args.format.parse()?;
+    let isolation = parse_isolation(&args.isolation)?;
+    let manifests = args.source.manifests()?.unwrap_or_default();
+    kit::run(KitOptions {
+        manifests,
+        isolation,
+        containerizer: args.containerizer.clone(),
+        filter: args.filter.clone(),
+        format,
+    })
+}
