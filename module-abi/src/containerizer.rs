@@ -5,20 +5,17 @@
 //! `watch` gives a descriptor that becomes readable when that process ends (a pidfd), `wait` then
 //! reports how it ended, and `destroy` kills every process of the container.
 
-use std::ffi::c_void;
 use std::os::fd::RawFd;
 
 use serde::{Deserialize, Serialize};
 
 use crate::descriptor::CallFn;
 use crate::error::Result;
-use crate::guard::json_call;
 use crate::isolator::{ContainerRequest, WatchResponse};
 use crate::messages::{
     ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, ContainerStatus, ContainerTermination,
 };
-use crate::module::{Module, instance};
-use crate::output::Output;
+use crate::module::{Module, json_slots};
 
 /// A containerizer (Mesos's launcher plus the launch helper).
 pub trait Containerizer: Module {
@@ -105,25 +102,8 @@ impl ContainerizerTable {
     }
 }
 
-macro_rules! containerizer_slots {
-    ($( $slot:ident($req:ty) => |$this:ident, $r:ident| $body:expr; )*) => {$(
-        unsafe extern "C" fn $slot<T: Containerizer>(
-            inst: *mut c_void,
-            request: *const u8,
-            request_len: usize,
-            output: *const Output,
-        ) -> i32 {
-            // SAFETY: the host calls slots with the instance `create` returned, a readable request
-            // and a live output, as the CallFn contract says.
-            unsafe {
-                let $this = instance::<T>(inst);
-                json_call(request, request_len, output, |$r: $req| $body)
-            }
-        }
-    )*};
-}
-
-containerizer_slots! {
+json_slots! {
+    Containerizer;
     recover(ContainerizerRecoverRequest) =>
         |this, r| this.recover(r.states).map(|orphans| ContainerizerRecoverResponse { orphans });
     launch(LaunchRequest) => |this, r| this.launch(&r).map(|pid| LaunchResponse { pid });

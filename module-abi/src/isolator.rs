@@ -6,20 +6,17 @@
 //! becomes readable the host calls `limitation` to learn what happened. One event loop waits on
 //! every container; no module keeps a thread per container.
 
-use std::ffi::c_void;
 use std::os::fd::RawFd;
 
 use serde::{Deserialize, Serialize};
 
 use crate::descriptor::CallFn;
 use crate::error::Result;
-use crate::guard::json_call;
 use crate::messages::{
     ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerState, ContainerStatus,
     ResourceStatistics, Resources,
 };
-use crate::module::{Module, instance};
-use crate::output::Output;
+use crate::module::{Module, json_slots};
 
 /// An isolator. Implement what you isolate; the defaults do nothing, as in Mesos.
 pub trait Isolator: Module {
@@ -57,7 +54,9 @@ pub trait Isolator: Module {
         let _ = container_id;
         Ok(None)
     }
-    /// Asked after the watch descriptor became readable: the limitation, or `None` if it was not one.
+    /// Asked after the watch descriptor became readable, and once more when the container's first
+    /// process has ended (a limitation may be what ended it): the limitation, or `None`. Must not
+    /// block.
     fn limitation(&self, container_id: &ContainerId) -> Result<Option<ContainerLimitation>> {
         let _ = container_id;
         Ok(None)
@@ -167,26 +166,8 @@ impl IsolatorTable {
     }
 }
 
-/// Writes one `CallFn` shim per trait method: decode the request, call the method guarded, encode.
-macro_rules! isolator_slots {
-    ($( $slot:ident($req:ty) => |$this:ident, $r:ident| $body:expr; )*) => {$(
-        unsafe extern "C" fn $slot<T: Isolator>(
-            inst: *mut c_void,
-            request: *const u8,
-            request_len: usize,
-            output: *const Output,
-        ) -> i32 {
-            // SAFETY: the host calls slots with the instance `create` returned, a readable request
-            // and a live output, as the CallFn contract says.
-            unsafe {
-                let $this = instance::<T>(inst);
-                json_call(request, request_len, output, |$r: $req| $body)
-            }
-        }
-    )*};
-}
-
-isolator_slots! {
+json_slots! {
+    Isolator;
     recover(RecoverRequest) => |this, r| this.recover(r.states, r.orphans);
     prepare(PrepareRequest) => |this, r| this.prepare(&r.container_id, &r.container_config);
     isolate(IsolateRequest) => |this, r| this.isolate(&r.container_id, r.pid);

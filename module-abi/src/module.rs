@@ -76,6 +76,27 @@ pub unsafe fn compatible(error: *const Output, check: fn() -> bool) -> i32 {
     }
 }
 
+/// Writes one [`crate::CallFn`] slot per trait method of a kind: decode the JSON request, call the
+/// method on the instance under `catch_unwind`, encode the result or the error.
+macro_rules! json_slots {
+    ($kind:path; $( $slot:ident($req:ty) => |$this:ident, $r:ident| $body:expr; )*) => {$(
+        unsafe extern "C" fn $slot<T: $kind>(
+            inst: *mut ::std::ffi::c_void,
+            request: *const u8,
+            request_len: usize,
+            output: *const $crate::output::Output,
+        ) -> i32 {
+            // SAFETY: the host calls slots with the instance `create` returned, a readable request
+            // and a live output, as the CallFn contract says.
+            unsafe {
+                let $this = $crate::module::instance::<T>(inst);
+                $crate::guard::json_call(request, request_len, output, |$r: $req| $body)
+            }
+        }
+    )*};
+}
+pub(crate) use json_slots;
+
 /// Borrows the instance behind a slot's `instance` pointer.
 ///
 /// # Safety

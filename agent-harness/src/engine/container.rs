@@ -290,7 +290,7 @@ impl Engine {
             });
             tokio::select! {
                 () = exit_ready => match self.modules.containerizer.wait(id) {
-                    Ok(Some(termination)) => return Ending::Exited(termination),
+                    Ok(Some(termination)) => return self.exited(container, termination),
                     Ok(None) => continue,
                     Err(e) => return Ending::Failed(e.to_string()),
                 },
@@ -301,6 +301,18 @@ impl Engine {
                 },
             }
         }
+    }
+
+    /// The ending of a container whose first process has ended. A limitation may be what ended it
+    /// (the OOM killer's SIGKILL and the OOM event race to the event loop), so every isolator that
+    /// watches is asked once before a plain exit is reported.
+    fn exited(&self, container: &Launched, termination: ContainerTermination) -> Ending {
+        for (index, _) in &container.watches {
+            if let Ok(Some(limitation)) = self.modules.isolators[*index].limitation(&container.container_id) {
+                return Ending::Limited(limitation);
+            }
+        }
+        Ending::Exited(termination)
     }
 
     /// Destroys the container, takes its usage, cleans up every isolator, drops the checkpoint.
