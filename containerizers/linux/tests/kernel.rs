@@ -142,14 +142,20 @@ fn net_namespace_has_only_lo_up() -> TestResult {
 fn destroy_kills_a_tree_of_four() -> TestResult {
     let f = Fixture::new()?;
     // Two background children, one double-forked (its parent exits at once, so it is re-parented),
-    // and one in the foreground: four sleeps plus the shell.
-    let script = "sleep 1000 & sleep 1000 & (sleep 1000 &) ; sleep 1000";
+    // and one in the foreground: four sleeps plus the shell. The trailing `true` keeps the shell:
+    // busybox ash (the guests' /bin/sh) would otherwise exec the last command in its place.
+    let script = "sleep 1000 & sleep 1000 & (sleep 1000 &) ; sleep 1000; true";
     let pid = f.start("c1", shell(script), &[])?;
-    let procs = f.containerizer.cgroup_dirs(&ContainerId::new("c1")).map_err(msg)?[0].join("cgroup.procs");
+    let dir = f.containerizer.cgroup_dirs(&ContainerId::new("c1")).map_err(msg)?[0].clone();
+    // On cgroup v2 the processes are in the cgroup's leaf (no internal processes), on v1 in it.
+    let procs = [dir.join("cgroup.procs"), dir.join(cgroupfs::LEAF).join("cgroup.procs")];
     let deadline = Instant::now() + Duration::from_secs(10);
     let pids: Vec<i32> = loop {
-        let pids: Vec<i32> =
-            std::fs::read_to_string(&procs)?.lines().filter_map(|l| l.parse().ok()).collect();
+        let pids: Vec<i32> = procs
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .flat_map(|text| text.lines().filter_map(|l| l.parse().ok()).collect::<Vec<i32>>())
+            .collect();
         let sleeps = pids
             .iter()
             .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "sleep"))

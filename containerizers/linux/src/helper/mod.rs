@@ -98,7 +98,11 @@ fn launch(args: &Args, reporter: &mut Reporter) -> Result<i32, String> {
     let request: LaunchRequest = serde_json::from_slice(&bytes)
         .map_err(|e| format!("failed to parse the spec {}: {e}", spec.display()))?;
 
-    wait_for_release(args.pipe_read)?;
+    if !wait_for_release(args.pipe_read)? {
+        // The host gave the container up before releasing it (a failed launch, or a killed
+        // harness): nothing ran, and the host reports why, so this exits without a word.
+        return Ok(1);
+    }
 
     let sandbox = Path::new(&request.container_config.directory);
     let (stdout, stderr) = (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?);
@@ -113,16 +117,17 @@ fn launch(args: &Args, reporter: &mut Reporter) -> Result<i32, String> {
     Ok(termination.exit_status())
 }
 
-/// Blocks until the host sends the release byte; end of file means the host gave the container up.
-fn wait_for_release(fd: RawFd) -> Result<(), String> {
+/// Blocks until the host sends the release byte (`true`); end of file means the host gave the
+/// container up (`false`).
+fn wait_for_release(fd: RawFd) -> Result<bool, String> {
     // SAFETY: the host's clone child placed the control socket at this descriptor for us and
     // nothing else in this process uses it; the File closes it once read.
     let mut control = unsafe { File::from_raw_fd(fd) };
     let mut byte = [0u8; 1];
     loop {
         return match control.read(&mut byte) {
-            Ok(1) => Ok(()),
-            Ok(_) => Err("the host closed the control socket before releasing the container".to_owned()),
+            Ok(1) => Ok(true),
+            Ok(_) => Ok(false),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => Err(format!("failed to read the control socket (fd {fd}): {e}")),
         };

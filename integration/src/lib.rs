@@ -1,0 +1,91 @@
+//! Privileged tests of the whole harness on the real kernel of the machine they run on: the
+//! `agent-harness` binary and its engine driving the suite's module libraries (cgroups and
+//! namespaces isolators, the Linux containerizer) and `brokenmodules`, exactly as a user would.
+//!
+//! The shape, in one screen:
+//! - [`Artifacts`]: where the built harness binary and module libraries are (the target profile
+//!   directory of the test binary, or `AGENT_HARNESS_DIR`, which the vm-tests set).
+//! - [`Host`]: what this machine offers (root? cgroup v1 or v2? which controllers?), so each test
+//!   binary decides when its tests are listed which of them can run; the others are listed as
+//!   ignored with the reason, never counted as passed ([`Suite`]).
+//! - [`Sandbox`]: one test's private world: a unique cgroups root `it-<pid>-<n>`, a work dir and a
+//!   runtime dir under a temp dir, and a module manifest loading the suite's modules with them.
+//!   It runs `agent-harness run`/`recover` ([`RunOutput`]) or builds an in-process
+//!   [`agent_harness::engine::Engine`] ([`Sandbox::in_container`]) for tests that look inside a
+//!   running container. [`Sandbox::assert_clean`] is every test's last step: no cgroup, process,
+//!   mount or checkpoint of the test left; its `Drop` kills and removes whatever a failed test left.
+//!
+//! Running them: the tests drive the *built* harness and libraries, which `cargo test -p
+//! integration` does not build, so build the workspace first with the same profile:
+//!
+//! ```sh
+//! cargo build --workspace && cargo test -p integration     # or: cargo nextest run --workspace
+//! ```
+//!
+//! Container commands use only busybox applets (`sh`, `cat`, `sleep`, `head`, `tail`, `ls`,
+//! `grep`, `hostname`, `echo`): the same tests run inside qemu guests whose only userland is
+//! busybox. Nothing here asserts on elapsed time: waits are bounded only to turn a hang into a
+//! failure.
+
+mod artifacts;
+mod clean;
+mod host;
+mod in_process;
+mod run;
+mod sandbox;
+mod suite;
+
+pub use artifacts::{Artifacts, HARNESS_DIR_ENV};
+pub use clean::{Process, processes_in};
+pub use host::Host;
+pub use in_process::{container_spec, usage_until};
+pub use libtest_mimic::Failed;
+pub use run::{Background, RunOutcome, RunOutput, output, wait_output};
+pub use sandbox::{Broken, Sandbox, SandboxOptions};
+pub use suite::{Need, Suite};
+
+/// What a test returns.
+pub type TestResult<T = ()> = Result<T, Failed>;
+
+/// The isolators named in `--isolation` (Mesos's module names).
+pub mod isolators {
+    pub const CPU: &str = "org_apache_mesos_CgroupsCpuIsolator";
+    pub const MEM: &str = "org_apache_mesos_CgroupsMemIsolator";
+    pub const PID: &str = "org_apache_mesos_NamespacesPidIsolator";
+    pub const IPC: &str = "org_apache_mesos_NamespacesIpcIsolator";
+    pub const UTS: &str = "org_apache_mesos_NamespacesUtsIsolator";
+    pub const NET: &str = "org_apache_mesos_NamespacesNetIsolator";
+    pub const BROKEN: &str = "org_apache_mesos_TestBrokenIsolator";
+    /// The harness's default `--isolation`.
+    pub const DEFAULT: &[&str] = &[CPU, MEM, PID];
+}
+
+/// One mebibyte, Mesos's MB.
+pub const MB: u64 = 1024 * 1024;
+
+/// Fails the test with a formatted message unless the condition holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::Failed::from(format!($($fmt)+)));
+        }
+    };
+}
+
+/// Polls `done` every 50 ms until it holds; fails, naming `what`, past `timeout` (a bound that
+/// turns a hang into a failure, never a measurement).
+pub fn wait_until(
+    what: &str,
+    timeout: std::time::Duration,
+    mut done: impl FnMut() -> TestResult<bool>,
+) -> TestResult {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done()? {
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{what}: not seen within {timeout:?}").into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Running the `agent-harness` binary: `run ... --json` and `recover`, with their output parsed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use module_abi::{ContainerLimitation, ResourceStatistics};
+use serde::Deserialize;
+
+use crate::TestResult;
+use crate::sandbox::Sandbox;
+
+/// How long one harness invocation may take before it counts as hung (generous: 2 cores shared
+/// with other tests, or a qemu guest without KVM).
+pub const HARNESS_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What `run --json` prints about the finished container (the harness's `Outcome`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunOutcome {
+    pub container_id: String,
+    pub sandbox: String,
+    pub exit_status: i32,
+    pub signal: Option<i32>,
+    pub limitation: Option<ContainerLimitation>,
+    pub usage: ResourceStatistics,
+    #[serde(default)]
+    pub durations: BTreeMap<String, f64>,
+}
+
+/// The end of one harness process.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// The exit code, `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl RunOutput {
+    /// The `--json` outcome on stdout.
+    pub fn outcome(&self) -> TestResult<RunOutcome> {
+        serde_json::from_str(self.stdout.trim()).map_err(|e| {
+            format!("stdout is not a run outcome ({e}): {:?}; stderr: {:?}", self.stdout, self.stderr).into()
+        })
+    }
+
+    /// The stderr lines that start with `Error`.
+    pub fn error_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.starts_with("Error")).collect()
+    }
+
+    /// Exit status 1 and exactly one `Error` line, which contains every one of `needles`.
+    pub fn expect_one_error(&self, needles: &[&str]) -> TestResult {
+        crate::ensure!(self.code == Some(1), "exit {:?}, not 1; stderr: {:?}", self.code, self.stderr);
+        let lines = self.error_lines();
+        crate::ensure!(lines.len() == 1, "{} Error lines, not 1; stderr: {:?}", lines.len(), self.stderr);
+        for needle in needles {
+            crate::ensure!(
+                lines[0].contains(needle),
+                "the Error line does not name {needle:?}: {:?}",
+                lines[0]
+            );
+        }
+        Ok(())
+    }
+
+    /// Exit 0 (for a harness that should have succeeded).
+    pub fn expect_success(&self) -> TestResult {
+        crate::ensure!(
+            self.code == Some(0),
+            "exit {:?}, not 0; stdout: {:?}; stderr: {:?}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        Ok(())
+    }
+}
+
+impl Sandbox {
+    /// The harness binary, ready for arguments.
+    pub fn harness(&self) -> Command {
+        let mut command = Command::new(self.artifacts.harness());
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// `agent-harness run` with this sandbox's manifest and work dir, `--isolation`, the given
+    /// flags, then `-- command`.
+    pub fn run_command(&self, isolation: &[&str], flags: &[&str], command: &[&str]) -> Command {
+        let mut harness = self.harness();
+        harness
+            .arg("run")
+            .arg(self.modules_flag())
+            .arg(format!("--work_dir={}", self.work_dir.display()))
+            .arg(format!("--isolation={}", isolation.join(",")))
+            .args(flags)
+            .arg("--")
+            .args(command);
+        harness
+    }
+
+    /// Runs `agent-harness run ...` (see [`Self::run_command`]) to its end.
+    pub fn run(&self, isolation: &[&str], flags: &[&str], command: &[&str]) -> TestResult<RunOutput> {
+        output(self.run_command(isolation, flags, command))
+    }
+
+    /// `agent-harness recover --json` for this sandbox's work dir.
+    pub fn recover_command(&self) -> Command {
+        let mut harness = self.harness();
+        harness
+            .arg("recover")
+            .arg(self.modules_flag())
+            .arg(format!("--work_dir={}", self.work_dir.display()))
+            .arg("--json");
+        harness
+    }
+
+    /// `agent-harness recover --json` (see [`Self::recover_command`]) to its end.
+    pub fn recover(&self) -> TestResult<RunOutput> {
+        output(self.recover_command())
+    }
+}
+
+/// Runs `command` to its end with its output captured; a hang past `HARNESS_TIMEOUT` is killed
+/// and fails the test.
+pub fn output(mut command: Command) -> TestResult<RunOutput> {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    wait_output(child, HARNESS_TIMEOUT).map_err(|e| format!("{command:?}: {e}").into())
+}
+
+/// Waits for a child started with piped stdout and stderr, reading both; kills it past `timeout`.
+pub fn wait_output(mut child: Child, timeout: Duration) -> Result<RunOutput, String> {
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => break status,
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("still running after {timeout:?}; killed"));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    Ok(RunOutput {
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// A harness process running in the background; killed (and reaped) when dropped, so a failed
+/// test does not leave it running.
+#[derive(Debug)]
+pub struct Background {
+    pub child: Child,
+    /// Where its stderr goes, for failure messages.
+    pub stderr: std::path::PathBuf,
+}
+
+impl Background {
+    /// Fails when the process has already ended (it was expected to be running).
+    pub fn expect_running(&mut self) -> TestResult {
+        if let Some(status) = self.child.try_wait()? {
+            let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            return Err(format!("the harness ended early ({status}); stderr: {stderr:?}").into());
+        }
+        Ok(())
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) -> TestResult {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sandbox {
+    /// Starts `agent-harness run ...` (see [`Self::run_command`]) in the background, its output
+    /// going to files under the sandbox.
+    pub fn spawn_run(&self, isolation: &[&str], flags: &[&str], command: &[&str]) -> TestResult<Background> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let stderr = self.base.join(format!("harness-{n}.stderr"));
+        let child = self
+            .run_command(isolation, flags, command)
+            .stdout(std::fs::File::create(self.base.join(format!("harness-{n}.stdout")))?)
+            .stderr(std::fs::File::create(&stderr)?)
+            .spawn()?;
+        Ok(Background { child, stderr })
+    }
+}

@@ -1,0 +1,200 @@
+//! One test's private world: its own cgroups root, work dir, runtime dir and module manifest, so
+//! tests run in parallel (threads of one binary, or nextest's processes) without seeing each
+//! other, and a test's end can check that it left nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::artifacts::Artifacts;
+use crate::host::Host;
+use crate::{TestResult, clean};
+
+/// `org_apache_mesos_TestBrokenIsolator`'s parameters: the step it misbehaves at (`prepare`,
+/// `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`) and how (`error`, `panic`,
+/// `stall`).
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub fail_at: String,
+    pub mode: String,
+    pub stall_secs: Option<u64>,
+}
+
+impl Broken {
+    pub fn new(fail_at: &str, mode: &str) -> Broken {
+        Broken { fail_at: fail_at.to_owned(), mode: mode.to_owned(), stall_secs: None }
+    }
+}
+
+/// What a sandbox's manifest adds to the suite's modules.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// Load `brokenmodules`' TestBrokenIsolator with these parameters.
+    pub broken: Option<Broken>,
+    /// `cgroups_enable_cfs=true` for both cgroups isolators.
+    pub enable_cfs: bool,
+    /// The UTS isolator's `hostname` parameter.
+    pub hostname: Option<String>,
+}
+
+/// A test's cgroups root (`it-<pid>-<n>`), work dir, runtime dir and manifest, all under one
+/// temp dir. [`Sandbox::assert_clean`] checks and removes; `Drop` cleans up after a failed test.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The cgroups root, for the cgroups isolators and the containerizer.
+    pub name: String,
+    pub base: PathBuf,
+    pub work_dir: PathBuf,
+    pub runtime_dir: PathBuf,
+    /// The module manifest file (`--modules=file://...`).
+    pub manifest: PathBuf,
+    pub host: Host,
+    pub artifacts: Artifacts,
+    pub options: SandboxOptions,
+}
+
+impl Sandbox {
+    /// A sandbox loading the suite's modules with their default behaviour.
+    pub fn new() -> TestResult<Sandbox> {
+        Sandbox::with(SandboxOptions::default())
+    }
+
+    /// A sandbox whose manifest also carries `options`.
+    pub fn with(options: SandboxOptions) -> TestResult<Sandbox> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("it-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let base = std::env::temp_dir().join(&name);
+        let sandbox = Sandbox {
+            work_dir: base.join("work"),
+            runtime_dir: base.join("runtime"),
+            manifest: base.join("modules.json"),
+            base,
+            name,
+            host: Host::detect(),
+            artifacts: Artifacts::locate()?,
+            options,
+        }
+        .init()?;
+        Ok(sandbox)
+    }
+
+    fn init(self) -> TestResult<Sandbox> {
+        if self.base.exists() {
+            std::fs::remove_dir_all(&self.base)?;
+        }
+        std::fs::create_dir_all(&self.work_dir)?;
+        std::fs::create_dir_all(self.markers())?;
+        std::fs::write(&self.manifest, serde_json::to_vec_pretty(&self.manifest_json())?)?;
+        Ok(self)
+    }
+
+    /// The manifest: every suite module with this sandbox's cgroups root and runtime dir, plus the
+    /// broken isolator when asked.
+    pub fn manifest_json(&self) -> Value {
+        let p = |key: &str, value: &str| json!({"key": key, "value": value});
+        let mut cgroups = vec![p("cgroups_root", &self.name)];
+        if self.options.enable_cfs {
+            cgroups.push(p("cgroups_enable_cfs", "true"));
+        }
+        let uts = match &self.options.hostname {
+            Some(hostname) => vec![p("hostname", hostname)],
+            None => vec![],
+        };
+        let file = |name: &str| self.artifacts.library(name).display().to_string();
+        let mut libraries = vec![
+            json!({"file": file("cgroups_isolator"), "modules": [
+                {"name": crate::isolators::CPU, "parameters": cgroups},
+                {"name": crate::isolators::MEM, "parameters": cgroups},
+            ]}),
+            json!({"file": file("namespaces_isolator"), "modules": [
+                {"name": crate::isolators::PID},
+                {"name": crate::isolators::IPC},
+                {"name": crate::isolators::UTS, "parameters": uts},
+                {"name": crate::isolators::NET},
+            ]}),
+            json!({"file": file("linux_containerizer"), "modules": [
+                {"name": "org_apache_mesos_LinuxContainerizer", "parameters": [
+                    p("launcher_dir", &self.artifacts.dir.display().to_string()),
+                    p("runtime_dir", &self.runtime_dir.display().to_string()),
+                    p("cgroups_root", &self.name),
+                ]},
+            ]}),
+        ];
+        if let Some(broken) = &self.options.broken {
+            let mut parameters = vec![p("fail_at", &broken.fail_at), p("mode", &broken.mode)];
+            if let Some(secs) = broken.stall_secs {
+                parameters.push(p("stall_secs", &secs.to_string()));
+            }
+            libraries.push(json!({"file": file("brokenmodules"), "modules": [
+                {"name": crate::isolators::BROKEN, "parameters": parameters},
+            ]}));
+        }
+        json!({ "libraries": libraries })
+    }
+
+    /// `--modules=file://<manifest>`.
+    pub fn modules_flag(&self) -> String {
+        format!("--modules=file://{}", self.manifest.display())
+    }
+
+    /// A directory outside any sandbox where container commands leave marker files (the
+    /// containers share the host's file system).
+    pub fn markers(&self) -> PathBuf {
+        self.base.join("markers")
+    }
+
+    /// A container's sandbox: `<work_dir>/sandboxes/<id>`.
+    pub fn sandbox_dir(&self, id: &str) -> PathBuf {
+        self.work_dir.join("sandboxes").join(id)
+    }
+
+    /// A container's checkpoint: `<work_dir>/meta/containers/<id>.json`.
+    pub fn checkpoint(&self, id: &str) -> PathBuf {
+        self.work_dir.join("meta").join("containers").join(format!("{id}.json"))
+    }
+
+    /// A file of a container's cgroup (see [`Host::cgroup_file`]).
+    pub fn cgroup_file(&self, id: &str, controller: &str, file: &str) -> PathBuf {
+        self.host.cgroup_file(&self.name, id, controller, file)
+    }
+
+    /// The trimmed content of a container's cgroup file.
+    pub fn read_cgroup(&self, id: &str, controller: &str, file: &str) -> TestResult<String> {
+        let path = self.cgroup_file(id, controller, file);
+        std::fs::read_to_string(&path)
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| format!("read {}: {e}", path.display()).into())
+    }
+
+    /// The directories of this sandbox's cgroups root in every hierarchy.
+    pub fn root_dirs(&self) -> Vec<PathBuf> {
+        self.host.cgroup_mounts().into_iter().map(|m| m.join(&self.name)).collect()
+    }
+
+    /// The end of every test: nothing of this sandbox is left (the cgroup file systems, `/proc`, the mount table, the work and runtime dirs), then the
+    /// cgroups root directories are removed.
+    pub fn assert_clean(&self) -> TestResult {
+        clean::assert_clean(self)
+    }
+
+    /// Whether `path` is at or under this sandbox's temp dir.
+    pub fn owns(&self, path: &Path) -> bool {
+        path.starts_with(&self.base)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        clean::best_effort(self);
+    }
+}
+
+impl Sandbox {
+    /// The pid in a container's checkpoint, once the containerizer has cloned its first process.
+    pub fn checkpoint_pid(&self, id: &str) -> Option<i32> {
+        let bytes = std::fs::read(self.checkpoint(id)).ok()?;
+        let checkpoint: Value = serde_json::from_slice(&bytes).ok()?;
+        checkpoint.get("pid")?.as_i64().and_then(|pid| i32::try_from(pid).ok())
+    }
+}

@@ -1,0 +1,73 @@
+//! A test binary's list of trials (libtest-mimic, `harness = false`), with what each test needs
+//! checked when the list is built: a test this host cannot run is listed as ignored, the reason in
+//! its name, and counted as skipped, never as passed.
+
+use libtest_mimic::{Arguments, Completion, Trial};
+
+use crate::TestResult;
+use crate::host::Host;
+
+/// What a test needs of the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Root and the cgroup controllers of the suite (v1: cpu, cpuacct, memory, freezer; v2: cpu,
+    /// memory): what every container needs.
+    Containers,
+    /// CFS bandwidth control (v1 `cpu.cfs_quota_us`).
+    Cfs,
+}
+
+/// The trials of one test binary.
+#[derive(Debug)]
+pub struct Suite {
+    host: Host,
+    trials: Vec<Trial>,
+}
+
+impl Default for Suite {
+    fn default() -> Self {
+        Suite::new()
+    }
+}
+
+impl Suite {
+    /// Detects the host and, as root, cleans up what killed earlier test processes left.
+    pub fn new() -> Suite {
+        let host = Host::detect();
+        if host.root {
+            crate::clean::sweep_stale(&host);
+        }
+        Suite { host, trials: Vec::new() }
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Why this host cannot run a test with `needs`.
+    pub fn skip_reason(&self, needs: &[Need]) -> Option<String> {
+        needs.iter().find_map(|need| match need {
+            Need::Containers => self.host.containers_skip_reason(),
+            Need::Cfs => self.host.cfs_skip_reason(),
+        })
+    }
+
+    /// Adds a test that runs when the host meets `needs`.
+    pub fn test(&mut self, name: &str, needs: &[Need], test: impl FnOnce() -> TestResult + Send + 'static) {
+        let trial = match self.skip_reason(needs) {
+            // Even under `--include-ignored` it reports itself ignored rather than passed.
+            Some(reason) => Trial::ignorable_test(format!("{name} [skipped: {reason}]"), move || {
+                Ok(Completion::ignored_with(reason))
+            })
+            .with_ignored_flag(true),
+            None => Trial::test(name, test),
+        };
+        self.trials.push(trial);
+    }
+
+    /// Runs the trials the command line selects and exits.
+    pub fn run(self) -> ! {
+        let args = Arguments::from_args();
+        libtest_mimic::run(&args, self.trials).exit()
+    }
+}
