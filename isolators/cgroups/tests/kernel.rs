@@ -11,13 +11,15 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use cgroupfs::{CgroupManager, CgroupMode, CgroupMounts, Controller, CpuQuota, Hierarchies, MemoryLimit};
+use cgroupfs::{
+    CgroupManager, CgroupMode, CgroupMounts, Controller, CpuQuota, Hierarchies, MemoryLimit, ScratchRoot,
+};
 use cgroups_isolator::{CgroupsCpuIsolator, CgroupsMemIsolator};
-use common::{Kid, MB, TestResult, TestRoot, config, eventually, readable, skip_reason};
+use common::{Kid, MB, TestResult, config, eventually, parameters, readable, skip_reason, test_root};
 use libtest_mimic::{Arguments, Trial};
 use module_abi::{ContainerId, ContainerState, Isolator, Module, Reason};
 
-type TestFn = fn(&Hierarchies, &TestRoot) -> TestResult;
+type TestFn = fn(&Hierarchies, &ScratchRoot) -> TestResult;
 
 const CPU: &[Controller] = &[Controller::Cpu, Controller::Cpuacct];
 const MEM: &[Controller] = &[Controller::Memory];
@@ -62,9 +64,9 @@ fn main() {
                 None => {
                     let hierarchies = hierarchies.clone();
                     Trial::test(name, move || {
-                        let root = TestRoot::new(&hierarchies);
+                        let root = test_root(&hierarchies);
                         test(&hierarchies, &root)?;
-                        root.finish()
+                        Ok(root.finish()?)
                     })
                 }
             }
@@ -74,17 +76,17 @@ fn main() {
 }
 
 fn cpu_isolator(
-    root: &TestRoot,
+    root: &ScratchRoot,
     extra: &[(&str, &str)],
 ) -> Result<CgroupsCpuIsolator, libtest_mimic::Failed> {
-    Ok(CgroupsCpuIsolator::create(root.parameters(extra))?)
+    Ok(CgroupsCpuIsolator::create(parameters(root, extra))?)
 }
 
-fn mem_isolator(root: &TestRoot) -> Result<CgroupsMemIsolator, libtest_mimic::Failed> {
-    Ok(CgroupsMemIsolator::create(root.parameters(&[]))?)
+fn mem_isolator(root: &ScratchRoot) -> Result<CgroupsMemIsolator, libtest_mimic::Failed> {
+    Ok(CgroupsMemIsolator::create(parameters(root, &[]))?)
 }
 
-fn cpu_values_for_half_a_cpu(hierarchies: &Hierarchies, root: &TestRoot) -> TestResult {
+fn cpu_values_for_half_a_cpu(hierarchies: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let cpu = cpu_isolator(root, &[])?;
     let shares = |v1: u64, v2: u64| match hierarchies.mode() {
         CgroupMode::V1 => (Some(v1), None),
@@ -116,7 +118,7 @@ fn cpu_values_for_half_a_cpu(hierarchies: &Hierarchies, root: &TestRoot) -> Test
 }
 
 /// Mesos's `CpuIsolatorTest.ROOT_UserCpuUsage`: a busy loop shows user time.
-fn user_cpu_usage(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn user_cpu_usage(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let cpu = cpu_isolator(root, &[])?;
     let id = ContainerId::new("busy");
     cpu.prepare(&id, &config("cpus:1", ""))?;
@@ -138,7 +140,7 @@ fn user_cpu_usage(_: &Hierarchies, root: &TestRoot) -> TestResult {
 }
 
 /// Mesos's `MemoryIsolatorTest.ROOT_MemUsage`.
-fn mem_usage(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn mem_usage(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let mem = mem_isolator(root)?;
     let id = ContainerId::new("mem");
     mem.prepare(&id, &config("mem:64", ""))?;
@@ -161,7 +163,7 @@ fn mem_usage(_: &Hierarchies, root: &TestRoot) -> TestResult {
     Ok(())
 }
 
-fn oom_is_a_memory_limitation(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn oom_is_a_memory_limitation(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let mem = mem_isolator(root)?;
     let id = ContainerId::new("oom");
     mem.prepare(&id, &config("mem:32", ""))?;
@@ -188,7 +190,7 @@ fn oom_is_a_memory_limitation(_: &Hierarchies, root: &TestRoot) -> TestResult {
     Ok(())
 }
 
-fn update_raises_and_never_lowers_hard(hierarchies: &Hierarchies, root: &TestRoot) -> TestResult {
+fn update_raises_and_never_lowers_hard(hierarchies: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let (cpu, mem) = (cpu_isolator(root, &[])?, mem_isolator(root)?);
     let id = ContainerId::new("grow");
     let start = config("cpus:0.5;mem:32", "");
@@ -222,7 +224,7 @@ fn update_raises_and_never_lowers_hard(hierarchies: &Hierarchies, root: &TestRoo
     Ok(())
 }
 
-fn cleanup_kills_and_removes_everything(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn cleanup_kills_and_removes_everything(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let (cpu, mem) = (cpu_isolator(root, &[])?, mem_isolator(root)?);
     let id = ContainerId::new("gone");
     let spec = config("cpus:0.5;mem:64", "");
@@ -247,7 +249,7 @@ fn cleanup_kills_and_removes_everything(_: &Hierarchies, root: &TestRoot) -> Tes
     Ok(())
 }
 
-fn recover_removes_unknown_orphans(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn recover_removes_unknown_orphans(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let (cpu, mem) = (cpu_isolator(root, &[])?, mem_isolator(root)?);
     let (known, stale, orphan) =
         (ContainerId::new("known"), ContainerId::new("stale"), ContainerId::new("orphan"));
@@ -286,7 +288,7 @@ fn recover_removes_unknown_orphans(_: &Hierarchies, root: &TestRoot) -> TestResu
     Ok(())
 }
 
-fn prepare_refuses_an_existing_cgroup(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn prepare_refuses_an_existing_cgroup(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let cpu = cpu_isolator(root, &[])?;
     let id = ContainerId::new("twice");
     cpu.prepare(&id, &config("cpus:1", ""))?;
@@ -303,7 +305,7 @@ fn prepare_refuses_an_existing_cgroup(_: &Hierarchies, root: &TestRoot) -> TestR
     Ok(())
 }
 
-fn no_resources_keeps_kernel_defaults(_: &Hierarchies, root: &TestRoot) -> TestResult {
+fn no_resources_keeps_kernel_defaults(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
     let (cpu, mem) = (cpu_isolator(root, &[("cgroups_enable_cfs", "true")])?, mem_isolator(root)?);
     let id = ContainerId::new("bare");
     cpu.prepare(&id, &config("", ""))?;
@@ -340,8 +342,8 @@ fn swap_skip_reason(hierarchies: &Hierarchies) -> Option<String> {
 
 /// Mesos's `ROOT_CGROUPS_LimitSwap`, at the isolator: memsw follows the hard limit, and raising
 /// both works in the order the kernel requires (limit <= memsw at every write, MESOS-7237).
-fn limit_swap_raises_memsw_with_the_limit(_: &Hierarchies, root: &TestRoot) -> TestResult {
-    let mem = CgroupsMemIsolator::create(root.parameters(&[("cgroups_limit_swap", "true")]))?;
+fn limit_swap_raises_memsw_with_the_limit(_: &Hierarchies, root: &ScratchRoot) -> TestResult {
+    let mem = CgroupsMemIsolator::create(parameters(root, &[("cgroups_limit_swap", "true")]))?;
     let id = ContainerId::new("swap");
     mem.prepare(&id, &config("mem:64", ""))?;
     let dir = mem.cgroup(&id)?.dirs().into_iter().next().ok_or("no memory dir")?;

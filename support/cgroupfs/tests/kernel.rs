@@ -17,8 +17,8 @@ use cgroupfs::{
     CgroupManager, CgroupMode, CgroupMounts, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec,
 };
 use common::{
-    CHILD_ENV, CONTROLLERS, KILL_TIMEOUT, MB, TestFn, TestResult, TestRoot, child, expect_sigkill, release,
-    skip_reason, spawn_child, spawn_sleep,
+    CHILD_ENV, CONTROLLERS, KILL_TIMEOUT, MB, TestFn, TestResult, child, expect_sigkill, release,
+    skip_reason, spawn_child, spawn_sleep, test_root,
 };
 use libtest_mimic::{Arguments, Trial};
 
@@ -63,9 +63,9 @@ fn trial(name: String, skip: Option<String>, hierarchies: Hierarchies, test: Tes
     match skip {
         Some(reason) => Trial::test(format!("{name} [skipped: {reason}]"), || Ok(())).with_ignored_flag(true),
         None => Trial::test(name, move || {
-            let root = TestRoot::new(&hierarchies);
+            let root = test_root(&hierarchies);
             test(&hierarchies, &root.name)?;
-            root.finish()
+            Ok(root.finish()?)
         }),
     }
 }

@@ -5,10 +5,9 @@ use std::io::Write;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cgroupfs::{CgroupManager, Controller, Hierarchies};
+use cgroupfs::{Controller, Hierarchies, ScratchRoot};
 use libtest_mimic::Failed;
 use module_abi::{ContainerConfig, Parameter, Resources};
 
@@ -22,14 +21,6 @@ macro_rules! check {
             return Err(format!($($msg)+).into());
         }
     };
-}
-
-/// The controllers both isolators use in `hierarchies`' mode.
-pub fn controllers(hierarchies: &Hierarchies) -> Vec<Controller> {
-    match hierarchies {
-        Hierarchies::V1 { .. } => vec![Controller::Cpu, Controller::Cpuacct, Controller::Memory],
-        Hierarchies::V2 { .. } => vec![Controller::Cpu, Controller::Memory],
-    }
 }
 
 /// Why a test needing `needed` cannot run here, or `None`.
@@ -55,55 +46,16 @@ pub fn skip_reason(hierarchies: &Hierarchies, needed: &[Controller]) -> Option<S
     }
 }
 
-/// A unique `cgroups_root` for one test. `Drop` kills and removes whatever a failed test left.
-pub struct TestRoot {
-    hierarchies: Hierarchies,
-    pub name: String,
+/// A unique cgroups root per test; its `Drop` kills and removes whatever a failed test left.
+pub fn test_root(hierarchies: &Hierarchies) -> ScratchRoot {
+    ScratchRoot::new(hierarchies, "cgroups-isolator-test")
 }
 
-impl TestRoot {
-    pub fn new(hierarchies: &Hierarchies) -> TestRoot {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name =
-            format!("cgroups-isolator-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        TestRoot { hierarchies: hierarchies.clone(), name }
-    }
-
-    /// The `cgroups_root` parameter, plus `extra`.
-    pub fn parameters(&self, extra: &[(&str, &str)]) -> Vec<Parameter> {
-        let mut params = vec![Parameter { key: "cgroups_root".into(), value: self.name.clone() }];
-        params.extend(extra.iter().map(|(k, v)| Parameter { key: (*k).into(), value: (*v).into() }));
-        params
-    }
-
-    fn cleanup(&self) -> Result<(), cgroupfs::Error> {
-        for id in self.hierarchies.containers(&self.name)? {
-            let cgroup = self.hierarchies.cgroup(&self.name, &id, &controllers(&self.hierarchies))?;
-            cgroup.kill_all(Duration::from_secs(10))?;
-            cgroup.remove()?;
-        }
-        self.hierarchies.remove_root(&self.name)
-    }
-
-    /// The end-of-test check: no container cgroup of this root is left in any hierarchy; then the
-    /// root itself goes.
-    pub fn finish(self) -> TestResult {
-        let containers = self.hierarchies.containers(&self.name)?;
-        check!(containers.is_empty(), "the test left container cgroups behind: {containers:?}");
-        self.hierarchies.remove_root(&self.name)?;
-        let left: Vec<_> =
-            self.hierarchies.root_dirs(&self.name)?.into_iter().filter(|d| d.exists()).collect();
-        check!(left.is_empty(), "cgroups root left behind: {left:?}");
-        Ok(())
-    }
-}
-
-impl Drop for TestRoot {
-    fn drop(&mut self) {
-        if let Err(e) = self.cleanup() {
-            eprintln!("cleanup of {} failed: {e}", self.name);
-        }
-    }
+/// The `cgroups_root` parameter of `root`, plus `extra`.
+pub fn parameters(root: &ScratchRoot, extra: &[(&str, &str)]) -> Vec<Parameter> {
+    let mut params = vec![Parameter { key: "cgroups_root".into(), value: root.name.clone() }];
+    params.extend(extra.iter().map(|(k, v)| Parameter { key: (*k).into(), value: (*v).into() }));
+    params
 }
 
 /// A container config with these requests and limits (Mesos text form).

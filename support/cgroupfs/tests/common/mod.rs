@@ -4,10 +4,9 @@
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cgroupfs::{CgroupManager, Controller, Hierarchies};
+use cgroupfs::{Controller, Hierarchies, ScratchRoot};
 use libtest_mimic::Failed;
 
 pub const MB: u64 = 1024 * 1024;
@@ -50,50 +49,9 @@ pub fn skip_reason(hierarchies: &Hierarchies) -> Option<String> {
     }
 }
 
-/// A unique cgroups root; its `Drop` kills and removes whatever a failed test left.
-pub struct TestRoot {
-    hierarchies: Hierarchies,
-    pub name: String,
-}
-
-impl TestRoot {
-    pub fn new(hierarchies: &Hierarchies) -> TestRoot {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("cgroupfs-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        TestRoot { hierarchies: hierarchies.clone(), name }
-    }
-
-    fn cleanup(&self) -> Result<(), cgroupfs::Error> {
-        for id in self.hierarchies.containers(&self.name)? {
-            let controllers: Vec<Controller> = match &self.hierarchies {
-                Hierarchies::V1 { mounts } => mounts.keys().copied().collect(),
-                Hierarchies::V2 { .. } => vec![],
-            };
-            let cgroup = self.hierarchies.cgroup(&self.name, &id, &controllers)?;
-            cgroup.kill_all(KILL_TIMEOUT)?;
-            cgroup.remove()?;
-        }
-        self.hierarchies.remove_root(&self.name)
-    }
-
-    /// The end-of-test check: nothing of this root is left in any hierarchy.
-    pub fn finish(self) -> TestResult {
-        let containers = self.hierarchies.containers(&self.name)?;
-        check!(containers.is_empty(), "the test left container cgroups behind: {containers:?}");
-        self.hierarchies.remove_root(&self.name)?;
-        let left: Vec<_> =
-            self.hierarchies.root_dirs(&self.name)?.into_iter().filter(|d| d.exists()).collect();
-        check!(left.is_empty(), "cgroups root left behind: {left:?}");
-        Ok(())
-    }
-}
-
-impl Drop for TestRoot {
-    fn drop(&mut self) {
-        if let Err(e) = self.cleanup() {
-            eprintln!("cleanup of {} failed: {e}", self.name);
-        }
-    }
+/// A unique cgroups root per test; its `Drop` kills and removes whatever a failed test left.
+pub fn test_root(hierarchies: &Hierarchies) -> ScratchRoot {
+    ScratchRoot::new(hierarchies, "cgroupfs-test")
 }
 
 /// What a re-executed test binary does: wait for one byte on stdin (so the parent can move it
