@@ -188,27 +188,41 @@ fn kit_cgroups_root() -> String {
     format!("agent-harness-test-{}", std::process::id())
 }
 
-/// The suite's containerizer with the kit's own cgroups root and runtime directory, so the kit's
-/// containers never mix with an agent's.
-fn kit_containerizer(work_dir: &std::path::Path) -> Option<SourcedManifest> {
+/// The suite's modules that use a cgroups root, given the kit's own, so the kit's containers never
+/// mix with an agent's. On cgroup v2 a process is in exactly one cgroup, so the containerizer and
+/// the cgroups isolators must share the root (each container has one cgroup). Modules the user's
+/// manifests load are left to them.
+fn kit_suite_modules(work_dir: &std::path::Path, user_loaded: &[String]) -> Option<SourcedManifest> {
     let dir = suite_dir()?;
     let parameter = |key: &str, value: String| Parameter { key: key.into(), value };
-    Some(SourcedManifest {
-        source: ManifestSource::Inline,
-        manifest: Manifest {
-            libraries: vec![LibraryEntry {
-                file: Some(dir.join("liblinux_containerizer.so").display().to_string()),
-                name: None,
-                modules: vec![ModuleEntry {
-                    name: Some(DEFAULT_CONTAINERIZER.to_string()),
-                    parameters: vec![
-                        parameter("cgroups_root", kit_cgroups_root()),
-                        parameter("runtime_dir", work_dir.join("runtime").display().to_string()),
-                    ],
-                }],
-            }],
-        },
+    let entry = |name: &str, mut parameters: Vec<Parameter>| {
+        parameters.insert(0, parameter("cgroups_root", kit_cgroups_root()));
+        ModuleEntry { name: Some(name.to_string()), parameters }
+    };
+    let runtime_dir = parameter("runtime_dir", work_dir.join("runtime").display().to_string());
+    let libraries = [
+        ("liblinux_containerizer.so", vec![entry(DEFAULT_CONTAINERIZER, vec![runtime_dir])]),
+        (
+            "libcgroups_isolator.so",
+            vec![
+                entry("org_apache_mesos_CgroupsCpuIsolator", Vec::new()),
+                entry("org_apache_mesos_CgroupsMemIsolator", Vec::new()),
+            ],
+        ),
+    ]
+    .into_iter()
+    .filter(|(file, _)| dir.join(file).exists())
+    .map(|(file, modules)| LibraryEntry {
+        file: Some(dir.join(file).display().to_string()),
+        name: None,
+        modules: modules
+            .into_iter()
+            .filter(|m| !m.name.as_ref().is_some_and(|n| user_loaded.contains(n)))
+            .collect(),
     })
+    .filter(|library| !library.modules.is_empty())
+    .collect();
+    Some(SourcedManifest { source: ManifestSource::Inline, manifest: Manifest { libraries } })
 }
 
 /// Runs the kit; the summary says whether any case failed.
@@ -231,15 +245,13 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, String> {
     }
     let containerizer = options.containerizer.clone().unwrap_or_else(|| DEFAULT_CONTAINERIZER.to_string());
     let mut manifests = options.manifests.clone();
-    let user_loads_it = manifests.iter().any(|m| {
-        m.manifest
-            .libraries
-            .iter()
-            .any(|l| l.modules.iter().any(|e| e.name.as_deref() == Some(&containerizer)))
-    });
-    if containerizer == DEFAULT_CONTAINERIZER && !user_loads_it {
-        manifests.extend(kit_containerizer(&work_dir));
-    }
+    let user_loaded: Vec<String> = manifests
+        .iter()
+        .flat_map(|m| {
+            m.manifest.libraries.iter().flat_map(|l| l.modules.iter().filter_map(|e| e.name.clone()))
+        })
+        .collect();
+    manifests.extend(kit_suite_modules(&work_dir, &user_loaded));
     let manager = load_with_suite(&manifests)?;
     let set = ModuleSet {
         manifest: resolved_manifest(&manager).to_json(),

@@ -5,6 +5,7 @@
 //! name, and every descendant of the helper is in the cgroup because the helper is assigned before
 //! it is released.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -66,6 +67,20 @@ impl LauncherCgroups {
             }
             _ => cgroup.create().map_err(wrap),
         }
+    }
+
+    /// On v2, the container's leaf cgroup opened as a directory, for `CLONE_INTO_CGROUP`; `None`
+    /// on v1, which has no such flag (the helper is moved through `cgroup.procs` instead).
+    pub fn clone_target(&self, container: &str) -> Result<Option<OwnedFd>> {
+        let Cgroup::V2(v2) = self.cgroup(container)? else {
+            return Ok(None);
+        };
+        let leaf = v2.leaf();
+        let dir = std::fs::File::open(&leaf).map_err(|source| Error::Cgroup {
+            container: container.to_owned(),
+            source: cgroupfs::Error::Read { path: leaf, source },
+        })?;
+        Ok(Some(OwnedFd::from(dir)))
     }
 
     /// Moves `pid` into the container's cgroup (the leaf on v2).

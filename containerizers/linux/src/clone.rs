@@ -13,7 +13,7 @@
 //! so no stack has to be allocated, sized or guarded, and the code after the call is plain Rust in
 //! one function. `clone3` also returns a pidfd (`CLONE_PIDFD`) atomically with the pid, so there is
 //! no window in which the pid could be recycled before we hold a pidfd, and it is the call that
-//! accepts `CLONE_INTO_CGROUP` for starting the child directly in its v2 cgroup later.
+//! accepts `CLONE_INTO_CGROUP`, which starts the child directly in its v2 cgroup.
 
 use std::ffi::{CString, c_char, c_int};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -99,8 +99,22 @@ pub struct Cloned {
     pub pidfd: OwnedFd,
 }
 
-/// Clones the helper with the namespace flags `namespaces` and execs it.
-pub fn clone_helper(namespaces: u64, exec: &HelperExec, fds: &ChildFds) -> Result<Cloned> {
+/// `CLONE_INTO_CGROUP` (Linux 5.7, cgroup v2 only): the child starts in the cgroup whose directory
+/// `clone_args.cgroup` refers to. Spelled out because libc's constant is a (deprecated, overflowing)
+/// `c_int`.
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Clones the helper with the namespace flags `namespaces` and execs it. With `cgroup` (an open
+/// cgroup v2 directory), the helper starts in that cgroup (`CLONE_INTO_CGROUP`): it is never in
+/// the host's cgroup and no migration through `cgroup.procs` follows. A kernel without the flag
+/// fails the clone with `EINVAL`, `E2BIG` or `ENOSYS`, and [`Error::Sys`] carries that errno so the
+/// caller can clone again without it.
+pub fn clone_helper(
+    namespaces: u64,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+    exec: &HelperExec,
+    fds: &ChildFds,
+) -> Result<Cloned> {
     // All of this is built before the clone: the child must not allocate.
     let argv: Vec<*const c_char> = exec.argv.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
     let envp: Vec<*const c_char> = exec.env.iter().map(|e| e.as_ptr()).chain([std::ptr::null()]).collect();
@@ -112,6 +126,10 @@ pub fn clone_helper(namespaces: u64, exec: &HelperExec, fds: &ChildFds) -> Resul
     args.flags = namespaces | libc::CLONE_PIDFD as u64;
     args.pidfd = &raw mut pidfd as u64;
     args.exit_signal = libc::SIGCHLD as u64;
+    if let Some(cgroup) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cgroup.as_raw_fd() as u64;
+    }
     // stack = 0 and stack_size = 0: the child runs on a copy of this thread's stack, as after fork.
 
     // Every signal blocked across the clone (as glibc's posix_spawn does): until the child has

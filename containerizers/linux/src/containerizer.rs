@@ -2,15 +2,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use module_abi::{
     ContainerId, ContainerState, ContainerStatus, ContainerTermination, Containerizer, LaunchRequest, Module,
     Parameters,
 };
+use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, send, socketpair};
@@ -18,7 +20,7 @@ use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
 
 use crate::cgroup::LauncherCgroups;
-use crate::clone::{ChildFds, HelperExec, clone_helper};
+use crate::clone::{ChildFds, Cloned, HelperExec, clone_helper};
 use crate::error::{Error, Result};
 use crate::params::Settings;
 use crate::process::{has_exited, pidfd_open, reap};
@@ -50,6 +52,8 @@ pub struct LinuxContainerizer {
     launching: Mutex<HashSet<String>>,
     /// Terminations of destroyed containers, so `wait` still answers after `destroy`.
     finished: Mutex<HashMap<String, ContainerTermination>>,
+    /// Set once `clone3` refused `CLONE_INTO_CGROUP` (a kernel before 5.7).
+    into_cgroup_unsupported: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,6 +84,7 @@ impl Module for LinuxContainerizer {
             containers: Mutex::default(),
             launching: Mutex::default(),
             finished: Mutex::default(),
+            into_cgroup_unsupported: AtomicBool::new(false),
         })
     }
 }
@@ -191,7 +196,7 @@ impl LinuxContainerizer {
         let exec = HelperExec::new(helper, &argv, &[])?;
 
         self.cgroups.create(name)?;
-        let cloned = match clone_helper(flags, &exec, &fds) {
+        let (cloned, in_cgroup) = match self.clone_helper(name, flags, &exec, &fds) {
             Ok(cloned) => cloned,
             Err(e) => {
                 let _ = self.cgroups.destroy(name, self.settings.destroy_timeout);
@@ -199,11 +204,11 @@ impl LinuxContainerizer {
             }
         };
         drop((fds, helper_end));
-        // Before any isolator's `isolate` and before the release, so every descendant is in it.
-        let placed = self
-            .cgroups
-            .assign(name, cloned.pid.as_raw())
-            .and_then(|()| write_atomically(&runtime.pid(), cloned.pid.to_string().as_bytes()));
+        // Before any isolator's `isolate` and before the release, so every descendant is in it
+        // (already done by the clone on v2 with CLONE_INTO_CGROUP).
+        let assigned = if in_cgroup { Ok(()) } else { self.cgroups.assign(name, cloned.pid.as_raw()) };
+        let placed =
+            assigned.and_then(|()| write_atomically(&runtime.pid(), cloned.pid.to_string().as_bytes()));
         if let Err(e) = placed {
             let _ = kill(cloned.pid, Signal::SIGKILL);
             let _ = reap(cloned.pid, true);
@@ -218,6 +223,32 @@ impl LinuxContainerizer {
             termination: None,
             runtime: runtime.clone(),
         })
+    }
+
+    /// Clones the helper, straight into the container's cgroup where the hierarchy and kernel
+    /// allow it (v2, `CLONE_INTO_CGROUP`); whether it started there.
+    fn clone_helper(
+        &self,
+        name: &str,
+        flags: u64,
+        exec: &HelperExec,
+        fds: &ChildFds,
+    ) -> Result<(Cloned, bool)> {
+        let target = match self.into_cgroup_unsupported.load(Ordering::Relaxed) {
+            true => None,
+            false => self.cgroups.clone_target(name)?,
+        };
+        if let Some(target) = target {
+            match clone_helper(flags, Some(target.as_fd()), exec, fds) {
+                Ok(cloned) => return Ok((cloned, true)),
+                // A kernel before 5.7: remember, and migrate through cgroup.procs from now on.
+                Err(Error::Sys { source: Errno::EINVAL | Errno::E2BIG | Errno::ENOSYS, .. }) => {
+                    self.into_cgroup_unsupported.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((clone_helper(flags, None, exec, fds)?, false))
     }
 
     /// How a container's helper ended, or `None` while it runs.
@@ -261,10 +292,14 @@ impl Containerizer for LinuxContainerizer {
                 path: self.runtime(&name).pid(),
                 reason: format!("pid {} of container '{name}' is out of range", state.pid),
             })?);
-            // A pidfd only if the pid is still the helper: a pid recycled while the host was down
-            // is not in the container's cgroup.
+            // Recovered in the process that launched it (tests, a re-created module): still ours.
+            let child =
+                waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT)
+                    .is_ok();
+            // A pidfd only if the pid is still the helper. Our own unreaped child cannot have been
+            // recycled; any other pid must still be in the container's cgroup.
             let pidfd = match pidfd_open(pid).map_err(Error::sys("open a pidfd of the launch helper"))? {
-                Some(fd) if self.cgroups.contains(&name, pid.as_raw()).unwrap_or(false) => Some(fd),
+                Some(fd) if child || self.cgroups.contains(&name, pid.as_raw()).unwrap_or(false) => Some(fd),
                 _ => None,
             };
             let watch_fd = match pidfd {
@@ -273,10 +308,6 @@ impl Containerizer for LinuxContainerizer {
                     .map(OwnedFd::from)
                     .map_err(Error::sys("create an eventfd"))?,
             };
-            // Recovered in the process that launched it (tests, a re-created module): still ours.
-            let child =
-                waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT)
-                    .is_ok();
             let container = Container {
                 pid,
                 watch_fd,

@@ -6,7 +6,8 @@
 //! - `launch` writes the request to `<runtime_dir>/containers/<id>/spec` ([`runtime`]), creates the
 //!   container's cgroup ([`cgroup`]: a v1 freezer cgroup or a v2 cgroup with a `leaf`), and
 //!   [`clone`]s the helper with the union of the requested namespaces; the child only `dup2`s and
-//!   `execve`s. The helper's pid goes into the cgroup before anything else happens, so every
+//!   `execve`s. The helper starts in the cgroup on v2 (`CLONE_INTO_CGROUP`) and is moved into it
+//!   through `cgroup.procs` on v1 before anything else happens, so every
 //!   process of the container is found there at `destroy` (freeze, SIGKILL, thaw, rmdir; or
 //!   `cgroup.kill` on v2).
 //! - `exec` sends the byte that releases the helper; `watch` is a pidfd of the helper; `wait`

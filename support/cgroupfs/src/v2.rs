@@ -44,6 +44,20 @@ impl V2Cgroup {
         self.dir.join(LEAF)
     }
 
+    /// Whether `/proc/<pid>/cgroup` places the process in this cgroup's leaf. Only a sure yes
+    /// counts: an unreadable file, another cgroup namespace or a fake hierarchy all say no.
+    fn holds(&self, pid: i32) -> bool {
+        let Ok(relative) = self.leaf().strip_prefix(&self.hierarchy).map(Path::to_path_buf) else {
+            return false;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+            return false;
+        };
+        text.lines()
+            .filter_map(|line| line.strip_prefix("0::"))
+            .any(|path| Path::new(path).strip_prefix("/").is_ok_and(|p| p == relative))
+    }
+
     fn require(&self, controller: Controller) -> Result<&Path> {
         match controller.v2_name() {
             Some(name) if self.controllers.contains(&name) => Ok(&self.dir),
@@ -148,6 +162,12 @@ impl CgroupManager for V2Cgroup {
     }
 
     fn assign(&self, pid: i32) -> Result<()> {
+        // A process started in the leaf by CLONE_INTO_CGROUP is left alone: even a write naming
+        // the cgroup a process is already in takes the kernel's threadgroup lock for writing,
+        // which waits for an RCU grace period (milliseconds) when no migration happened lately.
+        if self.holds(pid) {
+            return Ok(());
+        }
         files::write(&self.leaf().join("cgroup.procs"), &pid.to_string())
     }
 
