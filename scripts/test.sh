@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project the way CI does: format and lint checks, one release build of the
-# workspace (module libraries, harness, helpers), then every test with cargo-nextest.
+# workspace (module libraries, harness, helpers), every test with cargo-nextest on this machine's
+# kernel, then the privileged suites again inside qemu guests (vm-tests/run).
 # Privileged tests need root; where they cannot run they are reported as skipped, never as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,6 @@ cargo build --workspace --release
 
 echo "== cargo nextest"
 cargo nextest run --workspace --release --no-fail-fast
+
+echo "== vm-tests (the privileged suites inside qemu guests: pure cgroup v2, and cgroup v1 on a second kernel)"
+vm-tests/run
