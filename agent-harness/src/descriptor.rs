@@ -6,7 +6,7 @@
 use std::ffi::{CStr, c_char, c_void};
 
 use module_abi::{
-    CompatibleFn, CreateFn, DESCRIPTOR_HEADER_SIZE, DESCRIPTOR_SIZE, DestroyFn, MODULE_MAGIC,
+    ABI_VERSION, CompatibleFn, CreateFn, DESCRIPTOR_HEADER_SIZE, DESCRIPTOR_SIZE, DestroyFn, MODULE_MAGIC,
     ModuleDescriptor,
 };
 
@@ -80,16 +80,22 @@ pub fn read_descriptor(address: *const c_void) -> Result<DescriptorView, String>
             "the descriptor says it is {declared} bytes but its symbol is {symbol_size} bytes"
         ));
     }
+    if abi_version != ABI_VERSION {
+        // Nothing past the header is read: another ABI version may lay the fields out differently.
+        return Ok(DescriptorView { size, abi_version, ..DescriptorView::default() });
+    }
+    // Only whole fields: every field after the header is pointer-sized, so a size that ends inside
+    // one is rounded down to the field before it (which then reads as absent).
+    let pointer = size_of::<usize>();
+    let copied =
+        DESCRIPTOR_HEADER_SIZE + (declared.min(DESCRIPTOR_SIZE) - DESCRIPTOR_HEADER_SIZE) / pointer * pointer;
     let mut raw = std::mem::MaybeUninit::<ModuleDescriptor>::zeroed();
-    // SAFETY: `declared.min(DESCRIPTOR_SIZE)` bytes are readable at `address` (checked against the
+    // SAFETY: `copied` bytes are readable at `address` (at most `declared`, checked against the
     // symbol's size) and fit in `raw`. Every field of ModuleDescriptor is an integer, a raw pointer
-    // or an `Option` of a function pointer, for which all-zero bytes are valid (0 or null/None).
+    // or an `Option` of a function pointer, for which all-zero bytes are valid (0 or null/None), and
+    // only whole fields are copied.
     let raw = unsafe {
-        std::ptr::copy_nonoverlapping(
-            address.cast::<u8>(),
-            raw.as_mut_ptr().cast::<u8>(),
-            declared.min(DESCRIPTOR_SIZE),
-        );
+        std::ptr::copy_nonoverlapping(address.cast::<u8>(), raw.as_mut_ptr().cast::<u8>(), copied);
         raw.assume_init()
     };
     let text = |field: &str, ptr: *const c_char| -> Result<Option<String>, String> {

@@ -79,15 +79,15 @@ impl Instance {
         if size < size_of::<TableHeader>() {
             return Err(format!("module '{name}' has a function table of {size} bytes"));
         }
+        // Only whole slots: a size that ends inside one is rounded down (that slot reads as absent).
+        let slot = size_of::<usize>();
+        let copied = size.min(size_of::<T>()) / slot * slot;
         let mut host = std::mem::MaybeUninit::<T>::zeroed();
-        // SAFETY: the module's table holds `size` bytes; at most `size_of::<T>()` are copied into
-        // `host`; `T: Table` guarantees all-zero bytes are a valid `T` for the slots not copied.
+        // SAFETY: the module's table holds `size` bytes; `copied` (whole slots, at most
+        // `size_of::<T>()`) are copied into `host`; `T: Table` guarantees all-zero bytes are a valid
+        // `T` for the slots not copied.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                table.cast::<u8>(),
-                host.as_mut_ptr().cast::<u8>(),
-                size.min(size_of::<T>()),
-            );
+            std::ptr::copy_nonoverlapping(table.cast::<u8>(), host.as_mut_ptr().cast::<u8>(), copied);
             Ok(host.assume_init())
         }
     }

@@ -1,6 +1,7 @@
 //! Verifying a module descriptor, in Mesos's order and with its messages where it has them
-//! (`ModuleManager::verifyModule`): missing fields, the ABI version, the kind, the version rule,
-//! then `compatible()`.
+//! (`ModuleManager::verifyModule`), except that the ABI version comes first: the fields of a
+//! descriptor of another ABI version are not read at all (their layout may differ). Then missing
+//! fields, the kind, the version rule, and `compatible()`.
 //!
 //! The version rule is Mesos's `kind version <= module's version <= host version`, where "version"
 //! is the module-abi version a module was built against. Unlike Mesos, the kind versions are real
@@ -34,17 +35,17 @@ pub fn verify_against(
     host_abi: u32,
     host_version: &str,
 ) -> Result<Verified, String> {
-    let (Some(kind), Some(built_against), Some(author_name), Some(author_email), Some(description)) =
-        (&view.kind, &view.built_against, &view.author_name, &view.author_email, &view.description)
-    else {
-        return Err(format!("Error loading module '{name}'; missing fields"));
-    };
     if view.abi_version != host_abi {
         return Err(format!(
             "Module API version mismatch. Harness has: {host_abi}, library requires: {}",
             view.abi_version
         ));
     }
+    let (Some(kind), Some(built_against), Some(author_name), Some(author_email), Some(description)) =
+        (&view.kind, &view.built_against, &view.author_name, &view.author_email, &view.description)
+    else {
+        return Err(format!("Error loading module '{name}'; missing fields"));
+    };
     let kind = Kind::from_name(kind).ok_or_else(|| format!("Unknown module kind: {kind}"))?;
     let module_version = parse_version(built_against)?;
     let minimum = parse_version(kind.minimum_version())?;
@@ -179,8 +180,10 @@ mod tests {
     }
 
     #[test]
-    fn missing_fields_are_refused_first() {
+    fn the_abi_version_is_checked_before_the_fields() {
         let view = DescriptorView { description: None, abi_version: 1000, ..complete() };
+        assert!(verify("m", &view).unwrap_err().starts_with("Module API version mismatch"));
+        let view = DescriptorView { description: None, ..complete() };
         assert_eq!(verify("m", &view).unwrap_err(), "Error loading module 'm'; missing fields");
     }
 }

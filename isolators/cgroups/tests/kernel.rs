@@ -16,7 +16,7 @@ use cgroupfs::{
 };
 use cgroups_isolator::{CgroupsCpuIsolator, CgroupsMemIsolator};
 use common::{Kid, MB, TestResult, config, eventually, parameters, readable, skip_reason, test_root};
-use libtest_mimic::{Arguments, Trial};
+use libtest_mimic::{Arguments, Completion, Trial};
 use module_abi::{ContainerId, ContainerState, Isolator, Module, Reason};
 
 type TestFn = fn(&Hierarchies, &ScratchRoot) -> TestResult;
@@ -58,9 +58,11 @@ fn main() {
                 skip = swap_skip_reason(&hierarchies);
             }
             match skip {
-                Some(reason) => {
-                    Trial::test(format!("{name} [skipped: {reason}]"), || Ok(())).with_ignored_flag(true)
-                }
+                // Even under `--include-ignored` it reports itself ignored, never passed.
+                Some(reason) => Trial::ignorable_test(format!("{name} [skipped: {reason}]"), move || {
+                    Ok(Completion::ignored_with(reason))
+                })
+                .with_ignored_flag(true),
                 None => {
                     let hierarchies = hierarchies.clone();
                     Trial::test(name, move || {

@@ -20,7 +20,7 @@ use common::{
     CHILD_ENV, CONTROLLERS, KILL_TIMEOUT, MB, TestFn, TestResult, child, expect_sigkill, release,
     skip_reason, spawn_child, spawn_sleep, test_root,
 };
-use libtest_mimic::{Arguments, Trial};
+use libtest_mimic::{Arguments, Completion, Trial};
 
 fn main() {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
@@ -61,7 +61,11 @@ fn main() {
 
 fn trial(name: String, skip: Option<String>, hierarchies: Hierarchies, test: TestFn) -> Trial {
     match skip {
-        Some(reason) => Trial::test(format!("{name} [skipped: {reason}]"), || Ok(())).with_ignored_flag(true),
+        // Even under `--include-ignored` it reports itself ignored, never passed.
+        Some(reason) => Trial::ignorable_test(format!("{name} [skipped: {reason}]"), move || {
+            Ok(Completion::ignored_with(reason))
+        })
+        .with_ignored_flag(true),
         None => Trial::test(name, move || {
             let root = test_root(&hierarchies);
             test(&hierarchies, &root.name)?;
