@@ -34,7 +34,7 @@ pub fn assert_clean(sandbox: &Sandbox) -> TestResult {
     for entry in entries(&sandbox.work_dir.join("meta").join("containers")) {
         problems.push(format!("checkpoint left: {}", entry.display()));
     }
-    for entry in entries(&sandbox.runtime_dir.join("containers")) {
+    for entry in entries(&sandbox.runtime_dir.join(&sandbox.name).join("containers")) {
         problems.push(format!("containerizer runtime dir left: {}", entry.display()));
     }
     if !problems.is_empty() {

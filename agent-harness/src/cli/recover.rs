@@ -26,6 +26,10 @@ pub struct RecoverArgs {
 
 /// Recovers everything under the work dir.
 pub fn recover(args: &RecoverArgs) -> Result<Vec<Recovered>, String> {
+    // A mistyped work directory must not make every container on the machine look like an orphan.
+    if !args.work_dir.is_dir() {
+        return Err(format!("the work directory '{}' does not exist", args.work_dir.display()));
+    }
     let (_, set) = args.modules.module_set()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

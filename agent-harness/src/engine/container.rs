@@ -144,16 +144,12 @@ impl Engine {
         let result = self.launch_steps(spec, &config, &mut checkpoint, &mut prepared, &mut launched);
         result.map_err(|error| {
             let mut errors = Vec::new();
+            let mut destroyed = true;
             if launched {
-                if let Err(e) = self.modules.containerizer.destroy(id) {
-                    errors.push(e.to_string());
-                }
+                destroyed = self.destroy_processes(id, &mut errors);
                 let _ = self.modules.containerizer.wait(id);
             }
-            errors.extend(self.cleanup_isolators(id, prepared));
-            if let Err(e) = self.checkpoints.remove(id) {
-                errors.push(e);
-            }
+            errors.extend(self.cleanup_and_forget(id, prepared, destroyed));
             let _ = std::fs::remove_dir_all(&sandbox);
             let mut message = format!("Failed to launch container '{id}': {error}");
             if !errors.is_empty() {
@@ -254,12 +250,39 @@ impl Engine {
     /// whose launch never got as far as a process), and drops its checkpoint.
     pub fn discard(&self, id: &ContainerId) -> Vec<String> {
         let mut errors = Vec::new();
-        if let Err(e) = self.modules.containerizer.destroy(id) {
-            errors.push(format!("Failed to kill all processes in the container: {e}"));
-        }
+        let destroyed = self.destroy_processes(id, &mut errors);
         let _ = self.modules.containerizer.wait(id);
-        errors.extend(self.cleanup_isolators(id, self.modules.isolators.len()));
-        if let Err(e) = self.checkpoints.remove(id) {
+        errors.extend(self.cleanup_and_forget(id, self.modules.isolators.len(), destroyed));
+        errors
+    }
+
+    /// Kills every process of the container through the containerizer; `false` (with the error
+    /// recorded) when that failed.
+    fn destroy_processes(&self, id: &ContainerId, errors: &mut Vec<String>) -> bool {
+        match self.modules.containerizer.destroy(id) {
+            Ok(()) => true,
+            Err(e) => {
+                errors.push(format!("Failed to kill all processes in the container: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Cleans up the first `prepared` isolators (every one, in reverse order) and drops the
+    /// checkpoint, unless the processes could not be destroyed: then the checkpoint stays, so
+    /// `agent-harness recover` finds the container with the modules it ran with.
+    fn cleanup_and_forget(&self, id: &ContainerId, prepared: usize, destroyed: bool) -> Vec<String> {
+        let mut errors = Vec::new();
+        let cleanup = self.cleanup_isolators(id, prepared);
+        if !cleanup.is_empty() {
+            errors.push(format!(
+                "Failed to clean up an isolator when destroying container: {}",
+                cleanup.join("; ")
+            ));
+        }
+        if !destroyed {
+            errors.push("its checkpoint is kept for `agent-harness recover`".to_string());
+        } else if let Err(e) = self.checkpoints.remove(id) {
             errors.push(e);
         }
         errors
@@ -268,9 +291,13 @@ impl Engine {
     /// Waits until the container's first process ends or an isolator reports a limitation.
     pub async fn supervise(&self, container: &Launched) -> Ending {
         let id = &container.container_id;
+        // Readiness is edge-triggered: a containerizer descriptor that was readable while the
+        // process still ran will not wake the loop again, so from then on the exit is polled.
+        let mut poll_exit = false;
         loop {
+            let exit_fd = container.exit.as_ref().filter(|_| !poll_exit);
             let exit_ready = async {
-                match &container.exit {
+                match exit_fd {
                     Some(fd) => match fd.readable().await {
                         Ok(mut guard) => guard.clear_ready(),
                         Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -291,7 +318,10 @@ impl Engine {
             tokio::select! {
                 () = exit_ready => match self.modules.containerizer.wait(id) {
                     Ok(Some(termination)) => return self.exited(container, termination),
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        poll_exit |= exit_fd.is_some();
+                        continue;
+                    }
                     Err(e) => return Ending::Failed(e.to_string()),
                 },
                 index = watch_ready => match self.modules.isolators[index].limitation(id) {
@@ -324,25 +354,14 @@ impl Engine {
         let mut errors = Vec::new();
         drop(container.watches);
         drop(container.exit);
-        if let Err(e) = self.modules.containerizer.destroy(id) {
-            errors.push(format!("Failed to kill all processes in the container: {e}"));
-        }
+        let destroyed = self.destroy_processes(id, &mut errors);
         let termination = match &ending {
             Ending::Exited(termination) => Some(*termination),
             _ => self.modules.containerizer.wait(id).ok().flatten(),
         };
         now = durations.since("destroy", now);
-        let cleanup_errors = self.cleanup_isolators(id, self.modules.isolators.len());
-        if !cleanup_errors.is_empty() {
-            errors.push(format!(
-                "Failed to clean up an isolator when destroying container: {}",
-                cleanup_errors.join("; ")
-            ));
-        }
+        errors.extend(self.cleanup_and_forget(id, self.modules.isolators.len(), destroyed));
         durations.since("cleanup", now);
-        if let Err(e) = self.checkpoints.remove(id) {
-            errors.push(e);
-        }
         let (limitation, failure) = match ending {
             Ending::Limited(limitation) => (Some(limitation), None),
             Ending::Failed(e) => (None, Some(e)),

@@ -121,13 +121,24 @@ impl ModuleInstances {
     /// Creates every module of `set` from `manager`, checking names first so nothing is created
     /// when one is wrong.
     pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, String> {
+        // A suite module that is missing because the suite's libraries are: say where they were sought.
+        let hint = |name: &str| match suite_dir() {
+            None if SUITE.iter().any(|(_, modules)| modules.contains(&name)) => format!(
+                " (the suite's module libraries are neither next to the agent-harness binary nor in {INSTALLED_MODULES_DIR})"
+            ),
+            _ => String::new(),
+        };
         for name in &set.isolation {
             if !manager.contains(name, Kind::Isolator) {
-                return Err(format!("Unknown or unsupported isolator '{name}'"));
+                return Err(format!("Unknown or unsupported isolator '{name}'{}", hint(name)));
             }
         }
         if !manager.contains(&set.containerizer, Kind::Containerizer) {
-            return Err(format!("Unknown or unsupported containerizer '{}'", set.containerizer));
+            return Err(format!(
+                "Unknown or unsupported containerizer '{}'{}",
+                set.containerizer,
+                hint(&set.containerizer)
+            ));
         }
         let anonymous = manager
             .find(Kind::Anonymous)

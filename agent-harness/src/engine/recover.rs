@@ -21,7 +21,7 @@ use super::modules::ModuleInstances;
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovered {
     pub container_id: String,
-    /// `orphan`, `not launched`, `exited`, `ran to its end`, `destroyed`.
+    /// `orphan`, `not launched`, `exited`, `ran to its end`, `destroyed`, `failed`.
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
@@ -41,10 +41,31 @@ pub async fn recover(work_dir: &Path, scan: Option<ModuleSet>, kill: bool) -> Re
     if let (true, Some(set)) = (groups.is_empty(), scan) {
         groups.insert(String::new(), (set, Vec::new()));
     }
+    // Every checkpointed container is its own group's to recover, never another group's orphan.
+    let checkpointed: Vec<ContainerId> = groups
+        .values()
+        .flat_map(|(_, checkpoints)| checkpoints.iter().map(|c| c.container_id.clone()))
+        .collect();
     let mut report = Vec::new();
     for (_, (set, checkpoints)) in groups {
-        let engine = Arc::new(Engine::new(ModuleInstances::recreate(&set)?, work_dir));
-        report.extend(recover_group(engine, checkpoints, kill).await?);
+        let ids: Vec<String> = checkpoints.iter().map(|c| c.container_id.value.clone()).collect();
+        let recovered = match ModuleInstances::recreate(&set) {
+            Ok(instances) => {
+                let engine = Arc::new(Engine::new(instances, work_dir));
+                recover_group(engine, checkpoints, &checkpointed, kill).await
+            }
+            Err(e) => Err(e),
+        };
+        // One group's failure is reported on its containers; the other groups are still recovered.
+        match recovered {
+            Ok(recovered) => report.extend(recovered),
+            Err(e) => report.extend(ids.into_iter().map(|container_id| Recovered {
+                container_id,
+                action: "failed",
+                outcome: None,
+                errors: vec![e.clone()],
+            })),
+        }
     }
     Ok(report)
 }
@@ -52,6 +73,7 @@ pub async fn recover(work_dir: &Path, scan: Option<ModuleSet>, kill: bool) -> Re
 async fn recover_group(
     engine: Arc<Engine>,
     checkpoints: Vec<Checkpoint>,
+    checkpointed: &[ContainerId],
     kill: bool,
 ) -> Result<Vec<Recovered>, String> {
     let states: Vec<_> = checkpoints.iter().filter_map(Checkpoint::state).collect();
@@ -61,7 +83,7 @@ async fn recover_group(
     let found = containerizer
         .recover(states.clone())
         .map_err(|e| format!("Failed to recover the containerizer: {e}"))?;
-    let mut orphans: Vec<ContainerId> = found.into_iter().filter(|id| !not_launched.contains(id)).collect();
+    let mut orphans: Vec<ContainerId> = found.into_iter().filter(|id| !checkpointed.contains(id)).collect();
     let mut all_orphans = orphans.clone();
     all_orphans.extend(not_launched.iter().cloned());
     for isolator in &engine.modules.isolators {

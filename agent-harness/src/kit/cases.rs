@@ -180,11 +180,14 @@ fn recover_after(ctx: &Ctx, script: &str, wait_for_exit: bool, expected: &str) -
             });
         }
     };
-    let entry = report
-        .iter()
-        .find(|r| r.container_id == spec.container_id.value)
-        .ok_or_else(|| "recover did not report the container".to_string())?;
-    ensure(entry.errors.is_empty(), || format!("recover: {}", entry.errors.join("; ")))?;
+    let Some(entry) = report.iter().find(|r| r.container_id == spec.container_id.value) else {
+        rescue(ctx, &work_dir, &spec.container_id);
+        return Err("recover did not report the container".to_string());
+    };
+    if !entry.errors.is_empty() {
+        rescue(ctx, &work_dir, &spec.container_id);
+        return Err(format!("recover: {}", entry.errors.join("; ")));
+    }
     ensure(entry.action == expected, || format!("recover said '{}', expected '{expected}'", entry.action))
 }
 

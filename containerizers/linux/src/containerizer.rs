@@ -110,7 +110,7 @@ impl LinuxContainerizer {
     }
 
     fn runtime(&self, name: &str) -> RuntimeDir {
-        RuntimeDir::new(&self.settings.runtime_dir, name)
+        RuntimeDir::new(&self.settings.runtime_root(), name)
     }
 
     /// The cgroup directories of a container (for tests and diagnostics).
@@ -319,7 +319,9 @@ impl Containerizer for LinuxContainerizer {
             lock(&self.containers).insert(name, container);
         }
         let mut found: Vec<String> = self.cgroups.containers()?;
-        let runtime_containers = self.settings.runtime_dir.join("containers");
+        // Only this configuration's own runtime dirs: another harness (another cgroups root)
+        // sharing the runtime dir is not ours to judge.
+        let runtime_containers = self.settings.runtime_root().join("containers");
         if let Ok(entries) = std::fs::read_dir(&runtime_containers) {
             found.extend(entries.filter_map(|e| e.ok()?.file_name().into_string().ok()));
         }
@@ -386,7 +388,9 @@ impl Containerizer for LinuxContainerizer {
         if let Some(container) = &mut container {
             // Unreleased: the helper reads EOF and exits without running the command.
             container.control = None;
-            Self::poll_termination(container)?;
+            // Whatever this says, the container is killed below: failing to learn how it ended
+            // must not leave it running.
+            let _ = Self::poll_termination(container);
         }
         if let Err(e) = self.cgroups.destroy(name, self.settings.destroy_timeout) {
             if let Some(container) = container {

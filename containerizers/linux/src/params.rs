@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 /// The name of the launch helper binary, as in Mesos.
 pub const HELPER_NAME: &str = "mesos-containerizer";
 
-/// Default runtime directory (per container `<runtime_dir>/containers/<id>/`).
+/// Default runtime directory (per container `<runtime_dir>/<cgroups_root>/containers/<id>/`).
 pub const DEFAULT_RUNTIME_DIR: &str = "/run/agent-harness/containerizer";
 
 /// Default cgroups root (Mesos's `--cgroups_root`).
@@ -45,6 +45,12 @@ const KNOWN: &[&str] =
     &["launcher_dir", "runtime_dir", "cgroups_root", "cgroups_hierarchy", "destroy_timeout_secs"];
 
 impl Settings {
+    /// This configuration's part of the runtime directory: `<runtime_dir>/<cgroups_root>`, so
+    /// harnesses with different cgroups roots never take each other's containers for orphans.
+    pub fn runtime_root(&self) -> PathBuf {
+        self.runtime_dir.join(&self.cgroups_root)
+    }
+
     /// Reads the parameters; an unknown key is an error (a typo must not silently change nothing).
     pub fn from_parameters(parameters: &[Parameter]) -> Result<Settings> {
         if let Some(unknown) = parameters.iter().find(|p| !KNOWN.contains(&p.key.as_str())) {

@@ -154,7 +154,7 @@ impl Fixture {
         for id in ids {
             self.containerizer.destroy(&ContainerId::new(*id)).map_err(msg)?;
             ensure!(
-                !self.base.join("runtime/containers").join(id).exists(),
+                !self.base.join("runtime").join(&self.root).join("containers").join(id).exists(),
                 "runtime directory of {id} left behind"
             );
         }
