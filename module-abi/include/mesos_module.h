@@ -81,7 +81,8 @@ struct mm_module_descriptor {
  *   recover   {"states":[ContainerState],"orphans":[ContainerID]} -> nothing
  *   prepare   {"container_id","container_config"} -> ContainerLaunchInfo or null
  *   isolate   {"container_id","pid"} -> nothing
- *   watch     {"container_id"} -> {"fd": N or null}  (readable when a limit may have been hit)
+ *   watch     {"container_id"} -> {"fd": N or null}  (readable when a limit may have been hit;
+ *             the module keeps the fd open until the container's cleanup; the host dups it)
  *   limitation {"container_id"} -> ContainerLimitation or null
  *   update    {"container_id","resources","limits"} -> nothing
  *   usage     {"container_id"} -> ResourceStatistics
@@ -110,7 +111,8 @@ struct mm_isolator_table {
  *   launch  {"container_id","container_config","launch_info","attach_output"} -> {"pid": N}
  *           (the first process, blocked before exec)
  *   exec    {"container_id"} -> nothing
- *   watch   {"container_id"} -> {"fd": N or null} (readable when the first process ended)
+ *   watch   {"container_id"} -> {"fd": N or null} (readable when the first process ended;
+ *           the module keeps the fd open until the container's destroy; the host dups it)
  *   wait    {"container_id"} -> {"exit_code"?, "signal"?} or null while running
  *   destroy {"container_id"} -> nothing
  *   status  {"container_id"} -> ContainerStatus

@@ -27,7 +27,10 @@ pub trait Containerizer: Module {
     fn launch(&self, request: &LaunchRequest) -> Result<i32>;
     /// Releases the blocked process to exec the command.
     fn exec(&self, container_id: &ContainerId) -> Result<()>;
-    /// A descriptor that becomes readable when the container's first process has ended.
+    /// A descriptor that becomes readable when the container's first process has ended. The module
+    /// keeps owning it and must keep it open until this container's `destroy`; the host duplicates
+    /// it during this call and never calls `watch` concurrently with `destroy` for the same
+    /// container.
     fn watch(&self, container_id: &ContainerId) -> Result<Option<RawFd>>;
     /// How the container's first process ended, or `None` while it runs. Never blocks.
     fn wait(&self, container_id: &ContainerId) -> Result<Option<ContainerTermination>>;

@@ -49,7 +49,9 @@ pub trait Isolator: Module {
         Ok(())
     }
     /// A descriptor that becomes readable when the container may have hit a limit, or `None` when
-    /// this isolator never limits. The module keeps owning it; the host duplicates it.
+    /// this isolator never limits. The module keeps owning it and must keep it open until this
+    /// container's `cleanup`; the host duplicates it during this call and never calls `watch`
+    /// concurrently with `cleanup` for the same container.
     fn watch(&self, container_id: &ContainerId) -> Result<Option<RawFd>> {
         let _ = container_id;
         Ok(None)

@@ -21,8 +21,9 @@ pub(crate) fn dup_module_fd(fd: RawFd, module: &str, method: &'static str) -> Re
     if fd < 0 {
         return Err(error(format!("returned an invalid file descriptor {fd}")));
     }
-    // SAFETY: the module promises `fd` is open for at least the duration of this call; it is only
-    // borrowed to duplicate it.
+    // SAFETY: the ABI's `watch` contract: the module keeps `fd` open until the container's
+    // cleanup (isolator) or destroy (containerizer), which the engine never runs concurrently with
+    // `watch` for the same container; it is only borrowed here to duplicate it.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     borrowed
         .try_clone_to_owned()

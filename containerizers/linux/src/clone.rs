@@ -135,6 +135,15 @@ pub fn clone_helper(
     // Every signal blocked across the clone (as glibc's posix_spawn does): until the child has
     // reset the dispositions, a signal must not run one of the host's handlers in it (tokio's
     // handler writes to a pipe the host reads). The child unblocks once it has reset them.
+    // The highest descriptor number the host can have open, for the child's fallback when
+    // close_range is missing (kernels before 5.9): read now, since the child may not allocate.
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit into `limit`.
+    let fd_limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        c_int::try_from(limit.rlim_cur).unwrap_or(c_int::MAX)
+    } else {
+        1024
+    };
     let all = nix::sys::signal::SigSet::all();
     let previous = all
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
@@ -148,7 +157,7 @@ pub fn clone_helper(
     if ret == 0 {
         // SAFETY: we are the freshly cloned child; the pointers point into memory prepared above,
         // which the child's copy of the address space still holds.
-        unsafe { exec_child(&dups, exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
+        unsafe { exec_child(&dups, fd_limit, exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
     }
     let errno = Errno::last();
     let restored = previous.thread_set_mask();
@@ -165,10 +174,11 @@ pub fn clone_helper(
 ///
 /// # Safety
 /// Only in the child of [`clone_helper`]. It calls only async-signal-safe functions (signal(7)):
-/// `sigaction` (through `signal`), `sigprocmask`, `dup2`, `close_range`, `execve`, `write`,
-/// `_exit`, and touches no lock or allocator.
+/// `sigaction` (through `signal`), `sigprocmask`, `dup2`, `close_range` (or `close`), `execve`,
+/// `write`, `_exit`, and touches no lock or allocator.
 unsafe fn exec_child(
     dups: &[(c_int, c_int)],
+    fd_limit: c_int,
     path: *const c_char,
     argv: *const *const c_char,
     envp: *const *const c_char,
@@ -193,7 +203,12 @@ unsafe fn exec_child(
             }
         }
         // Whatever else the host had open without close-on-exec stays out of the container.
-        libc::close_range((CONTROL_FD + 1) as u32, u32::MAX, 0);
+        if libc::close_range((CONTROL_FD + 1) as u32, u32::MAX, 0) != 0 {
+            // No close_range (before Linux 5.9): close one by one up to the descriptor limit.
+            for fd in (CONTROL_FD + 1)..fd_limit {
+                libc::close(fd);
+            }
+        }
         libc::execve(path, argv, envp);
         fail(b"mesos-containerizer: execve of the launch helper failed\n", 127);
     }
