@@ -25,10 +25,18 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap's message, up to its usage block, on one line (it may list the missing flags
+            // on the lines after the first).
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            error_line(&format!("{first} (see 'agent-harness --help')"));
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|line| !line.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            error_line(&format!("{message} (see 'agent-harness --help')"));
             return ExitCode::from(1);
         }
     };
@@ -57,6 +65,13 @@ fn main() -> ExitCode {
                 }
                 exit(result.exit_status)
             }
+            Err(message) => {
+                error_line(&message);
+                ExitCode::from(1)
+            }
+        },
+        Command::RunMany(args) => match cli::run_many::run_many(args) {
+            Ok(status) => exit(status),
             Err(message) => {
                 error_line(&message);
                 ExitCode::from(1)

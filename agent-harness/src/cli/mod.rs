@@ -11,6 +11,7 @@ use crate::module_manager::ModuleManager;
 
 pub mod recover;
 pub mod run;
+pub mod run_many;
 pub mod test;
 
 /// Loads Mesos isolation modules and runs containers through them.
@@ -27,11 +28,40 @@ pub enum Command {
     Modules(ModulesArgs),
     /// Run a command in a container isolated by the modules, and wait for it.
     Run(run::RunArgs),
+    /// Run many containers from one harness process: one command line per container from a file
+    /// or stdin, with bounded concurrency; JSON lines of what happened (see `run-many --help`).
+    #[command(name = "run-many", long_about = RUN_MANY_ABOUT)]
+    RunMany(run_many::RunManyArgs),
     /// Recover after a harness was killed: clean up, or supervise to their end, every container.
     Recover(recover::RecoverArgs),
     /// Test isolator modules: run the lifecycle cases against the isolators of `--isolation`.
     Test(test::TestArgs),
 }
+
+/// The long help of `run-many`: its input and output format.
+const RUN_MANY_ABOUT: &str = "\
+Run many containers from one harness process, with the modules loaded once and every container
+supervised from one single-threaded event loop.
+
+Input (--file=PATH, or --file=- for stdin, read as it arrives): one container per line, the command
+and its arguments separated by whitespace (no quoting). Blank lines and lines starting with '#' are
+skipped. Each line waits for a free slot (--concurrency) before its container is launched.
+Directives, carried out once every line before them has been launched:
+  @usage     print the usage of every live container and how long the sweep took
+  @destroy   destroy every live container
+  @wait      wait until no container is live
+
+Output on stdout, one JSON object per line:
+  {\"event\":\"launched\",\"container_id\":ID,\"pid\":PID}
+  {\"event\":\"failed\",\"container_id\":ID,\"error\":MESSAGE}
+  {\"event\":\"finished\", ...the fields of run --json..., \"errors\":[...]}
+  {\"event\":\"usage\",\"containers\":N,\"seconds\":S,\"usage\":{ID: statistics}}
+
+At the end of the input it waits for every container to end. SIGINT, SIGTERM or SIGHUP destroy
+every live container and exit with 128 + the signal. Otherwise the exit status is 0 when every
+container launched and was torn down cleanly (whatever its command returned), else 1.
+
+Example: printf '/bin/sleep 5\\n/bin/sleep 5\\n@usage\\n@destroy\\n' | agent-harness run-many --file=- --concurrency=10";
 
 /// Where the modules come from: Mesos's `--modules` or `--modules_dir`.
 #[derive(Debug, Args, Clone, Default)]

@@ -106,10 +106,12 @@ pub fn run(args: &RunArgs) -> Result<RunResult, String> {
         .build()
         .map_err(|e| format!("cannot start the event loop: {e}"))?;
     runtime.block_on(async {
+        // Before the launch, so Ctrl-C during prepare or isolate destroys the container cleanly.
+        let mut stop = StopSignals::install();
         let launched = engine.launch(&spec)?;
         let ending = tokio::select! {
             ending = engine.supervise(&launched) => ending,
-            signal = stop_signal() => Ending::Stopped(signal),
+            signal = stop.wait() => Ending::Stopped(signal),
         };
         let stopped = match ending {
             Ending::Stopped(signal) => Some(signal),
@@ -121,32 +123,46 @@ pub fn run(args: &RunArgs) -> Result<RunResult, String> {
     })
 }
 
-/// Resolves with the signal number when the harness is asked to stop.
-async fn stop_signal() -> i32 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let kinds = [
-        (SignalKind::interrupt(), libc::SIGINT),
-        (SignalKind::terminate(), libc::SIGTERM),
-        (SignalKind::hangup(), libc::SIGHUP),
-    ];
-    let mut streams = Vec::new();
-    for (kind, number) in kinds {
-        if let Ok(stream) = signal(kind) {
-            streams.push((stream, number));
+/// The signals that ask the harness to stop (SIGINT, SIGTERM, SIGHUP). Their handlers are
+/// installed when this is made, so a signal that arrives between lifecycle steps does not kill the
+/// harness halfway; it is seen at the next `wait`.
+pub(crate) struct StopSignals(Vec<(tokio::signal::unix::Signal, i32)>);
+
+impl StopSignals {
+    /// Installs the handlers (inside the tokio runtime).
+    pub(crate) fn install() -> StopSignals {
+        use tokio::signal::unix::{SignalKind, signal};
+        let kinds = [
+            (SignalKind::interrupt(), libc::SIGINT),
+            (SignalKind::terminate(), libc::SIGTERM),
+            (SignalKind::hangup(), libc::SIGHUP),
+        ];
+        StopSignals(
+            kinds.into_iter().filter_map(|(kind, number)| Some((signal(kind).ok()?, number))).collect(),
+        )
+    }
+
+    /// Resolves with the signal number when one arrives.
+    pub(crate) async fn wait(&mut self) -> i32 {
+        if self.0.is_empty() {
+            return std::future::pending().await;
         }
-    }
-    if streams.is_empty() {
-        return std::future::pending().await;
-    }
-    std::future::poll_fn(|cx| {
-        for (stream, number) in &mut streams {
-            if stream.poll_recv(cx).is_ready() {
-                return std::task::Poll::Ready(*number);
+        std::future::poll_fn(|cx| {
+            for (stream, number) in &mut self.0 {
+                if stream.poll_recv(cx).is_ready() {
+                    return std::task::Poll::Ready(*number);
+                }
             }
-        }
-        std::task::Poll::Pending
-    })
-    .await
+            std::task::Poll::Pending
+        })
+        .await
+    }
+}
+
+/// Resolves with the signal number when the harness is asked to stop (handlers installed when
+/// first polled).
+pub(crate) async fn stop_signal() -> i32 {
+    StopSignals::install().wait().await
 }
 
 #[cfg(test)]

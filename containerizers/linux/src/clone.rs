@@ -135,15 +135,7 @@ pub fn clone_helper(
     // Every signal blocked across the clone (as glibc's posix_spawn does): until the child has
     // reset the dispositions, a signal must not run one of the host's handlers in it (tokio's
     // handler writes to a pipe the host reads). The child unblocks once it has reset them.
-    // The highest descriptor number the host can have open, for the child's fallback when
-    // close_range is missing (kernels before 5.9): read now, since the child may not allocate.
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one rlimit into `limit`.
-    let fd_limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        c_int::try_from(limit.rlim_cur).unwrap_or(c_int::MAX)
-    } else {
-        1024
-    };
+    let fd_limit = close_fallback_bound();
     let all = nix::sys::signal::SigSet::all();
     let previous = all
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
@@ -168,6 +160,25 @@ pub fn clone_helper(
     // SAFETY: CLONE_PIDFD stored a new pidfd that only we own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     Ok(Cloned { pid: Pid::from_raw(ret as i32), pidfd })
+}
+
+/// Where close_range is missing (kernels before 5.9), one past the highest descriptor the host has
+/// open, for the child to close one by one (computed here: the child may not allocate); 0 where
+/// close_range works, which is asked once.
+fn close_fallback_bound() -> c_int {
+    static CLOSE_RANGE_WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: closing a range in which no descriptor can be open closes nothing; only the return
+    // value (0, or -1 with ENOSYS on old kernels) is of interest.
+    let works =
+        *CLOSE_RANGE_WORKS.get_or_init(|| unsafe { libc::close_range(u32::MAX - 1, u32::MAX, 0) } == 0);
+    if works {
+        return 0;
+    }
+    std::fs::read_dir("/proc/self/fd")
+        .map(|entries| {
+            entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<c_int>().ok()).max().unwrap_or(2) + 1
+        })
+        .unwrap_or(1024)
 }
 
 /// The child between `clone3` and `execve`.
@@ -204,7 +215,7 @@ unsafe fn exec_child(
         }
         // Whatever else the host had open without close-on-exec stays out of the container.
         if libc::close_range((CONTROL_FD + 1) as u32, u32::MAX, 0) != 0 {
-            // No close_range (before Linux 5.9): close one by one up to the descriptor limit.
+            // No close_range (before Linux 5.9): close one by one up to the host's highest.
             for fd in (CONTROL_FD + 1)..fd_limit {
                 libc::close(fd);
             }

@@ -1,0 +1,186 @@
+//! The results as JSON and as the markdown table the README shows.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::lifecycle::Runtime;
+use crate::load::{AbiCall, ModuleLoad};
+use crate::machine::{Machine, Versions};
+use crate::many::Many;
+use crate::stats::ratio;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub date: String,
+    pub machine: Machine,
+    pub versions: Versions,
+    pub notes: Vec<String>,
+    pub lifecycle: Vec<Runtime>,
+    pub many: Vec<Result<Many, String>>,
+    pub module_load: Result<ModuleLoad, String>,
+    pub abi: Result<Vec<AbiCall>, String>,
+}
+
+pub fn notes(hid_unified: bool) -> Vec<String> {
+    let mut notes = vec![
+        "lifecycle: /bin/true with cpus 0.5 (shares 512, CFS quota 50 ms / 100 ms) and mem 64 MB, in pid, mount, ipc and uts namespaces; the wall time of one container from the outside, sequentially".to_owned(),
+        "harness run-many: the time between consecutive `finished` lines of one `run-many --concurrency=1`".to_owned(),
+        "crun and runc: `run` on an OCI bundle with a busybox rootfs (they also pivot_root into it); the harness runs the command in the host's root, as Mesos does without an image".to_owned(),
+    ];
+    if hid_unified {
+        notes.push("the bench runs in a private mount namespace without /sys/fs/cgroup/unified, so crun accepts this hybrid host; the harness and runc use the v1 hierarchies either way".to_owned());
+    }
+    notes
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn times(v: Option<f64>) -> String {
+    v.map(|r| format!("{r:.2}x")).unwrap_or_else(|| "-".to_owned())
+}
+
+pub fn markdown(r: &Results) -> String {
+    let mut s = String::new();
+    let m = &r.machine;
+    let _ = writeln!(
+        s,
+        "Measured {} on {} ({} cores, {} GiB, kernel {}, cgroups {}; load {:.2} at start).",
+        r.date, m.cpu_model, m.cores, m.memory_gib, m.kernel, m.cgroups, m.load_at_start
+    );
+    let v = &r.versions;
+    let _ = writeln!(s, "Versions: {}; {}; {}; {}.\n", v.harness, v.crun, v.runc, v.unshare);
+
+    let crun = r.lifecycle.iter().find(|x| x.name == "crun").and_then(|x| x.summary);
+    let floor = r.lifecycle.iter().find(|x| x.name.starts_with("floor")).and_then(|x| x.summary);
+    let _ = writeln!(s, "**Lifecycle** of one `/bin/true` container, sequentially (ms per container):\n");
+    let _ = writeln!(s, "| runtime | containers | median | p95 | median vs crun | median vs floor |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for runtime in &r.lifecycle {
+        match (&runtime.summary, &runtime.skipped) {
+            (Some(x), _) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    runtime.name,
+                    x.count,
+                    ms(x.median),
+                    ms(x.p95),
+                    times(crun.and_then(|c| ratio(x.median, c.median))),
+                    times(floor.and_then(|f| ratio(x.median, f.median))),
+                );
+            }
+            (None, reason) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | - | - | - | - | not measured: {} |",
+                    runtime.name,
+                    reason.as_deref().unwrap_or("no samples")
+                );
+            }
+        }
+    }
+
+    let _ = writeln!(
+        s,
+        "\n**Many at once** through one `run-many` (`/bin/sleep 3600` containers, launched, swept, destroyed):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| containers | launch all | per launch | destroy all | RSS idle | RSS all live | per container | VmHWM | threads | `usage` sweep (median) | per container | left behind |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for many in &r.many {
+        match many {
+            Ok(x) => {
+                let sweep = x.usage_sweep_ms.map(|u| u.median);
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.2} s | {} ms | {:.2} s | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} MiB | {} | {} | {} | {} |",
+                    x.containers,
+                    x.launch_seconds,
+                    ms(x.launch_seconds * 1e3 / x.containers as f64),
+                    x.destroy_seconds,
+                    x.rss_idle_kib as f64 / 1024.0,
+                    x.rss_loaded_kib as f64 / 1024.0,
+                    x.rss_per_container_kib,
+                    x.hwm_kib as f64 / 1024.0,
+                    x.threads,
+                    sweep.map(|v| format!("{} ms", ms(v))).unwrap_or_else(|| "-".to_owned()),
+                    sweep
+                        .map(|v| format!("{:.0} µs", v * 1e3 / x.containers as f64))
+                        .unwrap_or_else(|| "-".to_owned()),
+                    if x.leaks.is_empty() { "nothing".to_owned() } else { x.leaks.join("; ") },
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(s, "| - | not measured: {e} ||||||||||| |");
+            }
+        }
+    }
+
+    let _ = writeln!(s, "\n**ABI call overhead** (criterion medians, `org_apache_mesos_NoopIsolator`):\n");
+    match &r.abi {
+        Ok(calls) => {
+            let _ = writeln!(s, "| call | direct Rust call | through the ABI | overhead |");
+            let _ = writeln!(s, "|---|---:|---:|---:|");
+            for c in calls {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {:.1} ns | {:.0} ns | {:.0} ns |",
+                    c.method,
+                    c.direct_ns,
+                    c.abi_ns,
+                    c.abi_ns - c.direct_ns
+                );
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(s, "not measured: {e}");
+        }
+    }
+
+    let _ = writeln!(s, "\n**Module load** of the suite's libraries (ms per process):\n");
+    match &r.module_load {
+        Ok(l) => match (l.modules_command_ms, l.bare_process_ms) {
+            (Some(load), Some(bare)) => {
+                let _ = writeln!(s, "| what | median | p95 |");
+                let _ = writeln!(s, "|---|---:|---:|");
+                let _ = writeln!(
+                    s,
+                    "| `agent-harness modules` ({} libraries, {} modules) | {} | {} |",
+                    l.libraries,
+                    l.modules,
+                    ms(load.median),
+                    ms(load.p95)
+                );
+                let _ = writeln!(
+                    s,
+                    "| `agent-harness --version` (no loading) | {} | {} |",
+                    ms(bare.median),
+                    ms(bare.p95)
+                );
+                let _ = writeln!(
+                    s,
+                    "| load and verify (difference of medians) | {} | |",
+                    ms(load.median - bare.median)
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "no samples");
+            }
+        },
+        Err(e) => {
+            let _ = writeln!(s, "not measured: {e}");
+        }
+    }
+    s
+}
