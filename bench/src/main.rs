@@ -156,6 +156,10 @@ fn main() -> Result<()> {
     eprintln!("module load");
     let module_load = load::module_load(&config).map_err(|e| format!("{e:#}"));
     let abi = load::abi_from_criterion(&args.criterion);
+    // The bench's cgroups root is its own: it goes too. One that cannot go (not empty) is a leak.
+    if let Err(e) = cgroupfs::detect().and_then(|hierarchies| hierarchies.remove_root(CGROUPS_ROOT)) {
+        eprintln!("warning: the cgroups root '{CGROUPS_ROOT}' was left behind: {e}");
+    }
 
     let results = report::Results {
         date,
