@@ -1,10 +1,17 @@
 //! Copying the command's output when it is attached: each of its stdout and stderr is a pipe the
 //! helper reads and writes both to the sandbox file and to the helper's own stdout or stderr (the
 //! host's). The sandbox always gets everything; a host that stopped reading loses only its copy.
+//!
+//! The helper is the container's init, so it must never block on the host's stream: a reader that
+//! stalls (a full pipe nobody reads, a stopped terminal) would stop it reaping and forwarding
+//! signals. The host stream is therefore reopened through `/proc/self/fd/N` as a file description
+//! of its own, non-blocking (setting `O_NONBLOCK` on the inherited one would change the harness's
+//! too); a chunk the reader does not take within a second is dropped from the host's copy.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -15,16 +22,30 @@ pub enum HostStream {
     Stderr,
 }
 
+/// How long a stalled host reader may hold up one chunk before it is dropped from its copy.
+const HOST_STALL_MS: u16 = 1000;
+
 /// One output pipe of the command and where its bytes go.
 #[derive(Debug)]
 pub struct Copier {
     pipe: File,
     file: File,
-    host: HostStream,
+    /// The host's stream as a non-blocking file description of its own; `None` when it cannot be
+    /// reopened (a socket, or no /proc): then the host gets no copy rather than a blocking one.
+    host: Option<File>,
 }
 
 impl Copier {
     pub fn new(pipe: OwnedFd, file: File, host: HostStream) -> Copier {
+        let fd = match host {
+            HostStream::Stdout => 1,
+            HostStream::Stderr => 2,
+        };
+        let host = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(format!("/proc/self/fd/{fd}"))
+            .ok();
         Copier { pipe: File::from(pipe), file, host }
     }
 
@@ -45,11 +66,11 @@ impl Copier {
             return Ok(true);
         }
         self.file.write_all(&buffer[..n])?;
-        // The host's copy is best effort: a closed or full host stream must not fail the container.
-        let _ = match self.host {
-            HostStream::Stdout => std::io::stdout().lock().write_all(&buffer[..n]),
-            HostStream::Stderr => std::io::stderr().lock().write_all(&buffer[..n]),
-        };
+        // The host's copy is best effort: a closed or stalled host stream must not hold up or fail
+        // the container.
+        if let Some(host) = &mut self.host {
+            copy_to_host(host, &buffer[..n]);
+        }
         Ok(false)
     }
 
@@ -68,5 +89,55 @@ impl Copier {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Writes `data` to the non-blocking host stream, waiting at most [`HOST_STALL_MS`] for room each
+/// time it is full; what does not fit by then is dropped (the sandbox file has it).
+fn copy_to_host(host: &mut File, mut data: &[u8]) {
+    while !data.is_empty() {
+        match host.write(data) {
+            Ok(0) => return,
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let mut fds = [PollFd::new(host.as_fd(), PollFlags::POLLOUT)];
+                match poll(&mut fds, PollTimeout::from(HOST_STALL_MS)) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host reader that never reads does not hang the copy (a blocking write would never
+    /// return here), and the sandbox file still gets everything.
+    #[test]
+    fn a_stalled_host_reader_does_not_block_the_copy() {
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        let host = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&write_end)))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (cmd_read, cmd_write) = nix::unistd::pipe().unwrap();
+        let sandbox = File::create(dir.path().join("stdout")).unwrap();
+        let mut copier = Copier { pipe: File::from(cmd_read), file: sandbox, host: Some(host) };
+        let chunk = vec![b'x'; 60 * 1024];
+        let mut writer = File::from(cmd_write);
+        for _ in 0..3 {
+            writer.write_all(&chunk).unwrap();
+            assert!(!copier.pump().unwrap());
+        }
+        let copied = std::fs::metadata(dir.path().join("stdout")).unwrap().len();
+        assert_eq!(copied, 3 * 60 * 1024, "the sandbox file gets everything");
+        drop(read_end);
     }
 }
