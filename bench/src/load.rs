@@ -12,21 +12,6 @@ use serde::Serialize;
 use crate::Config;
 use crate::stats::{Summary, summarize};
 
-/// The suite's libraries and their modules.
-const SUITE: &[(&str, &[&str])] = &[
-    ("cgroups_isolator", &["org_apache_mesos_CgroupsCpuIsolator", "org_apache_mesos_CgroupsMemIsolator"]),
-    (
-        "namespaces_isolator",
-        &[
-            "org_apache_mesos_NamespacesPidIsolator",
-            "org_apache_mesos_NamespacesIpcIsolator",
-            "org_apache_mesos_NamespacesUtsIsolator",
-            "org_apache_mesos_NamespacesNetIsolator",
-        ],
-    ),
-    ("linux_containerizer", &["org_apache_mesos_LinuxContainerizer"]),
-];
-
 const LOADS: usize = 50;
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,24 +42,16 @@ fn time_runs(command: &mut Command) -> Result<Vec<f64>> {
 
 pub fn module_load(config: &Config) -> Result<ModuleLoad> {
     let dir = tempfile::tempdir()?;
-    let libraries: Vec<serde_json::Value> = SUITE
-        .iter()
-        .map(|(library, modules)| {
-            serde_json::json!({
-                "file": config.build.join(format!("lib{library}.so")),
-                "modules": modules.iter().map(|m| serde_json::json!({"name": m})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    std::fs::write(dir.path().join("suite.json"), serde_json::json!({ "libraries": libraries }).to_string())
-        .context("cannot write the manifest")?;
+    // The suite's own module list, as the harness loads it by default.
+    let suite = agent_harness::engine::modules::suite_manifest(&config.build, &Default::default()).manifest;
+    std::fs::write(dir.path().join("suite.json"), suite.to_json()).context("cannot write the manifest")?;
     let loaded = time_runs(
         Command::new(&config.harness).arg("modules").arg(format!("--modules_dir={}", dir.path().display())),
     )?;
     let bare = time_runs(Command::new(&config.harness).arg("--version"))?;
     Ok(ModuleLoad {
-        libraries: SUITE.len(),
-        modules: SUITE.iter().map(|(_, m)| m.len()).sum(),
+        libraries: suite.libraries.len(),
+        modules: suite.libraries.iter().map(|l| l.modules.len()).sum(),
         modules_command_ms: summarize(&loaded),
         bare_process_ms: summarize(&bare),
     })

@@ -154,15 +154,8 @@ pub fn processes_in(root: &str) -> Vec<Process> {
     found
 }
 
-/// Mount points at or under `dir`, from `/proc/self/mountinfo`.
-pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| PathBuf::from(point.replace("\\040", " ")))
-        .filter(|point| point.starts_with(dir))
-        .collect()
-}
+/// The mount points under a directory: the kit's own check.
+pub use agent_harness::kit::leaks::mounts_under;
 
 /// The subdirectories of `dir` (none when it does not exist).
 fn child_dirs(dir: &Path) -> Vec<PathBuf> {

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use module_abi::Resources;
 
 use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
@@ -140,6 +141,31 @@ impl ContainerModules {
 
 /// The default `--work_dir`.
 pub const DEFAULT_WORK_DIR: &str = "/var/lib/agent-harness";
+
+/// The flags of every command that launches containers (`run`, `run-many`).
+#[derive(Debug, Args, Clone)]
+pub struct ContainerFlags {
+    #[command(flatten)]
+    pub modules: ContainerModules,
+    /// Requested resources, Mesos's text form (`cpus:0.5;mem:64`, mem in MB).
+    #[arg(long = "resources", value_name = "RESOURCES", default_value = "")]
+    pub resources: String,
+    /// Resource limits, same form (`cpus:1;mem:128`, `inf` for none).
+    #[arg(long = "limits", value_name = "RESOURCES", default_value = "")]
+    pub limits: String,
+    /// Where sandboxes and checkpoints live.
+    #[arg(long = "work_dir", value_name = "DIR", default_value = DEFAULT_WORK_DIR)]
+    pub work_dir: PathBuf,
+}
+
+impl ContainerFlags {
+    /// `--resources` and `--limits`, parsed; an error names the flag.
+    pub fn resources_and_limits(&self) -> Result<(Resources, Resources), String> {
+        let resources = Resources::parse(&self.resources).map_err(|e| format!("Invalid --resources: {e}"))?;
+        let limits = Resources::parse(&self.limits).map_err(|e| format!("Invalid --limits: {e}"))?;
+        Ok((resources, limits))
+    }
+}
 
 /// `agent-harness modules`: prints the loaded modules as a JSON array on stdout.
 pub fn modules(args: &ModulesArgs) -> Result<(), String> {

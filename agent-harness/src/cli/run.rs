@@ -1,26 +1,15 @@
 //! `agent-harness run`: one command in one container, from launch to cleanup.
 
-use std::path::PathBuf;
-
 use clap::Args;
-use module_abi::{CommandInfo, ContainerId, Resources};
+use module_abi::{CommandInfo, ContainerId};
 
-use super::{ContainerModules, DEFAULT_WORK_DIR};
+use super::ContainerFlags;
 use crate::engine::{ContainerSpec, Ending, Engine, ModuleInstances, Outcome};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub modules: ContainerModules,
-    /// Requested resources, Mesos's text form (`cpus:0.5;mem:64`, mem in MB).
-    #[arg(long = "resources", value_name = "RESOURCES", default_value = "")]
-    pub resources: String,
-    /// Resource limits, same form (`cpus:1;mem:128`, `inf` for none).
-    #[arg(long = "limits", value_name = "RESOURCES", default_value = "")]
-    pub limits: String,
-    /// Where sandboxes and checkpoints live.
-    #[arg(long = "work_dir", value_name = "DIR", default_value = DEFAULT_WORK_DIR)]
-    pub work_dir: PathBuf,
+    pub container: ContainerFlags,
     /// The container's id (default: a random UUID).
     #[arg(long = "container_id", value_name = "ID")]
     pub container_id: Option<String>,
@@ -74,8 +63,7 @@ pub fn random_container_id() -> String {
 /// Runs the container; an `Err` is a launch failure (nothing is left behind).
 pub fn run(args: &RunArgs) -> Result<RunResult, String> {
     // Every input is checked before anything is loaded or created.
-    let resources = Resources::parse(&args.resources).map_err(|e| format!("Invalid --resources: {e}"))?;
-    let limits = Resources::parse(&args.limits).map_err(|e| format!("Invalid --limits: {e}"))?;
+    let (resources, limits) = args.container.resources_and_limits()?;
     let Some(program) = args.command.first() else {
         return Err("no command given: agent-harness run [FLAGS] -- COMMAND [ARGS...]".to_string());
     };
@@ -86,9 +74,9 @@ pub fn run(args: &RunArgs) -> Result<RunResult, String> {
         }
         None => random_container_id(),
     };
-    let (manager, set) = args.modules.module_set()?;
+    let (manager, set) = args.container.modules.module_set()?;
     let instances = ModuleInstances::create(&manager, set)?;
-    let engine = Engine::new(instances, &args.work_dir);
+    let engine = Engine::new(instances, &args.container.work_dir);
     let spec = ContainerSpec {
         container_id: ContainerId::new(id),
         command: CommandInfo {

@@ -33,28 +33,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use module_abi::{CommandInfo, ContainerId, ResourceStatistics, Resources};
+use module_abi::{CommandInfo, ContainerId, ResourceStatistics};
 use serde::Serialize;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
+use super::ContainerFlags;
 use super::run::{random_container_id, stop_signal, validate_container_id};
-use super::{ContainerModules, DEFAULT_WORK_DIR};
 use crate::engine::{ContainerSpec, Ending, Engine, Launched, ModuleInstances, Outcome};
 
 #[derive(Debug, Args)]
 pub struct RunManyArgs {
     #[command(flatten)]
-    pub modules: ContainerModules,
-    /// Requested resources of every container, Mesos's text form (`cpus:0.5;mem:64`, mem in MB).
-    #[arg(long = "resources", value_name = "RESOURCES", default_value = "")]
-    pub resources: String,
-    /// Resource limits of every container, same form (`cpus:1;mem:128`, `inf` for none).
-    #[arg(long = "limits", value_name = "RESOURCES", default_value = "")]
-    pub limits: String,
-    /// Where sandboxes and checkpoints live.
-    #[arg(long = "work_dir", value_name = "DIR", default_value = DEFAULT_WORK_DIR)]
-    pub work_dir: PathBuf,
+    pub container: ContainerFlags,
     /// The commands, one container per line; `-` reads stdin as it arrives.
     #[arg(long = "file", value_name = "FILE")]
     pub file: PathBuf,
@@ -227,8 +218,7 @@ struct Shared {
 
 /// Runs every line of the input; the exit status.
 pub fn run_many(args: &RunManyArgs) -> Result<i32, String> {
-    let resources = Resources::parse(&args.resources).map_err(|e| format!("Invalid --resources: {e}"))?;
-    let limits = Resources::parse(&args.limits).map_err(|e| format!("Invalid --limits: {e}"))?;
+    let (resources, limits) = args.container.resources_and_limits()?;
     if args.concurrency == 0 {
         return Err("Invalid --concurrency: it must be at least 1".to_owned());
     }
@@ -248,10 +238,10 @@ pub fn run_many(args: &RunManyArgs) -> Result<i32, String> {
         let _reactor = runtime.enter();
         Input::open(&args.file)?
     };
-    let (manager, set) = args.modules.module_set()?;
+    let (manager, set) = args.container.modules.module_set()?;
     let instances = ModuleInstances::create(&manager, set)?;
     let shared = Rc::new(Shared {
-        engine: Engine::new(instances, &args.work_dir),
+        engine: Engine::new(instances, &args.container.work_dir),
         live: RefCell::default(),
         finished: Notify::new(),
         destroy: watch::channel(0).0,

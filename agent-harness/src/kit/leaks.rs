@@ -23,7 +23,7 @@ pub fn leftovers(ids: &BTreeSet<String>, work_dir: &Path) -> Vec<String> {
         find_cgroups(&root, ids, DEPTH, &mut found);
     }
     found.extend(processes(ids));
-    found.extend(mounts_under(work_dir));
+    found.extend(mounts_under(work_dir).iter().map(|point| format!("mount {}", point.display())));
     found
 }
 
@@ -56,12 +56,13 @@ fn processes(ids: &BTreeSet<String>) -> Vec<String> {
         .collect()
 }
 
-fn mounts_under(dir: &Path) -> Vec<String> {
+/// The mount points under `dir` (mountinfo escapes a space as `\040`).
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     let text = std::fs::read_to_string(cgroupfs::mounts::SELF_MOUNTINFO).unwrap_or_default();
     text.lines()
         .filter_map(|line| line.split(' ').nth(4))
-        .filter(|point| Path::new(point).starts_with(dir))
-        .map(|point| format!("mount {point}"))
+        .map(|point| PathBuf::from(point.replace("\\040", " ")))
+        .filter(|point| point.starts_with(dir))
         .collect()
 }
 
