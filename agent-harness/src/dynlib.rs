@@ -1,9 +1,16 @@
-//! The dynamic loader, thinly: `dlopen` with `RTLD_NOW`, `dlsym`, and what the loader knows about a
-//! symbol (`dladdr1` with `RTLD_DL_SYMENT`: its ELF type and size) and a library (`dlinfo`: the
-//! file it resolved to). Libraries are never closed: unloading a Rust `cdylib` is unsound (its
-//! thread-locals and statics may still be referenced), and Mesos never unloads either.
+//! The dynamic loader, thinly. Opening a library and looking up a symbol go through `libloading`
+//! (`dlopen` with `RTLD_NOW`, `dlsym`). What libloading does not offer is written here against
+//! glibc: what the loader knows about a symbol (`dladdr1` with `RTLD_DL_SYMENT`: its ELF type and
+//! size), the file a library resolved to (`dlinfo`), and the mapped image of a loaded object
+//! (`dl_iterate_phdr`: its `PT_LOAD` segments), against which every pointer a module hands over is
+//! checked before it is read.
+//!
+//! Libraries are never closed: unloading a Rust `cdylib` is unsound (its thread-locals and statics
+//! may still be referenced), and Mesos never unloads either. So a libloading `Library` is turned
+//! into its raw handle at once and never dropped.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::error::Error as _;
+use std::ffi::{CStr, c_char, c_int, c_void};
 use std::path::PathBuf;
 
 /// An open library. Never closed.
@@ -45,16 +52,11 @@ unsafe extern "C" {
     fn dlinfo(handle: *mut c_void, request: c_int, info: *mut c_void) -> c_int;
 }
 
-fn last_dl_error() -> String {
-    // SAFETY: dlerror returns null or a NUL-terminated string valid until the next dl* call on this
-    // thread; it is copied at once.
-    unsafe {
-        let message = libc::dlerror();
-        if message.is_null() {
-            "unknown dynamic loader error".to_string()
-        } else {
-            CStr::from_ptr(message).to_string_lossy().into_owned()
-        }
+/// A libloading error as one line: its own words, then the loader's (`dlerror()`).
+fn describe(error: &libloading::Error) -> String {
+    match error.source() {
+        Some(source) => source.to_string(),
+        None => error.to_string(),
     }
 }
 
@@ -62,11 +64,15 @@ impl Library {
     /// `dlopen(file, RTLD_NOW)`. A file without `/` is searched the loader's way (`LD_LIBRARY_PATH`,
     /// the cache, the default paths); with `/` it is a path. The error is `dlerror()`'s text.
     pub fn open(file: &str) -> Result<Library, String> {
-        let c_file = CString::new(file).map_err(|_| "the file name contains a NUL byte".to_string())?;
-        // SAFETY: a valid C string; RTLD_NOW resolves every symbol now, so a missing dependency is
-        // reported here and not as a crash later. Initialisers of the library run here.
-        let handle = unsafe { libc::dlopen(c_file.as_ptr(), libc::RTLD_NOW) };
-        if handle.is_null() { Err(last_dl_error()) } else { Ok(Library { handle }) }
+        if file.contains('\0') {
+            return Err("the file name contains a NUL byte".to_string());
+        }
+        // SAFETY: opening a library runs its initialisers; module libraries are trusted code by
+        // the ABI's contract (the harness loads only what the operator's manifest names). RTLD_NOW
+        // resolves every symbol now, so a missing dependency is reported here, not as a crash later.
+        let library = unsafe { libloading::os::unix::Library::open(Some(file), libc::RTLD_NOW) }
+            .map_err(|e| describe(&e))?;
+        Ok(Library { handle: library.into_raw() })
     }
 
     /// The file the loader resolved this library to.
@@ -91,12 +97,20 @@ impl Library {
 
     /// The address of `symbol`, or `dlerror()`'s text.
     pub fn symbol(&self, symbol: &str) -> Result<*const c_void, String> {
-        let c_symbol = CString::new(symbol).map_err(|_| "the symbol name contains a NUL byte".to_string())?;
-        // SAFETY: clear any stale error first, as dlsym may legitimately return null.
-        unsafe { libc::dlerror() };
-        // SAFETY: a valid handle and C string.
-        let address = unsafe { libc::dlsym(self.handle, c_symbol.as_ptr()) };
-        if address.is_null() { Err(last_dl_error()) } else { Ok(address.cast_const()) }
+        if symbol.contains('\0') {
+            return Err("the symbol name contains a NUL byte".to_string());
+        }
+        // SAFETY: the handle came from `into_raw` of a libloading Library and is never closed; the
+        // wrapper is turned back into the raw handle below, so it is not dropped (which would
+        // dlclose it).
+        let library = unsafe { libloading::os::unix::Library::from_raw(self.handle) };
+        // SAFETY: the symbol is only looked up as an address (`*const c_void`); nothing is called or
+        // read through it here.
+        let found = unsafe { library.get::<*const c_void>(symbol.as_bytes()) }
+            .map(|s| s.into_raw().cast_const())
+            .map_err(|e| describe(&e));
+        let _ = library.into_raw();
+        found
     }
 }
 
@@ -119,6 +133,100 @@ pub fn symbol_info(address: *const c_void) -> SymbolInfo {
         SymbolInfo::Object { size: sym.st_size as usize }
     } else {
         SymbolInfo::NotObject { elf_type }
+    }
+}
+
+/// One `PT_LOAD` segment of a loaded object, as mapped: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    start: usize,
+    end: usize,
+    executable: bool,
+}
+
+/// The mapped image of one loaded object: its `PT_LOAD` segments. A module's pointers must point
+/// into its own image, so a stray pointer is refused instead of read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectImage {
+    segments: Vec<Segment>,
+}
+
+/// What the `dl_iterate_phdr` callback looks for and what it finds.
+struct Search {
+    address: usize,
+    found: Option<Vec<Segment>>,
+}
+
+unsafe extern "C" fn find_object(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `Search` that `ObjectImage::containing` passed, live for the iteration;
+    // `info` is the loader's description of one object, valid during this callback.
+    let (search, info) = unsafe { (&mut *data.cast::<Search>(), &*info) };
+    if info.dlpi_phdr.is_null() {
+        return 0;
+    }
+    // SAFETY: the loader gives `dlpi_phnum` program headers at `dlpi_phdr`.
+    let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
+    let segments: Vec<Segment> = headers
+        .iter()
+        .filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_R != 0)
+        .map(|h| {
+            let start = (info.dlpi_addr as usize).wrapping_add(h.p_vaddr as usize);
+            Segment {
+                start,
+                end: start.saturating_add(h.p_memsz as usize),
+                executable: h.p_flags & libc::PF_X != 0,
+            }
+        })
+        .collect();
+    if segments.iter().any(|s| s.start <= search.address && search.address < s.end) {
+        search.found = Some(segments);
+        return 1;
+    }
+    0
+}
+
+impl ObjectImage {
+    /// The image of the loaded object that `address` lies in, if any.
+    pub fn containing(address: *const c_void) -> Option<ObjectImage> {
+        let mut search = Search { address: address as usize, found: None };
+        // SAFETY: `find_object` only reads the loader's descriptions and writes `search`, which
+        // outlives the call.
+        unsafe { libc::dl_iterate_phdr(Some(find_object), (&mut search as *mut Search).cast()) };
+        search.found.map(|segments| ObjectImage { segments })
+    }
+
+    /// Whether `len` bytes at `address` lie inside one readable segment of this image.
+    pub fn holds(&self, address: *const c_void, len: usize) -> bool {
+        let start = address as usize;
+        let Some(end) = start.checked_add(len) else { return false };
+        self.segments.iter().any(|s| s.start <= start && end <= s.end)
+    }
+
+    /// Whether `address` lies in an executable segment of this image (a function of it).
+    pub fn holds_code(&self, address: usize) -> bool {
+        self.segments.iter().any(|s| s.executable && s.start <= address && address < s.end)
+    }
+
+    /// The NUL-terminated string at `address`, read only inside this image and at most `max`
+    /// bytes long. `Err` says why it cannot be read.
+    pub fn c_string(&self, address: *const c_char, max: usize) -> Result<&'static CStr, &'static str> {
+        let start = address as usize;
+        let segment = self
+            .segments
+            .iter()
+            .find(|s| s.start <= start && start < s.end)
+            .ok_or("it points outside the module's library")?;
+        let readable = (segment.end - start).min(max + 1);
+        // SAFETY: `readable` bytes from `address` lie inside one mapped, readable segment of a
+        // library that is never unloaded, so the slice stays valid for the life of the process.
+        let bytes: &'static [u8] = unsafe { std::slice::from_raw_parts(address.cast::<u8>(), readable) };
+        CStr::from_bytes_until_nul(bytes).map_err(|_| {
+            if readable > max {
+                "it is longer than the limit"
+            } else {
+                "it is not NUL-terminated inside the module's library"
+            }
+        })
     }
 }
 
@@ -148,5 +256,24 @@ mod tests {
         let object = lib.symbol("environ").unwrap();
         assert!(matches!(symbol_info(object), SymbolInfo::Object { size: 8 }));
         assert!(lib.symbol("no_such_symbol_here").unwrap_err().contains("no_such_symbol_here"));
+    }
+
+    #[test]
+    fn an_image_holds_its_own_data_and_code_and_nothing_else() {
+        let lib = Library::open("libc.so.6").unwrap();
+        let getpid = lib.symbol("getpid").unwrap();
+        let image = ObjectImage::containing(getpid).unwrap();
+        assert!(image.holds_code(getpid as usize));
+        let version = lib.symbol("gnu_get_libc_version").unwrap();
+        assert!(image.holds_code(version as usize));
+        // This test binary's own data is not inside libc's image.
+        static HERE: [u8; 4] = *b"abc\0";
+        assert!(!image.holds(HERE.as_ptr().cast(), HERE.len()));
+        let own = ObjectImage::containing(HERE.as_ptr().cast()).unwrap();
+        assert!(own.holds(HERE.as_ptr().cast(), HERE.len()));
+        assert_eq!(own.c_string(HERE.as_ptr().cast(), 16).unwrap().to_bytes(), b"abc");
+        assert_eq!(own.c_string(HERE.as_ptr().cast(), 2), Err("it is longer than the limit"));
+        assert!(image.c_string(HERE.as_ptr().cast(), 16).is_err());
+        assert!(ObjectImage::containing(0x1000 as *const c_void).is_none());
     }
 }

@@ -1,21 +1,17 @@
-//! A created module instance and the host side of a call through its kind table.
-//!
-//! The host reads a table slot only when the module's table is large enough to hold it: a table is
-//! copied into a zeroed host-sized table, so slots an older module lacks read as `None` and the
-//! host falls back to the kind's default behaviour.
+//! A created module instance and the host side of a call through its kind table (read and
+//! checked at load by [`crate::table`]: slots an older module lacks read as `None`, and the
+//! handles fall back to the kind's default behaviour for them).
 
 use std::ffi::c_void;
 use std::fmt;
 use std::sync::Arc;
 
-use module_abi::{
-    AnonymousTable, CallFn, ContainerizerTable, IsolatorTable, Kind, Output, Parameters, STATUS_OK,
-    TableHeader, TestModuleTable,
-};
+use module_abi::{CallFn, Kind, Output, Parameters, STATUS_OK};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::module_manager::LoadedModule;
+use crate::table::KindTable;
 
 /// A module's instance; destroyed (in the module's allocator) when dropped.
 pub struct Instance {
@@ -66,30 +62,14 @@ impl Instance {
         &self.module
     }
 
-    /// Reads the module's kind table into a host-sized table `T`.
-    pub(crate) fn table<T: Table>(&self) -> Result<T, String> {
-        let table = self.module.descriptor.table.0;
-        let name = &self.module.name;
-        if table.is_null() {
-            return Err(format!("module '{name}' has no function table"));
-        }
-        // SAFETY: a verified descriptor's table points to the module's static table, which starts
-        // with its size.
-        let size = unsafe { table.cast::<TableHeader>().read_unaligned() }.size;
-        if size < size_of::<TableHeader>() {
-            return Err(format!("module '{name}' has a function table of {size} bytes"));
-        }
-        // Only whole slots: a size that ends inside one is rounded down (that slot reads as absent).
-        let slot = size_of::<usize>();
-        let copied = size.min(size_of::<T>()) / slot * slot;
-        let mut host = std::mem::MaybeUninit::<T>::zeroed();
-        // SAFETY: the module's table holds `size` bytes; `copied` (whole slots, at most
-        // `size_of::<T>()`) are copied into `host`; `T: Table` guarantees all-zero bytes are a valid
-        // `T` for the slots not copied.
-        unsafe {
-            std::ptr::copy_nonoverlapping(table.cast::<u8>(), host.as_mut_ptr().cast::<u8>(), copied);
-            Ok(host.assume_init())
-        }
+    /// The module's kind table, as read at load.
+    pub(crate) fn table(&self) -> KindTable {
+        self.module.table
+    }
+
+    /// The error of a handle of the wrong kind (the manager checks kinds before wrapping).
+    pub(crate) fn wrong_kind(&self, wanted: Kind) -> String {
+        format!("module '{}' is of kind '{}', not '{wanted}'", self.module.name, self.module.kind)
     }
 
     /// Calls a JSON slot: `Ok(None)` when the module does not have it, else its decoded result.
@@ -146,22 +126,6 @@ impl fmt::Display for CallError {
 }
 
 impl std::error::Error for CallError {}
-
-/// A kind table the host can read.
-///
-/// # Safety
-/// Implementors are `#[repr(C)]`, start with `size: usize`, and consist only of integers and
-/// `Option`s of function pointers, so that all-zero bytes are a valid value.
-pub unsafe trait Table: Copy {}
-
-// SAFETY: `size` then `Option<CallFn>` slots only.
-unsafe impl Table for IsolatorTable {}
-// SAFETY: `size` then `Option<CallFn>` slots only.
-unsafe impl Table for ContainerizerTable {}
-// SAFETY: `size` only.
-unsafe impl Table for AnonymousTable {}
-// SAFETY: `size` then `Option` function pointers only.
-unsafe impl Table for TestModuleTable {}
 
 /// A typed handle over an instance of one kind.
 pub trait KindHandle: Sized {

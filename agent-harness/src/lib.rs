@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: a [`manifest`] (Mesos's `--modules` JSON) is loaded by the
 //! [`ModuleManager`], which opens each library ([`dynlib`]), reads and checks each module's
-//! descriptor ([`descriptor`], [`verify`]) and registers it. Instances are created from the registry
+//! descriptor ([`descriptor`], [`verify`]) and kind table ([`table`]) and registers it. Instances are created from the registry
 //! and used through typed [`handles`] that call the module through its kind table. The harness never
 //! links a module crate: it only loads `.so` files.
 
@@ -16,6 +16,7 @@ pub mod instance;
 pub mod kit;
 pub mod manifest;
 pub mod module_manager;
+pub mod table;
 pub mod verify;
 
 pub use handles::{AnonymousHandle, ContainerizerHandle, IsolatorHandle, TestModuleHandle};

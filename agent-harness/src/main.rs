@@ -53,7 +53,7 @@ fn main() -> ExitCode {
                 let outcome = &result.outcome;
                 if let Some(limitation) = &outcome.limitation {
                     let first = limitation.message.lines().next().unwrap_or_default();
-                    let reason = limitation.reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
+                    let reason = limitation.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
                     eprintln!("Container '{}' was destroyed: {first}{reason}", outcome.container_id);
                 }
                 if args.json {

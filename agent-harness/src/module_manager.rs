@@ -19,6 +19,7 @@ use crate::descriptor::{DescriptorView, read_descriptor};
 use crate::dynlib::Library;
 use crate::instance::{Instance, KindHandle};
 use crate::manifest::{LibraryEntry, ManifestSource, SourcedManifest};
+use crate::table::KindTable;
 use crate::verify::verify;
 
 /// A verified module in the registry.
@@ -39,6 +40,8 @@ pub struct LoadedModule {
     pub description: String,
     pub parameters: Parameters,
     pub(crate) descriptor: DescriptorView,
+    /// The kind table, read and checked at load.
+    pub(crate) table: KindTable,
 }
 
 /// How `agent-harness modules` prints a module.
@@ -225,6 +228,7 @@ impl ModuleManager {
                 author_email: verified.author_email,
                 description: verified.description,
                 parameters: module.parameters.clone(),
+                table: verified.table,
                 descriptor,
             };
             let existing = self.get(name).or_else(|| staged.iter().find(|m| m.name == name).cloned());

@@ -257,7 +257,7 @@ fn newer_module_library() {
 #[test]
 fn older_module_library() {
     let err = broken("org_apache_mesos_TestModule_OlderThanKind");
-    assert!(err.contains("Minimum supported version for 'TestModule' is 0.1.0"), "{err}");
+    assert!(err.contains("Minimum supported version for 'TestModule' is 1.0.0"), "{err}");
 }
 
 #[test]

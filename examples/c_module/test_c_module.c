@@ -4,13 +4,17 @@
  * src/examples/example_module_impl.cpp, except that baz always sums and parameters() is always
  * the empty list.
  *
- * Build (from the repository root):
- *   cc -shared -fPIC -Wall -Wextra -Werror -I module-abi/include \
+ * Build (from the repository root), as C or as C++:
+ *   cc -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror -I module-abi/include \
  *      -o libtestcmodule.so examples/c_module/test_c_module.c
+ *   c++ -x c++ -std=c++20 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
+ *      -I module-abi/include -o libtestcmodule.so examples/c_module/test_c_module.c
  *
- * Exports one symbol, org_example_CTestModule (kind TestModule, built against module-abi 0.1.0).
+ * Exports one symbol, org_example_CTestModule (kind TestModule, built against
+ * MM_MODULE_ABI_VERSION). Everything else stays hidden.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "mesos_module.h"
 
@@ -19,9 +23,19 @@ struct c_test_module {
   int unused;
 };
 
-static int compatible(const struct mm_output *error) {
-  (void)error;
-  return 1;
+/*
+ * The veto: this module runs only where the host knows the TestModule kind. A real module would
+ * parse the JSON; the host writes it compactly, so a search for the key is enough here.
+ */
+static int compatible(const uint8_t *host_info, size_t host_info_len, const struct mm_output *output) {
+  static const char key[] = "\"TestModule\":";
+  size_t key_len = sizeof key - 1;
+  int known = 0;
+  for (size_t i = 0; i + key_len <= host_info_len && !known; i++) {
+    known = memcmp(host_info + i, key, key_len) == 0;
+  }
+  mm_output_write_str(output, known ? "true" : "false");
+  return MM_STATUS_OK;
 }
 
 static int create(const uint8_t *params, size_t params_len, void **instance,
@@ -32,7 +46,7 @@ static int create(const uint8_t *params, size_t params_len, void **instance,
     mm_output_write_str(error, "create() was given no instance slot");
     return MM_STATUS_ERROR;
   }
-  struct c_test_module *module = malloc(sizeof *module);
+  struct c_test_module *module = (struct c_test_module *)malloc(sizeof *module);
   if (module == NULL) {
     mm_output_write_str(error, "out of memory");
     return MM_STATUS_ERROR;
@@ -82,19 +96,19 @@ static int parameters(void *instance, const uint8_t *request, size_t request_len
 }
 
 static const struct mm_test_module_table table = {
-    .size = sizeof(struct mm_test_module_table),
+    .header = MM_TABLE_HEADER(struct mm_test_module_table),
     .foo = foo,
     .bar = bar,
     .baz = baz,
     .parameters = parameters,
 };
 
-const struct mm_module_descriptor org_example_CTestModule = {
+MM_EXPORT const struct mm_module_descriptor org_example_CTestModule = {
     .magic = MM_MODULE_MAGIC,
     .size = sizeof(struct mm_module_descriptor),
     .abi_version = MM_ABI_VERSION,
     .kind = MM_KIND_TEST_MODULE,
-    .built_against = "0.1.0",
+    .built_against = MM_MODULE_ABI_VERSION,
     .author_name = "C Example",
     .author_email = "c-example@example.org",
     .description = "A TestModule written in C.",
@@ -102,4 +116,5 @@ const struct mm_module_descriptor org_example_CTestModule = {
     .create = create,
     .destroy = destroy,
     .table = &table,
+    .required_features = 0,
 };

@@ -1,6 +1,7 @@
 //! The `Anonymous` kind: a module that is only created. The host creates every anonymous module at
 //! start-up (Mesos does the same); its work is whatever its `create` and its lifetime do.
 
+use crate::descriptor::TableHeader;
 use crate::module::Module;
 
 /// An anonymous module: nothing but [`Module::create`] and `Drop`.
@@ -10,12 +11,12 @@ pub trait Anonymous: Module {}
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct AnonymousTable {
-    pub size: usize,
+    pub header: TableHeader,
 }
 
 impl AnonymousTable {
     /// The table of an anonymous module.
     pub const fn of<T: Anonymous>() -> AnonymousTable {
-        AnonymousTable { size: std::mem::size_of::<AnonymousTable>() }
+        AnonymousTable { header: TableHeader::of::<AnonymousTable>() }
     }
 }

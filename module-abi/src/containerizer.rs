@@ -9,7 +9,7 @@ use std::os::fd::RawFd;
 
 use serde::{Deserialize, Serialize};
 
-use crate::descriptor::CallFn;
+use crate::descriptor::{CallFn, TableHeader};
 use crate::error::Result;
 use crate::isolator::{ContainerRequest, WatchResponse};
 use crate::messages::{
@@ -79,7 +79,7 @@ pub struct LaunchResponse {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ContainerizerTable {
-    pub size: usize,
+    pub header: TableHeader,
     pub recover: Option<CallFn>,
     pub launch: Option<CallFn>,
     pub exec: Option<CallFn>,
@@ -93,7 +93,7 @@ impl ContainerizerTable {
     /// The table whose slots call `T`'s trait methods.
     pub const fn of<T: Containerizer>() -> ContainerizerTable {
         ContainerizerTable {
-            size: std::mem::size_of::<ContainerizerTable>(),
+            header: TableHeader::of::<ContainerizerTable>(),
             recover: Some(recover::<T>),
             launch: Some(launch::<T>),
             exec: Some(exec::<T>),

@@ -12,9 +12,13 @@
 ///     author_name: "Example",
 ///     author_email: "dev@example.org",
 ///     description: "Isolates nothing.",
-///     compatible: || true,                 // optional: without it, an exact version match is needed
+///     // optional: a veto beside the version rule, told about the host
+///     compatible: |host: &module_abi::HostInfo| host.kind_version("Isolator").is_some(),
 /// }
 /// ```
+///
+/// A module crate built with `panic = "abort"` does not compile through this macro: a panic in
+/// the module would then abort the whole host, where the ABI promises it fails only its call.
 #[macro_export]
 macro_rules! declare_module {
     (
@@ -27,6 +31,11 @@ macro_rules! declare_module {
         $(, compatible: $compatible:expr)?
         $(,)?
     ) => {
+        #[cfg(panic = "abort")]
+        ::core::compile_error!(
+            "module-abi: this module is built with `panic = \"abort\"`, so a panic in it would abort the host; modules must unwind (remove `panic = \"abort\"` from the crate's profile)"
+        );
+
         #[unsafe(no_mangle)]
         #[allow(non_upper_case_globals)]
         pub static $name: $crate::ModuleDescriptor = $crate::ModuleDescriptor {
@@ -42,11 +51,12 @@ macro_rules! declare_module {
             create: ::core::option::Option::Some($crate::module::create::<$ty>),
             destroy: ::core::option::Option::Some($crate::module::destroy::<$ty>),
             table: $crate::__kind_table!($kind, $ty),
+            required_features: 0,
         };
     };
 }
 
-/// The `compatible` slot of [`declare_module!`]: none, or a shim around a `fn() -> bool`.
+/// The `compatible` slot of [`declare_module!`]: none, or a shim around a `fn(&HostInfo) -> bool`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __compatible_slot {
@@ -54,9 +64,14 @@ macro_rules! __compatible_slot {
         ::core::option::Option::None
     };
     ($compatible:expr) => {{
-        unsafe extern "C" fn __module_compatible(error: *const $crate::Output) -> i32 {
-            // SAFETY: the host passes a null or live output, as `compatible` requires.
-            unsafe { $crate::module::compatible(error, $compatible) }
+        unsafe extern "C" fn __module_compatible(
+            host_info: *const u8,
+            host_info_len: usize,
+            output: *const $crate::Output,
+        ) -> i32 {
+            // SAFETY: the host passes a readable request and a null or live output, as
+            // `CompatibleFn` requires.
+            unsafe { $crate::module::compatible(host_info, host_info_len, output, $compatible) }
         }
         ::core::option::Option::Some(__module_compatible)
     }};

@@ -2,8 +2,29 @@
 //!
 //! Its first three fields never move: a magic value, the descriptor's own size and the ABI version.
 //! A host reads the magic first and refuses anything else, so a symbol that is not a module (any
-//! function or variable of any library) is turned away without reading past it. Fields after the
-//! header only grow at the end; a host reads a field only when `size` says the module has it.
+//! function or variable of any library) is turned away without reading past it.
+//!
+//! # Versions
+//! - [`ABI_VERSION`] is frozen at 1 forever. The layout grows only through sizes: fields are
+//!   appended to the descriptor, slots to the kind tables, optional fields to the messages. A host
+//!   refuses every other ABI version before reading past the header.
+//! - [`MODULE_ABI_VERSION`] is module-abi's own semver, independent of the suite's releases. Its
+//!   minor moves when the surface grows (a field, a slot, a message field, a kind). A module
+//!   records it in `built_against`; it loads when `kind minimum <= built_against <= host's`.
+//!
+//! # Growth rules (Linux's `copy_struct_from_user` rule, as `clone3` and `openat2` use it)
+//! - A **shorter descriptor** (an older module) is zero-extended: the fields it lacks read as
+//!   absent. It is refused only when it lacks a field the host requires.
+//! - A **longer descriptor** (a newer module) loads when every byte the host does not know is zero;
+//!   a non-zero unknown tail is refused, since it may change what the known fields mean.
+//! - A **size that ends inside a field** is refused.
+//! - **`required_features`**: bits the module needs the host to understand. Version 1.0 defines
+//!   none, so any set bit is refused by a 1.0 host.
+//! - **Kind tables** start with the same `{size, reserved}` header. A shorter table reads the
+//!   missing slots as absent (Mesos's default behaviour for that call); a host refuses it only when
+//!   a required slot is missing, at load, before `create`. Slots past the host's table are
+//!   ignored: they are calls a newer module-abi added, which this host never makes. `reserved`
+//!   must be zero.
 
 use std::ffi::{CStr, c_char, c_void};
 
@@ -12,27 +33,32 @@ use crate::output::Output;
 /// `"MESOSMOD"` read as a little-endian `u64`: the first eight bytes of every descriptor.
 pub const MODULE_MAGIC: u64 = u64::from_le_bytes(*b"MESOSMOD");
 
-/// The binary layout version. A host loads only modules of exactly this ABI version.
+/// The binary layout version: 1, frozen. Everything else grows through sizes.
 pub const ABI_VERSION: u32 = 1;
 
-/// The version of module-abi a module (or host) is built against, as a C string.
+/// module-abi's own version (semver), which moves only when the ABI's surface grows.
+pub const MODULE_ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// [`MODULE_ABI_VERSION`] as a C string: what a module records in `built_against`.
 pub const BUILT_AGAINST: &CStr =
     match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
         Ok(version) => version,
         Err(_) => panic!("the package version contains a NUL byte"),
     };
 
-/// The version of module-abi this crate is, as text (`"0.1.0"`).
-pub const MODULE_ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// A call succeeded; the output holds its JSON result (empty for none).
+/// Every call of the ABI returns this when it succeeded; its output holds the JSON result (empty
+/// for none).
 pub const STATUS_OK: i32 = 0;
-/// A call failed; the output holds the error message (UTF-8 text).
+/// Every call of the ABI returns this when it failed; its output holds the error message (UTF-8).
 pub const STATUS_ERROR: i32 = 1;
 
-/// `int compatible(const struct mm_output *error)`: 1 when the module can run in this host,
-/// 0 when it cannot, negative when it failed (its message in `error`).
-pub type CompatibleFn = unsafe extern "C" fn(error: *const Output) -> i32;
+/// The `required_features` bits a host of this module-abi understands: none yet.
+pub const KNOWN_FEATURES: u64 = 0;
+
+/// `int compatible(host_info, host_info_len, output)`: a veto the module may add. The request is
+/// the [`crate::HostInfo`] JSON; the result is JSON `true` (it can run here) or `false`.
+pub type CompatibleFn =
+    unsafe extern "C" fn(host_info: *const u8, host_info_len: usize, output: *const Output) -> i32;
 
 /// `int create(params, params_len, &instance, error)`: `params` is a JSON array of
 /// `{"key", "value"}` objects. Returns [`STATUS_OK`] with `*instance` set, or [`STATUS_ERROR`].
@@ -66,17 +92,19 @@ pub struct ModuleDescriptor {
     pub abi_version: u32,
     /// The kind's name: `"Isolator"`, `"Containerizer"`, `"Anonymous"`, `"TestModule"`.
     pub kind: *const c_char,
-    /// The module-abi version the module was built against (`"0.1.0"`).
+    /// The [`MODULE_ABI_VERSION`] the module was built against (`"1.0.0"`).
     pub built_against: *const c_char,
     pub author_name: *const c_char,
     pub author_email: *const c_char,
     pub description: *const c_char,
-    /// Optional; without it the module needs an exact version match.
+    /// Optional: a veto. Without it the version rule alone decides.
     pub compatible: Option<CompatibleFn>,
     pub create: Option<CreateFn>,
     pub destroy: Option<DestroyFn>,
-    /// The kind's function table; its first field is its own size.
+    /// The kind's function table; it starts with a [`TableHeader`].
     pub table: *const c_void,
+    /// Features the host must understand to load this module (see [`KNOWN_FEATURES`]).
+    pub required_features: u64,
 }
 
 // SAFETY: a descriptor is immutable data: pointers to static C strings, to a static table and to
@@ -89,12 +117,23 @@ pub const DESCRIPTOR_HEADER_SIZE: usize = 16;
 /// The size of the descriptor as this crate defines it.
 pub const DESCRIPTOR_SIZE: usize = std::mem::size_of::<ModuleDescriptor>();
 
-/// The header of a kind table: its own size in bytes, then the kind's slots.
+/// The header of every kind table: its own size in bytes, then a reserved word that is zero.
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableHeader {
-    pub size: usize,
+    pub size: u32,
+    pub reserved: u32,
 }
+
+impl TableHeader {
+    /// The header of a table of type `T`.
+    pub const fn of<T>() -> TableHeader {
+        TableHeader { size: std::mem::size_of::<T>() as u32, reserved: 0 }
+    }
+}
+
+/// The size of a [`TableHeader`].
+pub const TABLE_HEADER_SIZE: usize = std::mem::size_of::<TableHeader>();
 
 #[cfg(test)]
 mod tests {
@@ -107,6 +146,7 @@ mod tests {
         assert_eq!(offset_of!(ModuleDescriptor, size), 8);
         assert_eq!(offset_of!(ModuleDescriptor, abi_version), 12);
         assert_eq!(offset_of!(ModuleDescriptor, kind), DESCRIPTOR_HEADER_SIZE);
+        assert_eq!(TABLE_HEADER_SIZE, 8);
     }
 
     #[test]
@@ -117,5 +157,6 @@ mod tests {
     #[test]
     fn built_against_is_this_crate() {
         assert_eq!(BUILT_AGAINST.to_str().unwrap(), MODULE_ABI_VERSION);
+        assert!(MODULE_ABI_VERSION.starts_with("1."), "module-abi 1.x: {MODULE_ABI_VERSION}");
     }
 }

@@ -3,10 +3,12 @@
 //! and location; it never unwinds into the host.
 //!
 //! A Rust module is a `cdylib` with its own copy of std, so the panic hook installed here is the
-//! module's own: it records the panic for the error message instead of printing it, and leaves the
-//! host's hook alone.
+//! module's own. It records a panic for the error message only while the panicking thread is
+//! inside a module call; every other panic (a thread the module spawned, a panic in a destructor
+//! run outside a call) goes to the hook that was there before, with its message, as if this one
+//! did not exist.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
@@ -19,6 +21,24 @@ use crate::output::Output;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// How many module calls this thread is inside (a call may make another, e.g. `create`).
+    static IN_CALL: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Counts the current thread as inside a module call while it lives.
+struct CallScope;
+
+impl CallScope {
+    fn enter() -> CallScope {
+        IN_CALL.with(|depth| depth.set(depth.get() + 1));
+        CallScope
+    }
+}
+
+impl Drop for CallScope {
+    fn drop(&mut self) {
+        IN_CALL.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
 }
 
 fn install_panic_recorder() {
@@ -26,6 +46,11 @@ fn install_panic_recorder() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
+            let in_call = IN_CALL.try_with(Cell::get).unwrap_or(0) > 0;
+            if !in_call {
+                previous(info);
+                return;
+            }
             let recorded = LAST_PANIC.try_with(|slot| {
                 let payload = info.payload();
                 let message = payload
@@ -47,7 +72,10 @@ fn install_panic_recorder() {
 /// Runs `body`, turning a panic into an [`Error`].
 pub fn catch<T>(body: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     install_panic_recorder();
-    match panic::catch_unwind(AssertUnwindSafe(body)) {
+    let scope = CallScope::enter();
+    let caught = panic::catch_unwind(AssertUnwindSafe(body));
+    drop(scope);
+    match caught {
         Ok(result) => result,
         Err(_) => {
             let message = LAST_PANIC
@@ -122,6 +150,23 @@ mod tests {
         let err = catch::<()>(|| panic!("boom {}", 42)).unwrap_err();
         assert!(err.message().contains("boom 42"), "{err}");
         assert!(err.message().contains("guard.rs"), "{err}");
+    }
+
+    /// A panic outside any module call (a thread of the module's own) is left to the previous
+    /// hook: it is not recorded, so it cannot turn up as a later call's error.
+    #[test]
+    fn panics_outside_a_call_are_not_recorded() {
+        install_panic_recorder();
+        let recorded = std::thread::spawn(|| {
+            let _ = panic::catch_unwind(|| panic!("a thread of the module, outside any call"));
+            LAST_PANIC.with(|slot| slot.borrow().clone())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(recorded, None);
+        let inside = catch::<()>(|| panic!("inside")).unwrap_err();
+        assert!(inside.message().contains("inside"), "{inside}");
+        assert_eq!(IN_CALL.with(Cell::get), 0);
     }
 
     #[test]

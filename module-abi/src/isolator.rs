@@ -10,7 +10,7 @@ use std::os::fd::RawFd;
 
 use serde::{Deserialize, Serialize};
 
-use crate::descriptor::CallFn;
+use crate::descriptor::{CallFn, TableHeader};
 use crate::error::Result;
 use crate::messages::{
     ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerState, ContainerStatus,
@@ -134,7 +134,7 @@ pub struct UpdateRequest {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct IsolatorTable {
-    pub size: usize,
+    pub header: TableHeader,
     pub recover: Option<CallFn>,
     pub prepare: Option<CallFn>,
     pub isolate: Option<CallFn>,
@@ -152,7 +152,7 @@ impl IsolatorTable {
     /// The table whose slots call `T`'s trait methods.
     pub const fn of<T: Isolator>() -> IsolatorTable {
         IsolatorTable {
-            size: std::mem::size_of::<IsolatorTable>(),
+            header: TableHeader::of::<IsolatorTable>(),
             recover: Some(recover::<T>),
             prepare: Some(prepare::<T>),
             isolate: Some(isolate::<T>),

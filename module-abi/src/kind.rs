@@ -46,7 +46,7 @@ impl Kind {
     /// The oldest module-abi version a module of this kind may be built against.
     pub const fn minimum_version(self) -> &'static str {
         match self {
-            Kind::Isolator | Kind::Containerizer | Kind::Anonymous | Kind::TestModule => "0.1.0",
+            Kind::Isolator | Kind::Containerizer | Kind::Anonymous | Kind::TestModule => "1.0.0",
         }
     }
 }

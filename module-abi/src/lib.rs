@@ -7,6 +7,30 @@
 //! and the kind's function table. Tables start with their own size and only grow at the end, so a
 //! module built against an older module-abi loads into a newer host without a rebuild.
 //!
+//! # The version rule, in a few lines
+//! - The **ABI version** is 1, frozen: a host loads only ABI 1. Growth comes through sizes
+//!   ([`descriptor`](ModuleDescriptor)'s growth rules: a shorter descriptor or table is
+//!   zero-extended, a longer one loads when its unknown tail is zero, required slots are checked
+//!   before `create`).
+//! - **module-abi** has a semver of its own ([`MODULE_ABI_VERSION`], 1.0.0 now) that moves only
+//!   when the surface grows, never with the suite's releases. A module loads when
+//!   `kind minimum <= built_against <= host's module-abi` ([`Kind::minimum_version`]).
+//! - **`compatible()`** is an optional veto: it is told the host's versions ([`HostInfo`]) and may
+//!   say no. A module without it loads on the version rule alone (unlike Mesos, where it then
+//!   needed an exact match and so a rebuild for every release).
+//! - **Messages** only gain optional fields; unknown fields are ignored and unknown enum values
+//!   kept ([`messages`] says how).
+//!
+//! # Threading
+//! - `compatible`, `create` and `destroy` run on one host thread at a time, never concurrently
+//!   with another call on the same instance.
+//! - Calls on one instance for *different* containers may run concurrently, on any host thread,
+//!   so instances must be thread-safe (the [`Module`] trait requires `Send + Sync`).
+//! - Calls for the *same* container never overlap and come in lifecycle order.
+//! - No call may rely on the thread it runs on (no thread-locals kept between calls).
+//! - agent-harness keeps to this strictly: every module call is made from the one thread of its
+//!   `current_thread` tokio runtime.
+//!
 //! Only plain data crosses the boundary: JSON bytes for the [`messages`], integers and file
 //! descriptors. Results and errors come back through an [`Output`] writer, so memory never changes
 //! owner. Every shim runs the module's code under `catch_unwind`: a panicking module fails the call
@@ -39,7 +63,6 @@
 //!     author_name: "Example",
 //!     author_email: "dev@example.org",
 //!     description: "Isolates nothing.",
-//!     compatible: || true,
 //! }
 //! # fn main() {}
 //! ```
@@ -66,7 +89,8 @@ pub use containerizer::{
 };
 pub use descriptor::{
     ABI_VERSION, BUILT_AGAINST, CallFn, CompatibleFn, CreateFn, DESCRIPTOR_HEADER_SIZE, DESCRIPTOR_SIZE,
-    DestroyFn, MODULE_ABI_VERSION, MODULE_MAGIC, ModuleDescriptor, STATUS_ERROR, STATUS_OK, TableHeader,
+    DestroyFn, KNOWN_FEATURES, MODULE_ABI_VERSION, MODULE_MAGIC, ModuleDescriptor, STATUS_ERROR, STATUS_OK,
+    TABLE_HEADER_SIZE, TableHeader,
 };
 pub use error::{Error, Result};
 pub use isolator::{

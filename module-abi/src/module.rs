@@ -1,12 +1,14 @@
 //! What every module type provides whatever its kind: how it is created from its parameters.
 //! The `create`, `destroy` and `compatible` shims that the declare macro puts in the descriptor.
+//! `compatible` is a veto a module may add to the version rule: it is told about the host
+//! ([`HostInfo`]) and answers whether it can run there.
 
 use std::ffi::c_void;
 
-use crate::descriptor::{STATUS_ERROR, STATUS_OK};
+use crate::descriptor::STATUS_OK;
 use crate::error::Result;
 use crate::guard;
-use crate::messages::Parameters;
+use crate::messages::{HostInfo, Parameters};
 use crate::output::Output;
 
 /// A module type: built from the parameters of its manifest entry (or the explicit parameters the
@@ -60,20 +62,19 @@ pub unsafe extern "C" fn destroy<T: Module>(instance: *mut c_void) {
     });
 }
 
-/// The body of a `compatible` slot: runs `check` guarded; 1 or 0, or -1 with the panic message.
+/// The body of a `compatible` slot: decodes the host's [`HostInfo`] and runs `check` guarded;
+/// writes `true` or `false`, or fails with the panic message.
 ///
 /// # Safety
-/// `error` is null or a live [`Output`].
-pub unsafe fn compatible(error: *const Output, check: fn() -> bool) -> i32 {
-    match guard::catch(|| Ok(check())) {
-        Ok(true) => 1,
-        Ok(false) => 0,
-        Err(e) => {
-            // SAFETY: forwarded from the caller.
-            unsafe { guard::fail(error, &e) };
-            -STATUS_ERROR
-        }
-    }
+/// `host_info` points to `len` readable bytes (or `len` is 0); `output` is null or a live [`Output`].
+pub unsafe fn compatible(
+    host_info: *const u8,
+    len: usize,
+    output: *const Output,
+    check: fn(&HostInfo) -> bool,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { guard::json_call(host_info, len, output, |host: HostInfo| Ok(check(&host))) }
 }
 
 /// Writes one [`crate::CallFn`] slot per trait method of a kind: decode the JSON request, call the

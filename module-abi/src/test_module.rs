@@ -4,7 +4,7 @@
 
 use std::ffi::c_void;
 
-use crate::descriptor::{CallFn, STATUS_OK};
+use crate::descriptor::{CallFn, STATUS_OK, TableHeader};
 use crate::error::{Error, Result};
 use crate::guard::{self, json_call};
 use crate::messages::Parameters;
@@ -30,7 +30,7 @@ pub type BazFn = unsafe extern "C" fn(*mut c_void, i32, i32, *mut i32, *const Ou
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct TestModuleTable {
-    pub size: usize,
+    pub header: TableHeader,
     pub foo: Option<FooFn>,
     pub bar: Option<BarFn>,
     pub baz: Option<BazFn>,
@@ -42,7 +42,7 @@ impl TestModuleTable {
     /// The table whose slots call `T`'s trait methods.
     pub const fn of<T: TestModule>() -> TestModuleTable {
         TestModuleTable {
-            size: std::mem::size_of::<TestModuleTable>(),
+            header: TableHeader::of::<TestModuleTable>(),
             foo: Some(foo::<T>),
             bar: Some(bar::<T>),
             baz: Some(baz::<T>),

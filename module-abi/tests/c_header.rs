@@ -18,6 +18,7 @@ fn rust_layout() -> Vec<(String, usize)> {
         };
     }
     layout!("mm_output", Output, [context, write]);
+    layout!("mm_table_header", TableHeader, [size, reserved]);
     layout!(
         "mm_module_descriptor",
         ModuleDescriptor,
@@ -33,14 +34,15 @@ fn rust_layout() -> Vec<(String, usize)> {
             compatible,
             create,
             destroy,
-            table
+            table,
+            required_features
         ]
     );
     layout!(
         "mm_isolator_table",
         IsolatorTable,
         [
-            size,
+            header,
             recover,
             prepare,
             isolate,
@@ -57,15 +59,16 @@ fn rust_layout() -> Vec<(String, usize)> {
     layout!(
         "mm_containerizer_table",
         ContainerizerTable,
-        [size, recover, launch, exec, watch, wait, destroy, status]
+        [header, recover, launch, exec, watch, wait, destroy, status]
     );
-    layout!("mm_anonymous_table", AnonymousTable, [size]);
-    layout!("mm_test_module_table", TestModuleTable, [size, foo, bar, baz, parameters]);
+    layout!("mm_anonymous_table", AnonymousTable, [header]);
+    layout!("mm_test_module_table", TestModuleTable, [header, foo, bar, baz, parameters]);
     out
 }
 
-#[test]
-fn c_header_matches_the_rust_layout() {
+/// Compiles a program printing every layout expression and constant with `compiler`, runs it,
+/// and checks each against Rust.
+fn check_with(compiler: &str, language: &[&str]) {
     let layout = rust_layout();
     let dir = tempfile::tempdir().unwrap();
     let mut program = String::from(
@@ -74,29 +77,51 @@ fn c_header_matches_the_rust_layout() {
     for (expr, _) in &layout {
         program.push_str(&format!("  printf(\"%s=%zu\\n\", \"{expr}\", (size_t){expr});\n"));
     }
-    program.push_str(
-        "  printf(\"magic=%llu\\n\", (unsigned long long)MM_MODULE_MAGIC);\n  printf(\"abi=%u\\n\", MM_ABI_VERSION);\n  return 0;\n}\n",
-    );
+    program.push_str(concat!(
+        "  printf(\"magic=%llu\\n\", (unsigned long long)MM_MODULE_MAGIC);\n",
+        "  printf(\"abi=%u\\n\", MM_ABI_VERSION);\n",
+        "  printf(\"features=%llu\\n\", (unsigned long long)MM_KNOWN_FEATURES);\n",
+        "  printf(\"status=%d,%d\\n\", MM_STATUS_OK, MM_STATUS_ERROR);\n",
+        "  printf(\"version=%s\\n\", MM_MODULE_ABI_VERSION);\n",
+        "  return 0;\n}\n",
+    ));
     let source = dir.path().join("layout.c");
     let binary = dir.path().join("layout");
     std::fs::write(&source, program).unwrap();
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
-    let status = Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Werror", "-I"])
+    let status = Command::new(compiler)
+        .args(language)
+        .args(["-Wall", "-Werror", "-I"])
         .arg(&include)
         .arg(&source)
         .arg("-o")
         .arg(&binary)
         .status()
-        .expect("the system C compiler `cc` runs (install gcc)");
-    assert!(status.success(), "cc failed to compile the header");
+        .unwrap_or_else(|e| panic!("the system compiler `{compiler}` runs (install gcc and g++): {e}"));
+    assert!(status.success(), "{compiler} failed to compile the header");
     let printed = Command::new(&binary).output().unwrap();
     let printed = String::from_utf8(printed.stdout).unwrap();
-    let c: BTreeMap<&str, u64> =
-        printed.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k, v.parse().unwrap())).collect();
+    let c: BTreeMap<&str, &str> = printed.lines().filter_map(|l| l.split_once('=')).collect();
     for (expr, rust) in &layout {
-        assert_eq!(c.get(expr.as_str()).copied(), Some(*rust as u64), "{expr}: C vs Rust");
+        assert_eq!(
+            c.get(expr.as_str()).copied(),
+            Some(rust.to_string().as_str()),
+            "{expr}: {compiler} vs Rust"
+        );
     }
-    assert_eq!(c["magic"], MODULE_MAGIC);
-    assert_eq!(c["abi"], ABI_VERSION as u64);
+    assert_eq!(c["magic"], MODULE_MAGIC.to_string());
+    assert_eq!(c["abi"], ABI_VERSION.to_string());
+    assert_eq!(c["features"], KNOWN_FEATURES.to_string());
+    assert_eq!(c["status"], format!("{STATUS_OK},{STATUS_ERROR}"));
+    assert_eq!(c["version"], MODULE_ABI_VERSION, "MM_MODULE_ABI_VERSION in the header");
+}
+
+#[test]
+fn c_header_matches_the_rust_layout() {
+    check_with("cc", &["-std=c11"]);
+}
+
+#[test]
+fn the_header_compiles_as_cpp_with_the_same_layout() {
+    check_with("c++", &["-x", "c++", "-std=c++20"]);
 }

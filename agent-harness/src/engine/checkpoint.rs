@@ -36,7 +36,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The state handed to `recover`, when there is a process.
     pub fn state(&self) -> Option<ContainerState> {
-        let pid = u64::try_from(self.pid?).ok()?;
+        let pid = self.pid.filter(|&pid| pid > 0)?;
         Some(ContainerState {
             container_id: self.container_id.clone(),
             pid,

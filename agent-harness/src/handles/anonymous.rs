@@ -1,8 +1,9 @@
 //! The host side of an `Anonymous` module: it only lives.
 
-use module_abi::{AnonymousTable, Kind};
+use module_abi::Kind;
 
 use crate::instance::{Instance, KindHandle};
+use crate::table::KindTable;
 
 /// An anonymous module instance; dropping it destroys the instance.
 #[derive(Debug)]
@@ -13,7 +14,7 @@ pub struct AnonymousHandle {
 impl KindHandle for AnonymousHandle {
     const KIND: Kind = Kind::Anonymous;
     fn wrap(instance: Instance) -> Result<Self, String> {
-        let _: AnonymousTable = instance.table()?;
+        let KindTable::Anonymous(_) = instance.table() else { return Err(instance.wrong_kind(Self::KIND)) };
         Ok(AnonymousHandle { instance })
     }
 }

@@ -1,4 +1,5 @@
-//! The host side of a `Containerizer`. Every slot but `status` is required.
+//! The host side of a `Containerizer`. Every slot but `status` is required, which the loader
+//! checks before the module is created.
 
 use std::os::fd::OwnedFd;
 
@@ -12,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::dup_module_fd;
 use crate::instance::{CallError, Instance, KindHandle};
+use crate::table::KindTable;
 
 /// A containerizer instance.
 #[derive(Debug)]
@@ -23,21 +25,10 @@ pub struct ContainerizerHandle {
 impl KindHandle for ContainerizerHandle {
     const KIND: Kind = Kind::Containerizer;
     fn wrap(instance: Instance) -> Result<Self, String> {
-        let table: ContainerizerTable = instance.table()?;
-        let slots = [
-            ("recover", table.recover.is_some()),
-            ("launch", table.launch.is_some()),
-            ("exec", table.exec.is_some()),
-            ("watch", table.watch.is_some()),
-            ("wait", table.wait.is_some()),
-            ("destroy", table.destroy.is_some()),
-        ];
-        if let Some((missing, _)) = slots.iter().find(|(_, present)| !present) {
-            return Err(format!(
-                "containerizer module '{}' does not implement {missing}()",
-                instance.module().name
-            ));
-        }
+        // Its required slots were checked at load (crate::table).
+        let KindTable::Containerizer(table) = instance.table() else {
+            return Err(instance.wrong_kind(Self::KIND));
+        };
         Ok(ContainerizerHandle { instance, table })
     }
 }

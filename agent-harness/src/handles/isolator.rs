@@ -10,6 +10,7 @@ use module_abi::{
 
 use super::dup_module_fd;
 use crate::instance::{CallError, Instance, KindHandle};
+use crate::table::KindTable;
 
 /// An isolator instance.
 #[derive(Debug)]
@@ -21,7 +22,9 @@ pub struct IsolatorHandle {
 impl KindHandle for IsolatorHandle {
     const KIND: Kind = Kind::Isolator;
     fn wrap(instance: Instance) -> Result<Self, String> {
-        let table = instance.table()?;
+        let KindTable::Isolator(table) = instance.table() else {
+            return Err(instance.wrong_kind(Self::KIND));
+        };
         Ok(IsolatorHandle { instance, table })
     }
 }

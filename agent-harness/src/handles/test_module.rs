@@ -3,6 +3,7 @@
 use module_abi::{Kind, Output, Parameters, STATUS_OK, TestModuleTable};
 
 use crate::instance::{CallError, Instance, KindHandle};
+use crate::table::KindTable;
 
 /// A `TestModule` instance.
 #[derive(Debug)]
@@ -14,7 +15,9 @@ pub struct TestModuleHandle {
 impl KindHandle for TestModuleHandle {
     const KIND: Kind = Kind::TestModule;
     fn wrap(instance: Instance) -> Result<Self, String> {
-        let table = instance.table()?;
+        let KindTable::TestModule(table) = instance.table() else {
+            return Err(instance.wrong_kind(Self::KIND));
+        };
         Ok(TestModuleHandle { instance, table })
     }
 }

@@ -288,10 +288,14 @@ impl Containerizer for LinuxContainerizer {
             if lock(&self.containers).contains_key(&name) {
                 continue;
             }
-            let pid = Pid::from_raw(i32::try_from(state.pid).map_err(|_| Error::Parse {
-                path: self.runtime(&name).pid(),
-                reason: format!("pid {} of container '{name}' is out of range", state.pid),
-            })?);
+            if state.pid <= 0 {
+                return Err(Error::Parse {
+                    path: self.runtime(&name).pid(),
+                    reason: format!("pid {} of container '{name}' is out of range", state.pid),
+                }
+                .into());
+            }
+            let pid = Pid::from_raw(state.pid);
             // Recovered in the process that launched it (tests, a re-created module): still ours.
             let child =
                 waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT)
@@ -426,7 +430,7 @@ impl Containerizer for LinuxContainerizer {
         let container = containers.get(name).ok_or_else(|| Error::Unknown(name.to_owned()))?;
         let mut status = ContainerStatus {
             container_id: Some(container_id.clone()),
-            executor_pid: u32::try_from(container.pid.as_raw()).ok(),
+            executor_pid: Some(container.pid.as_raw()),
             ..Default::default()
         };
         if let Ok(dirs) = self.cgroups.dirs(name) {

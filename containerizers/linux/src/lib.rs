@@ -41,5 +41,4 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "Linux containerizer: namespaces through clone3, a freezer (v1) or cgroup.kill (v2) cgroup per container, and the mesos-containerizer launch helper as the container's init.",
-    compatible: || true,
 }

@@ -49,7 +49,7 @@ fn output_and_exit_code() -> TestResult {
     ensure!(f.read("c1", "stdout") == "hello\n", "stdout {:?}", f.read("c1", "stdout"));
     ensure!(f.read("c1", "stderr") == "oops\n", "stderr {:?}", f.read("c1", "stderr"));
     let status = f.containerizer.status(&ContainerId::new("c1")).map_err(msg)?;
-    ensure!(status.executor_pid == Some(pid as u32), "status {status:?}");
+    ensure!(status.executor_pid == Some(pid), "status {status:?}");
     f.finish(&["c1"], &[pid])
 }
 
@@ -404,7 +404,7 @@ fn recover_after_the_host_is_gone() -> TestResult {
         .iter()
         .map(|(id, pid)| ContainerState {
             container_id: ContainerId::new(*id),
-            pid: *pid as u64,
+            pid: *pid,
             directory: f.sandbox(id).display().to_string(),
             config: None,
         })
@@ -414,7 +414,7 @@ fn recover_after_the_host_is_gone() -> TestResult {
     ensure!(f.containerizer.wait(&ContainerId::new("c2")).map_err(msg)?.is_none(), "c2 should run");
     ensure!(f.run_to_end("c1")? == exited(7), "c1 did not report exit 7");
     ensure!(
-        f.containerizer.status(&ContainerId::new("c2")).map_err(msg)?.executor_pid == Some(pid2 as u32),
+        f.containerizer.status(&ContainerId::new("c2")).map_err(msg)?.executor_pid == Some(pid2),
         "status of a recovered container"
     );
     f.containerizer.destroy(&ContainerId::new("orphan")).map_err(msg)?;

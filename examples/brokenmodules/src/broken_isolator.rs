@@ -153,7 +153,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "An isolator that fails or panics at the step its parameters choose.",
-    compatible: || true,
 }
 
 #[cfg(test)]

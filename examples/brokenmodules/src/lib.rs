@@ -6,9 +6,11 @@
 //! library also exports a variable and a function that are not modules (Mesos's
 //! `NonModuleLibrary`), TestModules whose `compatible()` or `create` fail or panic, and
 //! `org_apache_mesos_TestBrokenIsolator`, an isolator that fails or panics at the lifecycle step
-//! its parameters choose.
+//! its parameters choose. [`growth`] holds descriptors and tables of other sizes for the loader's
+//! growth rules.
 
 mod broken_isolator;
+pub mod growth;
 mod test_modules;
 
 pub use broken_isolator::{Mode, Step, TestBrokenIsolator};

@@ -7,8 +7,8 @@ use std::ffi::CStr;
 
 use module_abi::module::{create, destroy};
 use module_abi::{
-    ABI_VERSION, BUILT_AGAINST, DESCRIPTOR_SIZE, Kind, MODULE_MAGIC, Module, ModuleDescriptor, Output,
-    Parameters, Result, TestModule, TestModuleTable, bail,
+    ABI_VERSION, BUILT_AGAINST, DESCRIPTOR_SIZE, Kind, MODULE_MAGIC, Module, ModuleDescriptor, Parameters,
+    Result, TestModule, TestModuleTable, bail,
 };
 
 /// A plain working TestModule (Mesos's semantics without the `operation` check), so every faulty
@@ -78,17 +78,10 @@ macro_rules! uninhabited_test_module {
 uninhabited_test_module!(PanicsInCreate);
 uninhabited_test_module!(FailsCreate);
 
-static WORKING_TABLE: TestModuleTable = TestModuleTable::of::<WorkingTestModule>();
-
-/// The `compatible` slot of the hand-built descriptors: yes, so that each of them is refused for
-/// its one fault only, whatever order the host checks in.
-unsafe extern "C" fn compatible_yes(error: *const Output) -> i32 {
-    // SAFETY: the host passes a null or live output, as `CompatibleFn` requires; it is forwarded.
-    unsafe { module_abi::module::compatible(error, || true) }
-}
+pub(crate) static WORKING_TABLE: TestModuleTable = TestModuleTable::of::<WorkingTestModule>();
 
 /// A valid TestModule descriptor with this description; each hand-built one changes one field.
-const fn valid(description: &'static CStr) -> ModuleDescriptor {
+pub(crate) const fn valid(description: &'static CStr) -> ModuleDescriptor {
     ModuleDescriptor {
         magic: MODULE_MAGIC,
         size: DESCRIPTOR_SIZE as u32,
@@ -98,10 +91,11 @@ const fn valid(description: &'static CStr) -> ModuleDescriptor {
         author_name: c"Apache Mesos".as_ptr(),
         author_email: c"modules@mesos.apache.org".as_ptr(),
         description: description.as_ptr(),
-        compatible: Some(compatible_yes),
+        compatible: None,
         create: Some(create::<WorkingTestModule>),
         destroy: Some(destroy::<WorkingTestModule>),
         table: (&WORKING_TABLE as *const TestModuleTable).cast(),
+        required_features: 0,
     }
 }
 
@@ -110,7 +104,7 @@ const fn valid(description: &'static CStr) -> ModuleDescriptor {
 pub static org_apache_mesos_TestModule_NewerLibrary: ModuleDescriptor =
     ModuleDescriptor { built_against: c"100.1.0".as_ptr(), ..valid(c"Built against module-abi 100.1.0.") };
 
-/// Built against a module-abi older than the TestModule kind's minimum, 0.1.0 (Mesos's
+/// Built against a module-abi older than the TestModule kind's minimum, 1.0.0 (Mesos's
 /// `OlderModuleLibrary`).
 #[unsafe(no_mangle)]
 pub static org_apache_mesos_TestModule_OlderThanKind: ModuleDescriptor =
@@ -138,7 +132,7 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "Its compatible() says no.",
-    compatible: || false,
+    compatible: |_host| false,
 }
 
 module_abi::declare_module! {
@@ -148,7 +142,7 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "Its compatible() panics.",
-    compatible: || panic!("PanicsInCompatible: deliberate panic"),
+    compatible: |_host| panic!("PanicsInCompatible: deliberate panic"),
 }
 
 module_abi::declare_module! {
@@ -158,7 +152,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "Loads, but its create panics.",
-    compatible: || true,
 }
 
 module_abi::declare_module! {
@@ -168,12 +161,12 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "Loads, but its create fails.",
-    compatible: || true,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use module_abi::Output;
     use std::ffi::c_void;
 
     /// Calls a descriptor's `create` slot with no parameters: the instance, or the error text.
@@ -186,13 +179,14 @@ mod tests {
         if status == module_abi::STATUS_OK { Ok(instance) } else { Err(String::from_utf8(buffer).unwrap()) }
     }
 
-    /// Calls a descriptor's `compatible` slot: 1, 0 or negative, and the error text.
+    /// Calls a descriptor's `compatible` slot with this module-abi's host: its status and output.
     fn compatible_through(d: &ModuleDescriptor) -> (i32, String) {
+        let host = serde_json::to_vec(&module_abi::HostInfo::current("test", "0")).unwrap();
         let mut buffer = Vec::new();
         let out = Output::collector(&mut buffer);
-        // SAFETY: a live output.
-        let verdict = unsafe { d.compatible.unwrap()(&out) };
-        (verdict, String::from_utf8(buffer).unwrap())
+        // SAFETY: a readable request and a live output.
+        let status = unsafe { d.compatible.unwrap()(host.as_ptr(), host.len(), &out) };
+        (status, String::from_utf8(buffer).unwrap())
     }
 
     #[test]
@@ -208,7 +202,7 @@ mod tests {
         assert!(org_apache_mesos_TestModule_MissingFields.description.is_null());
         assert_eq!(text(base.built_against), module_abi::MODULE_ABI_VERSION);
         assert_eq!(text(base.kind), "TestModule");
-        assert_eq!(compatible_through(&base).0, 1);
+        assert!(base.compatible.is_none());
 
         let instance = create_through(&org_apache_mesos_TestModule_NewerLibrary).unwrap();
         // SAFETY: made by this descriptor's create and destroyed once.
@@ -217,9 +211,10 @@ mod tests {
 
     #[test]
     fn compatible_says_no_or_fails_with_its_panic() {
-        assert_eq!(compatible_through(&org_apache_mesos_TestModule_Incompatible), (0, String::new()));
-        let (verdict, message) = compatible_through(&org_apache_mesos_TestModule_PanicsInCompatible);
-        assert!(verdict < 0);
+        let ok = module_abi::STATUS_OK;
+        assert_eq!(compatible_through(&org_apache_mesos_TestModule_Incompatible), (ok, "false".to_string()));
+        let (status, message) = compatible_through(&org_apache_mesos_TestModule_PanicsInCompatible);
+        assert_eq!(status, module_abi::STATUS_ERROR);
         assert!(message.contains("PanicsInCompatible: deliberate panic"), "{message}");
     }
 

@@ -65,7 +65,8 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "This is a test module.",
-    compatible: || true,
+    // Mesos's example says yes unconditionally; this one looks at the host, as a real veto would.
+    compatible: |host: &module_abi::HostInfo| host.kind_version("TestModule").is_some(),
 }
 
 #[cfg(test)]

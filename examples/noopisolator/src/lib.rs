@@ -29,7 +29,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "An isolator that isolates nothing (the ABI overhead benchmark's no-op).",
-    compatible: || true,
 }
 
 #[cfg(test)]

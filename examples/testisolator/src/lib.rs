@@ -23,7 +23,10 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "Test CPU Isolator module.",
-    compatible: || true,
+    // A veto with a reason: the module reads /proc/<pid>/stat of the container's processes, so
+    // it can only run in a harness that still has the Isolator kind at module-abi 1.
+    compatible: |host: &module_abi::HostInfo| host.module_abi().is_some_and(|(major, _, _)| major == 1)
+        && host.kind_version("Isolator").is_some(),
 }
 
 module_abi::declare_module! {

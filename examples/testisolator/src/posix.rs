@@ -91,9 +91,10 @@ impl<M: Measure> Isolator for PosixIsolator<M> {
             if pids.contains_key(&state.container_id) {
                 bail!("container {} already recovered", state.container_id);
             }
-            let Ok(pid) = i32::try_from(state.pid) else {
+            let pid = state.pid;
+            if pid <= 0 {
                 bail!("container {} has an invalid pid {}", state.container_id, state.pid);
-            };
+            }
             pids.insert(state.container_id, Some(pid));
         }
         Ok(())

@@ -41,7 +41,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "cgroups/cpu: CPU shares or weight, CFS quota and CPU statistics (cgroup v1 and v2).",
-    compatible: || true,
 }
 
 module_abi::declare_module! {
@@ -51,5 +50,4 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "cgroups/mem: memory limits, statistics and OOM limitation (cgroup v1 and v2).",
-    compatible: || true,
 }

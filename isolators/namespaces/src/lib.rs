@@ -30,7 +30,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "namespaces/pid: a pid namespace and a fresh /proc for each container.",
-    compatible: || true,
 }
 
 module_abi::declare_module! {
@@ -40,7 +39,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "namespaces/ipc: an IPC namespace for each container.",
-    compatible: || true,
 }
 
 module_abi::declare_module! {
@@ -50,7 +48,6 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "namespaces/uts: a UTS namespace and hostname for each container.",
-    compatible: || true,
 }
 
 module_abi::declare_module! {
@@ -60,5 +57,4 @@ module_abi::declare_module! {
     author_name: "Apache Mesos",
     author_email: "modules@mesos.apache.org",
     description: "namespaces/net: a network namespace with only the loopback interface, up.",
-    compatible: || true,
 }

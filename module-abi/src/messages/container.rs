@@ -125,7 +125,7 @@ pub struct ContainerLaunchInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerState {
     pub container_id: ContainerId,
-    pub pid: u64,
+    pub pid: i32,
     pub directory: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ContainerConfig>,
@@ -137,20 +137,63 @@ pub struct ContainerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_id: Option<ContainerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub executor_pid: Option<u32>,
+    pub executor_pid: Option<i32>,
     /// Free-form facts an isolator reports (cgroup paths, namespace inodes, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub info: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a container hit a limit (Mesos `TaskStatus.Reason`, the container-limitation subset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A reason this module-abi does not know (one a newer module or Mesos added) is kept as
+/// [`Reason::Other`] with its name, and encodes back to the same name: never an error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 #[allow(non_camel_case_types)]
 pub enum Reason {
     REASON_CONTAINER_LIMITATION,
     REASON_CONTAINER_LIMITATION_DISK,
     REASON_CONTAINER_LIMITATION_MEMORY,
     REASON_CONTAINER_PREEMPTED,
+    /// A reason this module-abi does not know, by its name.
+    Other(String),
+}
+
+impl Reason {
+    /// The reason's Mesos name.
+    pub fn name(&self) -> &str {
+        match self {
+            Reason::REASON_CONTAINER_LIMITATION => "REASON_CONTAINER_LIMITATION",
+            Reason::REASON_CONTAINER_LIMITATION_DISK => "REASON_CONTAINER_LIMITATION_DISK",
+            Reason::REASON_CONTAINER_LIMITATION_MEMORY => "REASON_CONTAINER_LIMITATION_MEMORY",
+            Reason::REASON_CONTAINER_PREEMPTED => "REASON_CONTAINER_PREEMPTED",
+            Reason::Other(name) => name,
+        }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(name: String) -> Reason {
+        match name.as_str() {
+            "REASON_CONTAINER_LIMITATION" => Reason::REASON_CONTAINER_LIMITATION,
+            "REASON_CONTAINER_LIMITATION_DISK" => Reason::REASON_CONTAINER_LIMITATION_DISK,
+            "REASON_CONTAINER_LIMITATION_MEMORY" => Reason::REASON_CONTAINER_LIMITATION_MEMORY,
+            "REASON_CONTAINER_PREEMPTED" => Reason::REASON_CONTAINER_PREEMPTED,
+            _ => Reason::Other(name),
+        }
+    }
+}
+
+impl From<Reason> for String {
+    fn from(reason: Reason) -> String {
+        reason.name().to_string()
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A limit the container ran into (Mesos `ContainerLimitation`). The harness destroys the container.
@@ -227,5 +270,13 @@ mod tests {
         };
         let json = serde_json::to_value(&l).unwrap();
         assert_eq!(json["reason"], "REASON_CONTAINER_LIMITATION_MEMORY");
+    }
+
+    #[test]
+    fn an_unknown_reason_is_kept_by_name() {
+        let json = r#"{"message":"m","reason":"REASON_CONTAINER_LIMITATION_GPU"}"#;
+        let l: ContainerLimitation = serde_json::from_str(json).unwrap();
+        assert_eq!(l.reason, Some(Reason::Other("REASON_CONTAINER_LIMITATION_GPU".into())));
+        assert_eq!(serde_json::to_value(&l).unwrap()["reason"], "REASON_CONTAINER_LIMITATION_GPU");
     }
 }
