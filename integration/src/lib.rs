@@ -44,6 +44,26 @@ pub use run::{Background, RunOutcome, RunOutput, output, wait_output};
 pub use sandbox::{Broken, Sandbox, SandboxOptions};
 pub use suite::{Need, Suite};
 
+/// The workspace's root, where this crate was built from.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Why another harness cannot be built here: no cargo, or no workspace sources (a vm-tests guest).
+fn toolchain_skip_reason() -> Option<String> {
+    let cargo = std::path::Path::new(env!("CARGO"));
+    if !cargo.is_file() {
+        return Some(format!("no cargo at {}", cargo.display()));
+    }
+    if !workspace_root().join("module-abi/Cargo.toml").is_file() {
+        return Some(format!("no workspace sources at {}", workspace_root().display()));
+    }
+    None
+}
+
 /// What a test returns.
 pub type TestResult<T = ()> = Result<T, Failed>;
 

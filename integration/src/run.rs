@@ -81,7 +81,12 @@ impl RunOutput {
 impl Sandbox {
     /// The harness binary, ready for arguments.
     pub fn harness(&self) -> Command {
-        let mut command = Command::new(self.artifacts.harness());
+        self.harness_at(&self.artifacts.harness())
+    }
+
+    /// Another harness binary (one built from other sources), ready for arguments.
+    pub fn harness_at(&self, binary: &std::path::Path) -> Command {
+        let mut command = Command::new(binary);
         command.stdin(Stdio::null());
         command
     }

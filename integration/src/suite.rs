@@ -15,6 +15,9 @@ pub enum Need {
     Containers,
     /// CFS bandwidth control (v1 `cpu.cfs_quota_us`).
     Cfs,
+    /// The workspace's sources and the cargo that built this test, to build another harness
+    /// (absent inside the vm-tests guests).
+    Toolchain,
 }
 
 /// The trials of one test binary.
@@ -49,6 +52,7 @@ impl Suite {
         needs.iter().find_map(|need| match need {
             Need::Containers => self.host.containers_skip_reason(),
             Need::Cfs => self.host.cfs_skip_reason(),
+            Need::Toolchain => crate::toolchain_skip_reason(),
         })
     }
 

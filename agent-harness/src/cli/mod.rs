@@ -15,9 +15,22 @@ pub mod run;
 pub mod run_many;
 pub mod test;
 
+/// `agent-harness --version`: the suite's release, and the module ABI it hosts.
+fn long_version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{} (module-abi {}, ABI {})",
+            env!("CARGO_PKG_VERSION"),
+            module_abi::MODULE_ABI_VERSION,
+            module_abi::ABI_VERSION
+        )
+    });
+    VERSION.as_str()
+}
+
 /// Loads Mesos isolation modules and runs containers through them.
 #[derive(Debug, Parser)]
-#[command(name = "agent-harness", version, about)]
+#[command(name = "agent-harness", version, long_version = long_version(), about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
