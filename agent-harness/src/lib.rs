@@ -17,6 +17,7 @@ pub mod kit;
 pub mod manifest;
 pub mod module_manager;
 pub mod table;
+pub mod trust;
 pub mod verify;
 
 pub use handles::{AnonymousHandle, ContainerizerHandle, IsolatorHandle, TestModuleHandle};

@@ -20,6 +20,7 @@ use crate::dynlib::Library;
 use crate::instance::{Instance, KindHandle};
 use crate::manifest::{LibraryEntry, ManifestSource, SourcedManifest};
 use crate::table::KindTable;
+use crate::trust::PathPolicy;
 use crate::verify::verify;
 
 /// A verified module in the registry.
@@ -139,11 +140,17 @@ pub struct ModuleManager {
     modules: Vec<Arc<LoadedModule>>,
     index: HashMap<String, usize>,
     libraries: HashMap<String, Library>,
+    policy: PathPolicy,
 }
 
 impl ModuleManager {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A manager that checks library paths under `policy` ([`crate::trust`]).
+    pub fn with_policy(policy: PathPolicy) -> Self {
+        ModuleManager { policy, ..Self::default() }
     }
 
     /// Loads one manifest; on error nothing of it is registered.
@@ -185,6 +192,13 @@ impl ModuleManager {
         let library = match self.libraries.get(&library_file) {
             Some(library) => *library,
             None => {
+                // A path is checked before it is opened (opening runs the library's initialisers);
+                // a name the loader searches for is checked once it has resolved it, below.
+                if library_file.contains('/') {
+                    self.policy
+                        .check(std::path::Path::new(&library_file), "module library")
+                        .map_err(|e| error(e.to_string(), Some(&written), None))?;
+                }
                 let library = Library::open(&library_file).map_err(|e| {
                     error(
                         format!("Error opening library: '{library_file}': Could not load library '{library_file}': {e}"),
@@ -197,6 +211,9 @@ impl ModuleManager {
             }
         };
         let path = library.path().unwrap_or_else(|| PathBuf::from(&library_file));
+        self.policy
+            .check(&path, "module library")
+            .map_err(|e| error(e.to_string(), Some(&written), Some(path.clone())))?;
         for module in &entry.modules {
             let name = module.name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| {
                 error(

@@ -170,3 +170,40 @@ fn a_path_without_the_file_scheme_warns_but_loads() {
     let out = harness(&["modules", &format!("--modules=file://{}", path.display())]);
     assert!(out.status.success() && out.stderr.is_empty());
 }
+
+/// A library in a directory everyone can write to could have been swapped for anything, and it
+/// would run as root: refused before it is opened, unless the dangerous flag says otherwise.
+#[test]
+fn a_library_others_can_write_is_refused_unless_dangerously_allowed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let copy = open.join("libexamplemodule.so");
+    std::fs::copy(library("examplemodule"), &copy).unwrap();
+    let manifest = manifest_for(&copy, &[(TEST_MODULE, &[("operation", "sum")])]);
+
+    let line = refused(&modules(&manifest, &[]));
+    assert!(line.contains("refusing module library"), "{line}");
+    assert!(line.contains(&format!("'{}' is writable by everyone (mode 0777)", open.display())), "{line}");
+
+    let out = modules(&manifest, &["--dangerously_allow_writable_modules"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_manifest_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("modules.json");
+    std::fs::write(&file, default_manifest()).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let line = refused(&modules(&format!("file://{}", file.display()), &[]));
+    assert!(line.contains("refusing module manifest"), "{line}");
+    assert!(line.contains("is writable by everyone (mode 0666)"), "{line}");
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = modules(&format!("file://{}", file.display()), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -63,6 +63,7 @@ impl Sandbox {
             manifest: agent_harness::engine::modules::resolved_manifest(&manager).to_json(),
             isolation: isolation.iter().map(|s| s.to_string()).collect(),
             containerizer: agent_harness::engine::DEFAULT_CONTAINERIZER.to_owned(),
+            allow_writable_modules: false,
         };
         let instances = ModuleInstances::create(&manager, set)?;
         Ok(Engine::new(instances, &self.work_dir))

@@ -2,13 +2,14 @@
 //!
 //! Every error is one line on stderr that begins with `Error` and exit status 1.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use module_abi::Resources;
 
 use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
+use crate::trust::PathPolicy;
 
 pub mod recover;
 pub mod run;
@@ -86,6 +87,10 @@ pub struct ModuleSource {
     /// A directory of manifests, each file loaded in name order.
     #[arg(long = "modules_dir", value_name = "DIR")]
     pub modules_dir: Option<PathBuf>,
+    /// DANGEROUS: load module libraries and manifests that users other than their owner and root
+    /// can write (they run as root in the harness).
+    #[arg(long = "dangerously_allow_writable_modules")]
+    pub dangerously_allow_writable_modules: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,17 +103,42 @@ pub struct ModulesArgs {
 }
 
 impl ModuleSource {
-    /// The manifests named by the flags (`None` when neither flag is given).
+    /// How module libraries and manifests are checked ([`crate::trust`]).
+    pub fn policy(&self) -> PathPolicy {
+        PathPolicy::from_flag(self.dangerously_allow_writable_modules)
+    }
+
+    /// The manifests named by the flags (`None` when neither flag is given). Manifest files and
+    /// the directory must pass [`Self::policy`].
     pub fn manifests(&self) -> Result<Option<Vec<SourcedManifest>>, String> {
+        let checked = |path: &Path| {
+            self.policy().check(path, "module manifest").map_err(|e| format!("Error loading modules: {e}"))
+        };
         match (&self.modules, &self.modules_dir) {
             (Some(_), Some(_)) => {
                 Err("Only one of --modules or --modules_dir should be specified".to_string())
             }
             (Some(value), None) => {
+                // A missing file is reported by the manifest reader, in Mesos's words.
+                let file = value.strip_prefix("file://").or(value.starts_with('/').then_some(value.as_str()));
+                if let Some(path) = file.map(Path::new).filter(|p| p.exists()) {
+                    checked(path)?;
+                }
                 let manifest = manifest::from_flag_value(value, |warning| eprintln!("Warning: {warning}"))?;
                 Ok(Some(vec![manifest]))
             }
-            (None, Some(dir)) => manifest::from_dir(dir).map(Some),
+            (None, Some(dir)) => {
+                if dir.exists() {
+                    checked(dir)?;
+                }
+                let manifests = manifest::from_dir(dir)?;
+                for sourced in &manifests {
+                    if let crate::manifest::ManifestSource::File(path) = &sourced.source {
+                        checked(path)?;
+                    }
+                }
+                Ok(Some(manifests))
+            }
             (None, None) => Ok(None),
         }
     }
@@ -117,7 +147,7 @@ impl ModuleSource {
     pub fn load(&self) -> Result<ModuleManager, String> {
         let manifests =
             self.manifests()?.ok_or_else(|| "one of --modules or --modules_dir is required".to_string())?;
-        let mut manager = ModuleManager::new();
+        let mut manager = ModuleManager::with_policy(self.policy());
         manager.load_all(&manifests).map_err(|e| format!("Error loading modules: {e}"))?;
         Ok(manager)
     }
@@ -142,11 +172,12 @@ impl ContainerModules {
     pub fn module_set(&self) -> Result<(ModuleManager, crate::engine::ModuleSet), String> {
         let isolation = crate::engine::modules::parse_isolation(&self.isolation)?;
         let user = self.source.manifests()?.unwrap_or_default();
-        let manager = crate::engine::modules::load_with_suite(&user)?;
+        let manager = crate::engine::modules::load_with_suite(&user, self.source.policy())?;
         let set = crate::engine::ModuleSet {
             manifest: crate::engine::modules::resolved_manifest(&manager).to_json(),
             isolation,
             containerizer: self.containerizer.clone(),
+            allow_writable_modules: self.source.dangerously_allow_writable_modules,
         };
         Ok((manager, set))
     }

@@ -36,5 +36,6 @@ pub fn test(args: &TestArgs) -> Result<Summary, String> {
         containerizer: args.containerizer.clone(),
         filter: args.filter.clone(),
         format,
+        policy: args.source.policy(),
     })
 }

@@ -21,6 +21,17 @@ pub struct ModuleSet {
     /// The isolators, in `--isolation` order.
     pub isolation: Vec<String>,
     pub containerizer: String,
+    /// The run was started with `--dangerously_allow_writable_modules`, so `recover` loads the
+    /// same libraries the same way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_writable_modules: bool,
+}
+
+impl ModuleSet {
+    /// How the libraries of this set are checked.
+    pub fn policy(&self) -> crate::trust::PathPolicy {
+        crate::trust::PathPolicy::from_flag(self.allow_writable_modules)
+    }
 }
 
 /// One container's checkpoint.
@@ -130,7 +141,12 @@ mod tests {
             container_id: ContainerId::new(id),
             pid,
             config: ContainerConfig { directory: "/sandbox".into(), ..Default::default() },
-            modules: ModuleSet { manifest: "{}".into(), isolation: vec![], containerizer: "c".into() },
+            modules: ModuleSet {
+                manifest: "{}".into(),
+                isolation: vec![],
+                containerizer: "c".into(),
+                allow_writable_modules: false,
+            },
         }
     }
 

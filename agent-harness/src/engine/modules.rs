@@ -14,6 +14,7 @@ use module_abi::Kind;
 use crate::engine::checkpoint::ModuleSet;
 use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, SourcedManifest};
 use crate::module_manager::ModuleManager;
+use crate::trust::PathPolicy;
 use crate::{AnonymousHandle, ContainerizerHandle, IsolatorHandle};
 
 /// `--isolation` when none is given.
@@ -71,9 +72,10 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
     }
 }
 
-/// Loads the user's manifests, then the suite's modules they do not replace.
-pub fn load_with_suite(user: &[SourcedManifest]) -> Result<ModuleManager, String> {
-    let mut manager = ModuleManager::new();
+/// Loads the user's manifests, then the suite's modules they do not replace, checking library
+/// paths under `policy`.
+pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, String> {
+    let mut manager = ModuleManager::with_policy(policy);
     manager.load_all(user).map_err(|e| format!("Error loading modules: {e}"))?;
     if let Some(dir) = suite_dir() {
         let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
@@ -168,7 +170,7 @@ impl ModuleInstances {
     pub fn recreate(set: &ModuleSet) -> Result<ModuleInstances, String> {
         let manifest = crate::manifest::parse(&set.manifest)
             .map_err(|e| format!("corrupt module set in a checkpoint: {e}"))?;
-        let mut manager = ModuleManager::new();
+        let mut manager = ModuleManager::with_policy(set.policy());
         manager
             .load(&SourcedManifest { source: ManifestSource::Inline, manifest })
             .map_err(|e| format!("Error loading modules: {e}"))?;

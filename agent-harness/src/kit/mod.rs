@@ -29,6 +29,8 @@ pub struct KitOptions {
     pub containerizer: Option<String>,
     pub filter: Option<String>,
     pub format: Format,
+    /// How module library paths are checked.
+    pub policy: crate::trust::PathPolicy,
 }
 
 /// The state shared by the cases of one run.
@@ -252,11 +254,12 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, String> {
         })
         .collect();
     manifests.extend(kit_suite_modules(&work_dir, &user_loaded));
-    let manager = load_with_suite(&manifests)?;
+    let manager = load_with_suite(&manifests, options.policy)?;
     let set = ModuleSet {
         manifest: resolved_manifest(&manager).to_json(),
         isolation: options.isolation.clone(),
         containerizer,
+        allow_writable_modules: options.policy == crate::trust::PathPolicy::AllowWritable,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
