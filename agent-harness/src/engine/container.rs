@@ -127,7 +127,7 @@ impl Engine {
             resources: spec.resources.clone(),
             limits: spec.limits.clone(),
             directory: sandbox.display().to_string(),
-            user: None,
+            ..ContainerConfig::default()
         };
         let mut checkpoint = Checkpoint {
             container_id: id.clone(),

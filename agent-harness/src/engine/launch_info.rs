@@ -4,36 +4,39 @@
 
 use module_abi::ContainerLaunchInfo;
 
+/// Takes `next`'s value of a single-valued field into `merged`; two isolators setting it is a
+/// conflict.
+fn single<T>(merged: &mut Option<T>, next: Option<T>, field: &str, name: &str) -> Result<(), String> {
+    if next.is_some() {
+        if merged.is_some() {
+            return Err(format!("Multiple isolators specify {field} (the second is '{name}')"));
+        }
+        *merged = next;
+    }
+    Ok(())
+}
+
 /// Merges `next`, prepared by isolator `name`, into `merged`.
 pub fn merge(merged: &mut ContainerLaunchInfo, next: ContainerLaunchInfo, name: &str) -> Result<(), String> {
-    let conflict = |field: &str| format!("Multiple isolators specify {field} (the second is '{name}')");
-    if next.working_directory.is_some() {
-        if merged.working_directory.is_some() {
-            return Err(conflict("working directory"));
-        }
-        merged.working_directory = next.working_directory;
-    }
-    if next.hostname.is_some() {
-        if merged.hostname.is_some() {
-            return Err(conflict("hostname"));
-        }
-        merged.hostname = next.hostname;
-    }
-    if !next.rlimits.is_empty() {
-        if !merged.rlimits.is_empty() {
-            return Err(conflict("rlimits"));
-        }
-        merged.rlimits = next.rlimits;
-    }
-    if !next.effective_capabilities.is_empty() {
-        if !merged.effective_capabilities.is_empty() {
-            return Err(conflict("effective capabilities"));
-        }
-        merged.effective_capabilities = next.effective_capabilities;
-    }
+    single(&mut merged.working_directory, next.working_directory, "working directory", name)?;
+    single(&mut merged.hostname, next.hostname, "hostname", name)?;
+    single(&mut merged.effective_capabilities, next.effective_capabilities, "effective capabilities", name)?;
+    single(&mut merged.bounding_capabilities, next.bounding_capabilities, "bounding capabilities", name)?;
+    single(&mut merged.rootfs, next.rootfs, "rootfs", name)?;
+    single(&mut merged.no_new_privileges, next.no_new_privileges, "no_new_privileges", name)?;
+    single(&mut merged.seccomp, next.seccomp, "seccomp", name)?;
+    single(&mut merged.user, next.user, "user", name)?;
+    let mut rlimits = (!merged.rlimits.is_empty()).then(|| std::mem::take(&mut merged.rlimits));
+    single(&mut rlimits, (!next.rlimits.is_empty()).then_some(next.rlimits), "rlimits", name)?;
+    merged.rlimits = rlimits.unwrap_or_default();
     for flag in next.clone_namespaces {
         if !merged.clone_namespaces.contains(&flag) {
             merged.clone_namespaces.push(flag);
+        }
+    }
+    for group in next.supplementary_groups {
+        if !merged.supplementary_groups.contains(&group) {
+            merged.supplementary_groups.push(group);
         }
     }
     merged.environment.extend(next.environment);
@@ -83,5 +86,14 @@ mod tests {
         let host = || ContainerLaunchInfo { hostname: Some("h".into()), ..Default::default() };
         merge(&mut merged, host(), "a").unwrap();
         assert!(merge(&mut merged, host(), "c").unwrap_err().contains("hostname"));
+        let caps = || ContainerLaunchInfo { effective_capabilities: Some(vec![]), ..Default::default() };
+        merge(&mut merged, caps(), "a").unwrap();
+        assert!(merge(&mut merged, caps(), "d").unwrap_err().contains("effective capabilities"));
+        let limits = || ContainerLaunchInfo {
+            rlimits: vec![module_abi::RLimit { kind: "RLMT_NOFILE".into(), soft: Some(1), hard: Some(2) }],
+            ..Default::default()
+        };
+        merge(&mut merged, limits(), "a").unwrap();
+        assert!(merge(&mut merged, limits(), "e").unwrap_err().contains("rlimits"));
     }
 }

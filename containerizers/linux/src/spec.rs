@@ -142,8 +142,18 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
             return Err(format!("hostname '{hostname}' must be 1 to {HOSTNAME_MAX} bytes"));
         }
     }
-    if !info.effective_capabilities.is_empty() {
-        return Err("effective_capabilities are not supported by this containerizer".to_owned());
+    // Fields of the launch info this containerizer does not apply yet are refused, never ignored.
+    let unsupported = [
+        ("effective_capabilities", info.effective_capabilities.is_some()),
+        ("bounding_capabilities", info.bounding_capabilities.is_some()),
+        ("rootfs", info.rootfs.is_some()),
+        ("no_new_privileges", info.no_new_privileges.is_some()),
+        ("seccomp", info.seccomp.is_some()),
+        ("user", info.user.is_some()),
+        ("supplementary_groups", !info.supplementary_groups.is_empty()),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(format!("{field} in the launch info is not supported by this containerizer"));
     }
     if !request.container_config.directory.starts_with('/') {
         return Err(format!("the sandbox '{}' is not an absolute path", request.container_config.directory));

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::container_info::ContainerInfo;
 use super::resources::Resources;
 
 /// A container's identity. A nested container names its parent.
@@ -67,6 +68,12 @@ pub struct ContainerConfig {
     /// The user to run as, when not the harness's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// What the container asks for beyond resources: volumes, Linux settings, rlimits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_info: Option<ContainerInfo>,
+    /// A directory to use as the container's root file system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<String>,
 }
 
 /// A mount to perform in the container's mount namespace (Mesos `ContainerMountInfo`).
@@ -109,8 +116,13 @@ pub struct ContainerLaunchInfo {
     pub mounts: Vec<ContainerMountInfo>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rlimits: Vec<RLimit>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub effective_capabilities: Vec<String>,
+    /// The command's effective (and permitted, inheritable, ambient) capabilities, by name without
+    /// `CAP_`; `None` leaves them as they are, an empty list drops them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_capabilities: Option<Vec<String>>,
+    /// The command's bounding set, by name; `None` leaves it as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounding_capabilities: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
     /// The container's hostname (needs a UTS namespace).
@@ -118,6 +130,41 @@ pub struct ContainerLaunchInfo {
     pub hostname: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pre_exec_commands: Vec<CommandInfo>,
+    /// A directory to `pivot_root` into (needs a mount namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<String>,
+    /// `PR_SET_NO_NEW_PRIVS` for the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_new_privileges: Option<bool>,
+    /// A seccomp filter installed just before the command runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<SeccompProgram>,
+    /// The user to run the command as (a name or a numeric uid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Supplementary group ids of the command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supplementary_groups: Vec<u32>,
+}
+
+/// A compiled seccomp filter: classic BPF instructions (`struct sock_filter`), as
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)` takes them. The isolator that builds it owns its
+/// meaning; the containerizer installs it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SeccompProgram {
+    pub filter: Vec<SockFilter>,
+    /// `SECCOMP_FILTER_FLAG_*`.
+    #[serde(default)]
+    pub flags: u32,
+}
+
+/// One `struct sock_filter` instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SockFilter {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
 }
 
 /// What the harness checkpointed about a running container, handed back at `recover`

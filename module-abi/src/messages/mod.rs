@@ -16,6 +16,7 @@
 //!   says everything they say.
 
 mod container;
+mod container_info;
 mod host;
 mod resources;
 mod statistics;
@@ -23,8 +24,9 @@ mod statistics;
 pub use container::{
     CommandInfo, ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerMountInfo,
     ContainerState, ContainerStatus, ContainerTermination, EnvironmentVariable, Parameter, Parameters,
-    RLimit, Reason, parameter,
+    RLimit, Reason, SeccompProgram, SockFilter, parameter,
 };
+pub use container_info::{CapabilityInfo, ContainerInfo, LinuxInfo, RLimitInfo, SeccompInfo, Volume};
 pub use host::HostInfo;
 pub use resources::{Resources, ResourcesParseError};
 pub use statistics::ResourceStatistics;
