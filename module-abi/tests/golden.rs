@@ -52,8 +52,18 @@ fn covers(new: &Value, old: &Value, at: &str) -> Result<(), String> {
 }
 
 /// The fields whose values are messages themselves (not maps such as `resources` or `info`).
-const NESTED_MESSAGES: &[&str] =
-    &["container_id", "container_config", "command", "launch_info", "config", "parent"];
+const NESTED_MESSAGES: &[&str] = &[
+    "container_id",
+    "container_config",
+    "command",
+    "launch_info",
+    "config",
+    "parent",
+    "container_info",
+    "linux_info",
+    "rlimit_info",
+    "seccomp",
+];
 
 /// Adds a field no version knows to `value` and to every message nested in it.
 fn with_unknown_fields(mut value: Value) -> Value {
