@@ -1,5 +1,6 @@
 //! `agent-harness`: see the crate docs and `agent-harness --help`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use agent_harness::cli::{self, Cli, Command};
@@ -51,6 +52,10 @@ fn main() -> ExitCode {
         Command::Run(args) => match cli::run::run(args) {
             Ok(result) => {
                 let outcome = &result.outcome;
+                for warning in &outcome.warnings {
+                    // Not eprintln: a caller that closed our stderr must not turn this into a panic.
+                    let _ = writeln!(std::io::stderr(), "Warning: {warning}");
+                }
                 if let Some(limitation) = &outcome.limitation {
                     let first = limitation.message.lines().next().unwrap_or_default();
                     let reason = limitation.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();

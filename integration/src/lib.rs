@@ -23,8 +23,8 @@
 //! ```
 //!
 //! Container commands use only busybox applets (`sh`, `cat`, `sleep`, `head`, `tail`, `ls`,
-//! `grep`, `hostname`, `echo`): the same tests run inside qemu guests whose only userland is
-//! busybox. Nothing here asserts on elapsed time: waits are bounded only to turn a hang into a
+//! `grep`, `hostname`, `echo`, `tee`, `mkfifo`, `sha256sum`, `rm`): the same tests run inside qemu
+//! guests whose only userland is busybox. Nothing here asserts on elapsed time: waits are bounded only to turn a hang into a
 //! failure.
 
 mod artifacts;
@@ -40,7 +40,9 @@ pub use clean::{Process, processes_in};
 pub use host::Host;
 pub use in_process::{container_spec, usage_until};
 pub use libtest_mimic::Failed;
-pub use run::{Background, RunOutcome, RunOutput, output, wait_output};
+pub use run::{
+    Background, HARNESS_TIMEOUT, RunBytes, RunOutcome, RunOutput, output, wait_output, wait_output_bytes,
+};
 pub use sandbox::{Broken, Sandbox, SandboxOptions};
 pub use suite::{Need, Suite};
 

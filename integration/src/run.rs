@@ -1,4 +1,5 @@
-//! Running the `agent-harness` binary: `run ... --json` and `recover`, with their output parsed.
+//! Running the `agent-harness` binary: `run ... --json` and `recover`, with their output parsed,
+//! or `run` attached with its output as bytes.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -140,14 +141,34 @@ pub fn output(mut command: Command) -> TestResult<RunOutput> {
 }
 
 /// Waits for a child started with piped stdout and stderr, reading both; kills it past `timeout`.
-pub fn wait_output(mut child: Child, timeout: Duration) -> Result<RunOutput, String> {
+pub fn wait_output(child: Child, timeout: Duration) -> Result<RunOutput, String> {
+    let bytes = wait_output_bytes(child, timeout)?;
+    Ok(RunOutput {
+        code: bytes.code,
+        stdout: String::from_utf8_lossy(&bytes.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&bytes.stderr).into_owned(),
+    })
+}
+
+/// The end of one harness process, its output as bytes (binary output).
+#[derive(Debug, Clone)]
+pub struct RunBytes {
+    /// The exit code, `None` when a signal ended it.
+    pub code: Option<i32>,
+    /// What came on each pipe the child was started with; empty for one that was not piped.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// [`wait_output`] with the output as bytes. A stream that was not piped reads as empty.
+pub fn wait_output_bytes(mut child: Child, timeout: Duration) -> Result<RunBytes, String> {
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
+                let _ = pipe.read_to_end(&mut bytes);
             }
-            text
+            bytes
         })
     };
     let stdout = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
@@ -164,7 +185,7 @@ pub fn wait_output(mut child: Child, timeout: Duration) -> Result<RunOutput, Str
             None => std::thread::sleep(Duration::from_millis(20)),
         }
     };
-    Ok(RunOutput {
+    Ok(RunBytes {
         code: status.code(),
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),

@@ -63,8 +63,10 @@ pub struct LaunchRequest {
     pub container_config: ContainerConfig,
     #[serde(default)]
     pub launch_info: ContainerLaunchInfo,
-    /// Also copy the command's stdout and stderr to the host's own (for `agent-harness run`).
-    /// They always go to the `stdout` and `stderr` files of the sandbox.
+    /// The host shows the command's output to its caller (`agent-harness run`). The output still
+    /// goes only to the `stdout` and `stderr` files of the sandbox: the host follows those files
+    /// and copies them to its own streams itself. A containerizer must never give the container
+    /// one of the host's streams, so a caller that stops reading cannot block the container.
     #[serde(default)]
     pub attach_output: bool,
 }

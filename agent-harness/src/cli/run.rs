@@ -96,16 +96,34 @@ pub fn run(args: &RunArgs) -> Result<RunResult, String> {
     runtime.block_on(async {
         // Before the launch, so Ctrl-C during prepare or isolate destroys the container cleanly.
         let mut stop = StopSignals::install();
-        let launched = engine.launch(&spec)?;
+        let mut launched = engine.launch(&spec)?;
+        // The copy of the output to our stdout and stderr (attached): waited for here rather than
+        // in `finish`, so the event loop still sees a stop signal while a slow caller reads.
+        let output = launched.output.take();
         let ending = tokio::select! {
             ending = engine.supervise(&launched) => ending,
             signal = stop.wait() => Ending::Stopped(signal),
         };
-        let stopped = match ending {
+        let mut stopped = match ending {
             Ending::Stopped(signal) => Some(signal),
             _ => None,
         };
-        let outcome = engine.finish(launched, ending);
+        let mut outcome = engine.finish(launched, ending);
+        // Every process of the container is gone, so the sandbox's files are complete: the harness
+        // ends once the caller has all of them, or when it is asked to stop meanwhile.
+        if let Some(output) = output {
+            tokio::select! {
+                problems = output.delivered() => outcome.warnings.extend(problems),
+                signal = stop.wait() => {
+                    stopped = Some(signal);
+                    outcome.warnings.push(format!(
+                        "stopped by signal {signal} before all of the output was copied (the sandbox's \
+                         stdout and stderr files in '{}' have all of it)",
+                        outcome.sandbox
+                    ));
+                }
+            }
+        }
         let exit_status = stopped.map(|s| 128 + s).unwrap_or(outcome.exit_status);
         Ok(RunResult { exit_status, outcome })
     })

@@ -7,6 +7,10 @@
 //!
 //! A failure at any launch step tears down what was done: the containerizer destroys whatever it
 //! started and every isolator whose `prepare` was called is cleaned up, exactly once.
+//!
+//! With `attach_output`, the sandbox's `stdout` and `stderr` files are followed from the moment
+//! the sandbox exists ([`super::output`]): the caller gets the output of the command and of the
+//! containerizer's helper, and nothing in the container ever writes to the harness's streams.
 
 use std::collections::BTreeMap;
 use std::future::poll_fn;
@@ -25,6 +29,7 @@ use tokio::io::unix::AsyncFd;
 use super::checkpoint::{Checkpoint, CheckpointDir};
 use super::launch_info::merge;
 use super::modules::ModuleInstances;
+use super::output::Follower;
 
 /// What a container is asked to run.
 #[derive(Debug, Clone)]
@@ -33,7 +38,8 @@ pub struct ContainerSpec {
     pub command: CommandInfo,
     pub resources: Resources,
     pub limits: Resources,
-    /// Copy the command's output to the harness's own stdout and stderr too.
+    /// Copy the command's output to the harness's own stdout and stderr too: the harness follows
+    /// the sandbox's files ([`Launched::output`]); the container only ever writes those.
     pub attach_output: bool,
 }
 
@@ -48,6 +54,10 @@ pub struct Launched {
     watches: Vec<(usize, AsyncFd<OwnedFd>)>,
     durations: Durations,
     running_since: Instant,
+    /// With `attach_output`: the copy of the sandbox's files to the harness's stdout and stderr.
+    /// [`Engine::finish`] completes it and waits for it, unless the caller took it to wait for it
+    /// itself (after `finish`: only then are the files complete).
+    pub output: Option<Follower>,
 }
 
 /// Why supervision of a container ended.
@@ -78,6 +88,10 @@ pub struct Outcome {
     /// Errors of the teardown (destroy, cleanup): each one a module's message.
     #[serde(skip)]
     pub errors: Vec<String>,
+    /// Problems that fail nothing: the attached output could not be copied to the caller (the
+    /// sandbox's files still have all of it).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +136,19 @@ impl Engine {
         }
         std::fs::create_dir_all(&sandbox)
             .map_err(|e| format!("cannot create the sandbox '{}': {e}", sandbox.display()))?;
+        // Followed before anything can write to the files, so even the helper's first words reach
+        // the caller.
+        let output = if spec.attach_output {
+            match Follower::start(&sandbox) {
+                Ok(follower) => Some(follower),
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&sandbox);
+                    return Err(format!("Failed to launch container '{id}': {e}"));
+                }
+            }
+        } else {
+            None
+        };
         let config = ContainerConfig {
             command: spec.command.clone(),
             resources: spec.resources.clone(),
@@ -136,27 +163,32 @@ impl Engine {
             modules: self.modules.set.clone(),
         };
         if let Err(e) = self.checkpoints.write(&checkpoint) {
+            drop(output.map(Follower::wait));
             let _ = std::fs::remove_dir_all(&sandbox);
             return Err(e);
         }
         let mut prepared = 0;
         let mut launched = false;
         let result = self.launch_steps(spec, &config, &mut checkpoint, &mut prepared, &mut launched);
-        result.map_err(|error| {
-            let mut errors = Vec::new();
-            let mut destroyed = true;
-            if launched {
-                destroyed = self.destroy_processes(id, &mut errors);
-                let _ = self.modules.containerizer.wait(id);
-            }
-            errors.extend(self.cleanup_and_forget(id, prepared, destroyed));
-            let _ = std::fs::remove_dir_all(&sandbox);
-            let mut message = format!("Failed to launch container '{id}': {error}");
-            if !errors.is_empty() {
-                message.push_str(&format!("; and then: {}", errors.join("; ")));
-            }
-            message
-        })
+        let error = match result {
+            Ok(launched) => return Ok(Launched { output, ..launched }),
+            Err(error) => error,
+        };
+        let mut errors = Vec::new();
+        let mut destroyed = true;
+        if launched {
+            destroyed = self.destroy_processes(id, &mut errors);
+            let _ = self.modules.containerizer.wait(id);
+        }
+        // What the helper said before it failed reaches the caller before the sandbox goes.
+        drop(output.map(Follower::wait));
+        errors.extend(self.cleanup_and_forget(id, prepared, destroyed));
+        let _ = std::fs::remove_dir_all(&sandbox);
+        let mut message = format!("Failed to launch container '{id}': {error}");
+        if !errors.is_empty() {
+            message.push_str(&format!("; and then: {}", errors.join("; ")));
+        }
+        Err(message)
     }
 
     fn launch_steps(
@@ -216,6 +248,7 @@ impl Engine {
             watches,
             durations,
             running_since,
+            output: None,
         })
     }
 
@@ -243,6 +276,7 @@ impl Engine {
             watches,
             durations: Durations::default(),
             running_since: Instant::now(),
+            output: None,
         })
     }
 
@@ -346,6 +380,8 @@ impl Engine {
     }
 
     /// Destroys the container, takes its usage, cleans up every isolator, drops the checkpoint.
+    /// A [`Launched::output`] still in `container` is completed once every process is gone and
+    /// waited for (blocking) before this returns.
     pub fn finish(&self, container: Launched, ending: Ending) -> Outcome {
         let id = &container.container_id;
         let mut durations = container.durations;
@@ -355,6 +391,8 @@ impl Engine {
         drop(container.watches);
         drop(container.exit);
         let destroyed = self.destroy_processes(id, &mut errors);
+        // Every process of the container is gone, so the sandbox's files are complete.
+        let warnings = container.output.map(Follower::wait).unwrap_or_default();
         let termination = match &ending {
             Ending::Exited(termination) => Some(*termination),
             _ => self.modules.containerizer.wait(id).ok().flatten(),
@@ -379,6 +417,7 @@ impl Engine {
             usage,
             durations: durations.0,
             errors,
+            warnings,
         }
     }
 

@@ -6,8 +6,10 @@ pub mod checkpoint;
 pub mod container;
 pub mod launch_info;
 pub mod modules;
+pub mod output;
 pub mod recover;
 
 pub use checkpoint::{Checkpoint, CheckpointDir, ModuleSet};
 pub use container::{ContainerSpec, Ending, Engine, Launched, Outcome};
 pub use modules::{DEFAULT_CONTAINERIZER, DEFAULT_ISOLATION, ModuleInstances};
+pub use output::Follower;

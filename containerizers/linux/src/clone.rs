@@ -56,7 +56,7 @@ impl HelperExec {
 }
 
 /// The descriptors the child gets: 0 stdin, 1 stdout, 2 stderr, 3 the control pipe's read end.
-/// `None` for 1 or 2 keeps the host's own.
+/// Every one is given: the helper never inherits one of the host's own streams.
 #[derive(Debug)]
 pub struct ChildFds {
     plan: Vec<(OwnedFd, RawFd)>,
@@ -65,18 +65,16 @@ pub struct ChildFds {
 impl ChildFds {
     pub fn new(
         stdin: impl AsFd,
-        stdout: Option<&OwnedFd>,
-        stderr: Option<&OwnedFd>,
+        stdout: impl AsFd,
+        stderr: impl AsFd,
         control: impl AsFd,
     ) -> Result<ChildFds> {
-        let mut plan = vec![(raise(stdin.as_fd())?, 0)];
-        if let Some(fd) = stdout {
-            plan.push((raise(fd.as_fd())?, 1));
-        }
-        if let Some(fd) = stderr {
-            plan.push((raise(fd.as_fd())?, 2));
-        }
-        plan.push((raise(control.as_fd())?, CONTROL_FD));
+        let plan = vec![
+            (raise(stdin.as_fd())?, 0),
+            (raise(stdout.as_fd())?, 1),
+            (raise(stderr.as_fd())?, 2),
+            (raise(control.as_fd())?, CONTROL_FD),
+        ];
         Ok(ChildFds { plan })
     }
 }

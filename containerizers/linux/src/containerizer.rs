@@ -164,29 +164,23 @@ impl LinuxContainerizer {
         write_atomically(&runtime.spec(), &json)?;
 
         let devnull = File::open("/dev/null").map_err(Error::io("open", "/dev/null"))?;
-        // Attached: the helper keeps the host's stdout and stderr and copies the command's output
-        // there too. Detached: the helper's own messages go to the sandbox's stderr from the start.
-        let (stdout, stderr) = if request.attach_output {
-            (None, None)
-        } else {
-            let stderr_path = Path::new(&request.container_config.directory).join("stderr");
-            let stderr = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o644)
-                .open(&stderr_path)
-                .map_err(Error::io("open", &stderr_path))?;
-            (
-                Some(OwnedFd::from(devnull.try_clone().map_err(Error::io("duplicate", "/dev/null"))?)),
-                Some(OwnedFd::from(stderr)),
-            )
-        };
+        // The helper never gets one of the host's streams, attached or not: it is the container's
+        // init and must never block on a reader outside. Its own messages go to the sandbox's
+        // stderr (appended, like the command's output), which an attached host follows
+        // (`LaunchRequest::attach_output`).
+        let stderr_path = Path::new(&request.container_config.directory).join("stderr");
+        let stderr = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o644)
+            .open(&stderr_path)
+            .map_err(Error::io("open", &stderr_path))?;
         // A socket rather than a pipe: `send(MSG_NOSIGNAL)` to a helper that died cannot raise
         // SIGPIPE in a host that does not ignore it.
         let (host_end, helper_end) =
             socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(Error::sys("create the control socket"))?;
-        let fds = ChildFds::new(&devnull, stdout.as_ref(), stderr.as_ref(), &helper_end)?;
+        let fds = ChildFds::new(&devnull, &devnull, &stderr, &helper_end)?;
         let argv = [
             crate::params::HELPER_NAME.to_owned(),
             "launch".to_owned(),

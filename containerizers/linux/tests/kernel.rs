@@ -53,13 +53,23 @@ fn output_and_exit_code() -> TestResult {
     f.finish(&["c1"], &[pid])
 }
 
+/// Attached, the output still goes only to the sandbox (the host follows the files), and the
+/// helper, the container's init, holds none of the host's streams: a reader outside that stalls
+/// can never block it.
 fn attached_output_still_lands_in_the_sandbox() -> TestResult {
     let f = Fixture::new()?;
-    let mut request =
-        f.request("c1", shell("echo attached; echo attached-err >&2; exit 0"), Default::default());
+    // Runs until the test has looked at the helper's descriptors (it runs in the sandbox).
+    let script = "echo attached; echo attached-err >&2; while [ ! -e looked ]; do sleep 0.05; done; exit 0";
+    let mut request = f.request("c1", shell(script), Default::default());
     request.attach_output = true;
     let pid = f.start_request(&request, &[])?;
+    let link = |fd: i32| std::fs::read_link(format!("/proc/{pid}/fd/{fd}"));
+    let (stdout, stderr) = (link(1), link(2));
+    std::fs::write(f.sandbox("c1").join("looked"), "")?;
     ensure!(f.run_to_end("c1")? == exited(0), "not exit 0");
+    let (stdout, stderr) = (stdout?, stderr?);
+    ensure!(stdout == std::path::Path::new("/dev/null"), "the helper's stdout is {}", stdout.display());
+    ensure!(stderr == f.sandbox("c1").join("stderr"), "the helper's stderr is {}", stderr.display());
     ensure!(f.read("c1", "stdout") == "attached\n", "stdout {:?}", f.read("c1", "stdout"));
     ensure!(f.read("c1", "stderr") == "attached-err\n", "stderr {:?}", f.read("c1", "stderr"));
     f.finish(&["c1"], &[pid])

@@ -3,24 +3,24 @@
 //! the container come to it), forwards SIGTERM, SIGINT, SIGHUP and SIGQUIT to the command, and
 //! returns how the command ended.
 //!
-//! Signals are taken through a signalfd, so the loop is one `poll` over the signalfd and the
-//! output pipes, with no signal handler and no race between a SIGCHLD and the wait for it.
+//! The command (and every pre-exec command) writes its stdout and stderr straight to the
+//! sandbox's files: the init copies nothing, so nothing it does waits on a reader.
+//!
+//! Signals are taken through a signalfd, so the loop is one blocking read of the signalfd, with no
+//! signal handler and no race between a SIGCHLD and the wait for it.
 
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use module_abi::{CommandInfo, ContainerTermination, LaunchRequest};
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, User};
 
-use super::Reporter;
-use super::io::{Copier, HostStream};
+use super::report;
 use crate::spec;
 
 /// The signals forwarded to the command, as Mesos's launcher forwards them.
@@ -64,13 +64,9 @@ fn duplicate(file: &File) -> Result<File, String> {
     file.try_clone().map_err(|e| format!("failed to duplicate an output file: {e}"))
 }
 
-/// Runs the pre-exec commands and the command; returns how the command ended.
-pub fn run(
-    request: &LaunchRequest,
-    stdout: File,
-    stderr: File,
-    reporter: &mut Reporter,
-) -> Result<ContainerTermination, String> {
+/// Runs the pre-exec commands and the command, their output going to `stdout` and `stderr` (the
+/// sandbox's files); returns how the command ended.
+pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<ContainerTermination, String> {
     let cwd = spec::working_directory(request);
     if !cwd.is_dir() {
         return Err(format!("the working directory {} is not a directory", cwd.display()));
@@ -100,91 +96,46 @@ pub fn run(
     FORWARDED.iter().for_each(|s| signals.add(*s));
     // Blocked before the command exists so none is lost; the command gets an empty mask back.
     signals.thread_block().map_err(|e| format!("failed to block signals: {e}"))?;
-    let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+    let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC)
         .map_err(|e| format!("failed to create a signalfd: {e}"))?;
     // Without a pid namespace, orphans of the command come to us instead of the host's init.
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| format!("failed to become a child subreaper: {e}"))?;
 
     let (program, mut command) = launcher.command(&request.container_config.command)?;
-    if request.attach_output {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    } else {
-        command.stdout(duplicate(&stdout)?).stderr(duplicate(&stderr)?);
-    }
-    let mut child = match command.spawn() {
+    command.stdout(stdout).stderr(stderr);
+    let child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            reporter.report(&format!("failed to execute '{program}': {e}"));
+            report(&format!("failed to execute '{program}': {e}"));
             return Ok(exec_failure(&e));
         }
     };
-    let mut outputs = Vec::new();
-    if let Some(pipe) = child.stdout.take() {
-        outputs.push(Copier::new(OwnedFd::from(pipe), stdout, HostStream::Stdout));
-    }
-    if let Some(pipe) = child.stderr.take() {
-        outputs.push(Copier::new(OwnedFd::from(pipe), stderr, HostStream::Stderr));
-    }
     let command_pid = Pid::from_raw(child.id() as i32);
     // `child` is reaped below through waitpid(-1); std's Child is never waited on.
     drop(child);
 
-    let termination = supervise(command_pid, &signal_fd, &mut outputs)?;
-    for output in &mut outputs {
-        if let Err(e) = output.drain() {
-            reporter.report(&format!("failed to copy the command's output: {e}"));
-        }
-    }
-    Ok(termination)
+    supervise(command_pid, &signal_fd)
 }
 
-/// The init loop: until the command has ended, reap, forward and copy.
-fn supervise(
-    command: Pid,
-    signal_fd: &SignalFd,
-    outputs: &mut Vec<Copier>,
-) -> Result<ContainerTermination, String> {
+/// The init loop: until the command has ended, reap and forward.
+fn supervise(command: Pid, signal_fd: &SignalFd) -> Result<ContainerTermination, String> {
     loop {
-        let ready: Vec<bool> = {
-            let mut fds = vec![PollFd::new(signal_fd.as_fd(), PollFlags::POLLIN)];
-            fds.extend(outputs.iter().map(|o| PollFd::new(o.fd(), PollFlags::POLLIN)));
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(format!("failed to poll: {e}")),
-            }
-            fds.iter().map(|fd| fd.revents().is_some_and(|r| !r.is_empty())).collect()
+        let info = match signal_fd.read_signal() {
+            Ok(Some(info)) => info,
+            // `None` is only for a non-blocking signalfd; this one blocks.
+            Ok(None) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(format!("failed to read the signalfd: {e}")),
         };
-        // Output first: bytes written just before an exit are copied before the exit is seen.
-        let mut index = outputs.len();
-        while index > 0 {
-            index -= 1;
-            if ready[index + 1] {
-                match outputs[index].pump() {
-                    Ok(false) => {}
-                    // End of file or a failed copy: stop watching this pipe.
-                    Ok(true) | Err(_) => {
-                        outputs.remove(index);
-                    }
-                }
+        let signal = Signal::try_from(info.ssi_signo as i32).ok();
+        if signal == Some(Signal::SIGCHLD) {
+            if let Some(termination) = reap_all(command) {
+                return Ok(termination);
             }
-        }
-        if ready[0] {
-            while let Some(info) =
-                signal_fd.read_signal().map_err(|e| format!("failed to read the signalfd: {e}"))?
-            {
-                let signal = Signal::try_from(info.ssi_signo as i32).ok();
-                if signal == Some(Signal::SIGCHLD) {
-                    if let Some(termination) = reap_all(command) {
-                        return Ok(termination);
-                    }
-                } else if let Some(signal) = signal {
-                    match kill(command, signal) {
-                        Ok(()) | Err(Errno::ESRCH) => {}
-                        Err(e) => return Err(format!("failed to forward {signal} to the command: {e}")),
-                    }
-                }
+        } else if let Some(signal) = signal {
+            match kill(command, signal) {
+                Ok(()) | Err(Errno::ESRCH) => {}
+                Err(e) => return Err(format!("failed to forward {signal} to the command: {e}")),
             }
         }
     }

@@ -5,9 +5,14 @@
 //! order: read the spec, wait for the host's release byte (the host isolates us meanwhile), apply
 //! the launch info ([`setup`]), then stay as the container's init ([`init`]) until the command ends,
 //! write its termination to the status file, and exit with the shell's convention.
+//!
+//! Output: the command's stdout and stderr are the sandbox's `stdout` and `stderr` files (opened
+//! for appending), attached or not, and the helper's own messages ([`report`]) go to its stderr,
+//! which the containerizer made the sandbox's `stderr` too. Nothing in the container holds one of
+//! the host's streams, so a caller that stops reading can never block the container's init; an
+//! attached host shows the output by following the files (`LaunchRequest::attach_output`).
 
 mod init;
-mod io;
 mod setup;
 
 use std::fs::{File, OpenOptions};
@@ -51,44 +56,34 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     }
 }
 
-/// Where the helper's own messages go: its stderr (the sandbox's stderr when the output is not
-/// attached, the host's when it is), and then also the sandbox's stderr once it is open.
-#[derive(Debug, Default)]
-pub(crate) struct Reporter {
-    sandbox_stderr: Option<File>,
-}
-
-impl Reporter {
-    pub(crate) fn report(&mut self, message: &str) {
-        let line = format!("mesos-containerizer: {message}\n");
-        let _ = std::io::stderr().write_all(line.as_bytes());
-        if let Some(file) = &mut self.sandbox_stderr {
-            let _ = file.write_all(line.as_bytes());
-        }
-    }
+/// Writes one of the helper's own messages, as one line, to its stderr: the sandbox's `stderr`
+/// file (the containerizer gives it no other), so it never blocks on a reader and an attached
+/// host shows it with the command's output.
+pub(crate) fn report(message: &str) {
+    let line = format!("mesos-containerizer: {message}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// The helper's `main`: its exit status.
 pub fn main() -> i32 {
     let args: Vec<String> = std::env::args().collect();
-    let mut reporter = Reporter::default();
     let args = match parse_args(&args) {
         Ok(args) => args,
         Err(message) => {
-            reporter.report(&message);
+            report(&message);
             return 1;
         }
     };
-    match launch(&args, &mut reporter) {
+    match launch(&args) {
         Ok(status) => status,
         Err(message) => {
-            reporter.report(&message);
+            report(&message);
             1
         }
     }
 }
 
-fn launch(args: &Args, reporter: &mut Reporter) -> Result<i32, String> {
+fn launch(args: &Args) -> Result<i32, String> {
     // A session of its own, as Mesos's launcher does: the host's terminal signals stay the host's.
     let _ = nix::unistd::setsid();
     let runtime = RuntimeDir::at(args.runtime_directory.clone());
@@ -106,13 +101,9 @@ fn launch(args: &Args, reporter: &mut Reporter) -> Result<i32, String> {
 
     let sandbox = Path::new(&request.container_config.directory);
     let (stdout, stderr) = (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?);
-    if request.attach_output {
-        reporter.sandbox_stderr =
-            Some(stderr.try_clone().map_err(|e| format!("failed to duplicate stderr: {e}"))?);
-    }
     setup::apply(&request)?;
 
-    let termination = init::run(&request, stdout, stderr, reporter)?;
+    let termination = init::run(&request, stdout, stderr)?;
     runtime.write_status(&termination).map_err(|e| e.to_string())?;
     Ok(termination.exit_status())
 }
