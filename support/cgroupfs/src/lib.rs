@@ -8,7 +8,13 @@
 //! - [`CgroupManager`]: the operations on a container cgroup (create, assign, cpu and memory
 //!   limits, statistics, OOM listener, kill, remove), implemented by [`V1Cgroup`], [`V2Cgroup`] and
 //!   the [`Cgroup`] enum that delegates to them.
-//! - [`formulas`]: Mesos's resource-to-cgroup formulas as pure functions.
+//! - [`formulas`]: Mesos's resource-to-cgroup formulas as pure functions, and memory+swap
+//!   (`--cgroups_limit_swap`, v1 `memory.memsw.*`) through [`MemorySpec::limit_swap`] and
+//!   [`Hierarchies::check_swap_limit`].
+//! - [`flags`]: the agent flags every cgroups module takes (`cgroups_root`, `cgroups_hierarchy`,
+//!   `cgroups_destroy_timeout`), parsed once.
+//! - `testing` (feature `testing`): one fake cgroupfs in a temp dir for the unit tests of this
+//!   crate and of the crates built on it, and the skip reason of their kernel tests.
 //!
 //! ```no_run
 //! use cgroupfs::{CgroupManager, Controller, CpuSpec};
@@ -31,6 +37,7 @@
 
 mod error;
 mod files;
+pub mod flags;
 pub mod formulas;
 mod hierarchies;
 mod kill;
@@ -42,10 +49,11 @@ mod stats;
 mod v1;
 mod v2;
 
-#[cfg(test)]
-mod fake;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{Error, Result};
+pub use flags::CgroupsFlags;
 pub use formulas::{CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
 pub use hierarchies::{Controller, Hierarchies};
 pub use manager::{Cgroup, CgroupManager, CpuSettings, MemorySettings};
