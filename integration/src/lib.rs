@@ -40,7 +40,7 @@ pub use clean::{Process, processes_in};
 pub use host::Host;
 pub use in_process::{container_spec, usage_until};
 pub use libtest_mimic::Failed;
-pub use run::{Background, RunOutcome, RunOutput, output, wait_output};
+pub use run::{Background, RunOutput, output, wait_output};
 pub use sandbox::{Broken, Sandbox, SandboxOptions};
 pub use suite::{Need, Suite};
 
