@@ -14,7 +14,9 @@
 //! `cgroupfs::formulas`.
 //!
 //! The crate is a `cdylib` for the harness and an `rlib` so tests drive the modules through the
-//! `Isolator` trait directly.
+//! `Isolator` trait directly. Its one `/proc` read of its own, `MemTotal` of `/proc/meminfo`
+//! (`host`'s fallback for an unlimited `mem_limit_bytes`), is a line of std rather than the
+//! procfs crate, so the module library stays small.
 
 pub mod cpu;
 pub mod error;

@@ -15,6 +15,9 @@
 //! (Mesos's pid and ipc isolators enter the parent's namespaces for those, which needs
 //! `enter_namespaces`); all support standalone containers. Only uts takes a parameter; an unknown
 //! key fails creation ([`module_params`]).
+//!
+//! The one `/proc` use, net's `/proc/<pid>/ns/net`, is an open for `setns`, not a read, so the
+//! procfs crate has nothing to offer it.
 
 mod ipc;
 pub mod namespace;

@@ -34,6 +34,14 @@
 //! non-optional dependency even with `default-features = false`, tripling a clean build. What this
 //! crate needs is a few dozen file reads and writes, so it writes them itself, behind the
 //! [`CgroupManager`] trait that is the one place to swap the implementation.
+//!
+//! Why not procfs (0.18) for `/proc/self/mountinfo` and `/proc/<pid>/cgroup`, as the harness and
+//! the integration suite use it: this crate is linked into the cdylib modules (the cgroups
+//! isolators, the containerizer), which should stay small and take no more dependencies than
+//! they need; and procfs's mountinfo keeps the kernel's octal escapes in mount points (`\040` for
+//! a space) and splits the super options at `=`, so `name=systemd` would have to be put back
+//! together. [`mounts`] is one short parser with those rules, tested on recorded tables; its
+//! [`mounts::unescape`] is what the harness applies to procfs's mount points.
 
 mod error;
 mod files;
