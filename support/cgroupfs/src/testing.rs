@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::hierarchies::{Controller, Hierarchies};
+use crate::mounts::{CgroupMode, CgroupMounts, DEFAULT_HIERARCHY, SELF_MOUNTINFO};
 
 /// What v1 reads back as "no limit" with 4 KiB pages.
 pub const V1_UNLIMITED: &str = "9223372036854771712";
@@ -151,6 +152,19 @@ pub fn write(dir: &Path, files: &[(&str, &str)]) {
 pub fn read(path: impl AsRef<Path>) -> String {
     let path = path.as_ref();
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_owned()
+}
+
+/// This host's cgroup mounts, the hierarchies Mesos would use at the default root, and `v1` or
+/// `v2` (the prefix of kernel test names), for the main of a kernel test. Panics when the mount
+/// table cannot be read: a test binary has nothing to run then.
+pub fn host() -> (CgroupMounts, Hierarchies, &'static str) {
+    let mounts = CgroupMounts::from_mountinfo(Path::new(SELF_MOUNTINFO)).expect("mountinfo");
+    let hierarchies = mounts.hierarchies(Path::new(DEFAULT_HIERARCHY));
+    let version = match hierarchies.mode() {
+        CgroupMode::V1 => "v1",
+        CgroupMode::V2 => "v2",
+    };
+    (mounts, hierarchies, version)
 }
 
 /// Why a kernel test that needs `needed` cannot run on this host (not root, a v1 controller not

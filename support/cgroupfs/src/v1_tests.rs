@@ -166,20 +166,30 @@ fn operations_without_their_controller_fail_naming_the_cgroup() {
     assert!(err.to_string().contains("mesos/c1"), "{err}");
 }
 
-#[test]
-fn limit_swap_holds_memory_plus_swap_to_the_hard_limit() {
+/// A fake with the container cgroup `mesos/c1` populated: the fake, the handle, its memory dir.
+fn populated() -> (FakeCgroupfs, Cgroup, std::path::PathBuf) {
     let fake = FakeCgroupfs::v1();
     fake.populate("mesos", "c1");
     let cg = cgroup(&fake);
     let dir = fake.mount(Controller::Memory).join("mesos/c1");
-    let spec = |mb: u64| MemorySpec { request_bytes: mb * MB, limit: None, limit_swap: true };
-    cg.update_memory(&spec(64)).unwrap();
+    (fake, cg, dir)
+}
+
+/// A request of `mb` MB with memory+swap limited.
+fn swap_spec(mb: u64) -> MemorySpec {
+    MemorySpec { request_bytes: mb * MB, limit: None, limit_swap: true }
+}
+
+#[test]
+fn limit_swap_holds_memory_plus_swap_to_the_hard_limit() {
+    let (_fake, cg, dir) = populated();
+    cg.update_memory(&swap_spec(64)).unwrap();
     assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), (64 * MB).to_string());
     assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), (64 * MB).to_string());
-    cg.update_memory(&spec(128)).unwrap();
+    cg.update_memory(&swap_spec(128)).unwrap();
     assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), (128 * MB).to_string());
     assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), (128 * MB).to_string());
-    cg.update_memory(&spec(64)).unwrap();
+    cg.update_memory(&swap_spec(64)).unwrap();
     assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), (128 * MB).to_string(), "never lowered");
     cg.update_memory(&MemorySpec { request_bytes: 0, limit: Some(MemoryLimit::Unlimited), limit_swap: true })
         .unwrap();
@@ -187,10 +197,8 @@ fn limit_swap_holds_memory_plus_swap_to_the_hard_limit() {
     assert_eq!(cg.stats().unwrap().mem_total_memsw_bytes, Some(12288));
 
     // Without the flag memsw is left alone.
-    let fake = FakeCgroupfs::v1();
-    fake.populate("mesos", "c1");
-    cgroup(&fake).update_memory(&MemorySpec { limit_swap: false, ..spec(64) }).unwrap();
-    let dir = fake.mount(Controller::Memory).join("mesos/c1");
+    let (_fake, cg, dir) = populated();
+    cg.update_memory(&MemorySpec { limit_swap: false, ..swap_spec(64) }).unwrap();
     assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), fake::V1_UNLIMITED);
 }
 
@@ -198,14 +206,10 @@ fn limit_swap_holds_memory_plus_swap_to_the_hard_limit() {
 fn a_missing_memsw_file_fails_before_the_hard_limit_is_raised_past_it() {
     // A raise writes memsw first: when that write fails, limit_in_bytes is still the old value,
     // so the kernel's `limit <= memsw` rule can never be broken half-way.
-    let fake = FakeCgroupfs::v1();
-    fake.populate("mesos", "c1");
-    let cg = cgroup(&fake);
-    let dir = fake.mount(Controller::Memory).join("mesos/c1");
-    let spec = |mb: u64| MemorySpec { request_bytes: mb * MB, limit: None, limit_swap: true };
-    cg.update_memory(&spec(64)).unwrap();
+    let (_fake, cg, dir) = populated();
+    cg.update_memory(&swap_spec(64)).unwrap();
     std::fs::remove_file(dir.join(MEMSW_LIMIT)).unwrap();
-    let err = cg.update_memory(&spec(128)).unwrap_err();
+    let err = cg.update_memory(&swap_spec(128)).unwrap_err();
     assert!(err.to_string().contains(MEMSW_LIMIT), "{err}");
     assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), (64 * MB).to_string());
 }

@@ -13,9 +13,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
-use cgroupfs::{
-    CgroupManager, CgroupMode, CgroupMounts, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec,
-};
+use cgroupfs::{CgroupManager, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec};
 use common::{
     CHILD_ENV, CONTROLLERS, KILL_TIMEOUT, MB, TestFn, TestResult, child, expect_sigkill, release,
     skip_reason, spawn_child, spawn_sleep, test_root,
@@ -27,13 +25,7 @@ fn main() {
         child(&mode);
     }
     let args = Arguments::from_args();
-    let mounts =
-        CgroupMounts::from_mountinfo(Path::new(cgroupfs::mounts::SELF_MOUNTINFO)).expect("mountinfo");
-    let hierarchies = mounts.hierarchies(Path::new(cgroupfs::mounts::DEFAULT_HIERARCHY));
-    let version = match hierarchies.mode() {
-        CgroupMode::V1 => "v1",
-        CgroupMode::V2 => "v2",
-    };
+    let (mounts, hierarchies, version) = cgroupfs::testing::host();
     let skip = skip_reason(&hierarchies);
     let tests: [(&str, TestFn); 5] = [
         ("create_assign_limits_readback", create_assign_limits_readback),
