@@ -1,6 +1,7 @@
-//! "Nothing left behind", checked from the outside: the cgroup file systems, `/proc`, the mount
-//! table and the work dir, never through the code under test. And the best-effort cleanup after a
-//! failed test, so one failure does not leak processes and cgroups into the next test.
+//! "Nothing left behind", checked from the outside: the cgroup file systems, `/proc` (through
+//! `procfs`), the mount table and the work dir, never through the code under test. And the
+//! best-effort cleanup after a failed test, so one failure does not leak processes and cgroups
+//! into the next test.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -62,7 +63,8 @@ pub fn sweep_stale(host: &Host) {
         for dir in child_dirs(&mount) {
             let Some(name) = dir.file_name().and_then(|n| n.to_str()) else { continue };
             let pid = name.strip_prefix("it-").and_then(|rest| rest.split_once('-')).map(|(pid, _)| pid);
-            if pid.is_some_and(|pid| pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists()) {
+            let gone = |pid: i32| procfs::process::Process::new(pid).is_err();
+            if pid.and_then(|pid| pid.parse::<i32>().ok()).is_some_and(gone) {
                 stale.insert(name.to_owned());
             }
         }
@@ -134,24 +136,22 @@ impl std::fmt::Display for Process {
 pub fn processes_in(root: &str) -> Vec<Process> {
     let exact = format!("/{root}");
     let below = format!("/{root}/");
-    let mut found = Vec::new();
-    let Ok(proc) = std::fs::read_dir("/proc") else { return found };
-    for entry in proc.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        let Ok(cgroups) = std::fs::read_to_string(entry.path().join("cgroup")) else { continue };
-        let hit = cgroups.lines().find(|line| {
-            let path = line.splitn(3, ':').nth(2).unwrap_or_default();
-            path == exact || path.starts_with(&below)
-        });
-        if let Some(line) = hit {
-            let comm =
-                std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default().trim().to_owned();
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let state = stat.rsplit(')').next().unwrap_or_default().split_whitespace().next().unwrap_or("?");
-            found.push(Process { pid, comm, state: state.to_owned(), cgroup: line.to_owned() });
-        }
-    }
-    found
+    let Ok(all) = procfs::process::all_processes() else { return Vec::new() };
+    // A process that ends while the list is read is simply not listed.
+    all.flatten()
+        .filter_map(|process| {
+            let cgroups = process.cgroups().ok()?;
+            let hit =
+                cgroups.0.into_iter().find(|c| c.pathname == exact || c.pathname.starts_with(&below))?;
+            let stat = process.stat().ok();
+            Some(Process {
+                pid: process.pid(),
+                comm: stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
+                state: stat.map_or_else(|| "?".to_owned(), |s| s.state.to_string()),
+                cgroup: format!("{}:{}:{}", hit.hierarchy, hit.controllers.join(","), hit.pathname),
+            })
+        })
+        .collect()
 }
 
 /// The mount points under a directory: the kit's own check.

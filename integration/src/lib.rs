@@ -40,9 +40,7 @@ pub use clean::{Process, processes_in};
 pub use host::Host;
 pub use in_process::{container_spec, usage_until};
 pub use libtest_mimic::Failed;
-pub use run::{
-    Background, HARNESS_TIMEOUT, RunBytes, RunOutcome, RunOutput, output, wait_output, wait_output_bytes,
-};
+pub use run::{Background, HARNESS_TIMEOUT, RunBytes, RunOutput, output, wait_output, wait_output_bytes};
 pub use sandbox::{Broken, Sandbox, SandboxOptions};
 pub use suite::{Need, Suite};
 

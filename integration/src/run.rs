@@ -1,13 +1,11 @@
 //! Running the `agent-harness` binary: `run ... --json` and `recover`, with their output parsed,
 //! or `run` attached with its output as bytes.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use module_abi::{ContainerLimitation, ResourceStatistics};
-use serde::Deserialize;
+use agent_harness::engine::Outcome;
 
 use crate::TestResult;
 use crate::sandbox::Sandbox;
@@ -15,19 +13,6 @@ use crate::sandbox::Sandbox;
 /// How long one harness invocation may take before it counts as hung (generous: 2 cores shared
 /// with other tests, or a qemu guest without KVM).
 pub const HARNESS_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// What `run --json` prints about the finished container (the harness's `Outcome`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunOutcome {
-    pub container_id: String,
-    pub sandbox: String,
-    pub exit_status: i32,
-    pub signal: Option<i32>,
-    pub limitation: Option<ContainerLimitation>,
-    pub usage: ResourceStatistics,
-    #[serde(default)]
-    pub durations: BTreeMap<String, f64>,
-}
 
 /// The end of one harness process.
 #[derive(Debug, Clone)]
@@ -39,8 +24,8 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
-    /// The `--json` outcome on stdout.
-    pub fn outcome(&self) -> TestResult<RunOutcome> {
+    /// The `--json` outcome on stdout: the engine's own [`Outcome`], parsed back.
+    pub fn outcome(&self) -> TestResult<Outcome> {
         serde_json::from_str(self.stdout.trim()).map_err(|e| {
             format!("stdout is not a run outcome ({e}): {:?}; stderr: {:?}", self.stdout, self.stderr).into()
         })

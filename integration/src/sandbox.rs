@@ -12,18 +12,18 @@ use crate::host::Host;
 use crate::{TestResult, clean};
 
 /// `org_apache_mesos_TestBrokenIsolator`'s parameters: the step it misbehaves at (`prepare`,
-/// `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`) and how (`error`, `panic`,
-/// `stall`).
+/// `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`), how (`error`, `panic`, `stall`),
+/// and how long a stall lasts (a Mesos duration such as `60secs`).
 #[derive(Debug, Clone)]
 pub struct Broken {
     pub fail_at: String,
     pub mode: String,
-    pub stall_secs: Option<u64>,
+    pub stall: Option<String>,
 }
 
 impl Broken {
     pub fn new(fail_at: &str, mode: &str) -> Broken {
-        Broken { fail_at: fail_at.to_owned(), mode: mode.to_owned(), stall_secs: None }
+        Broken { fail_at: fail_at.to_owned(), mode: mode.to_owned(), stall: None }
     }
 }
 
@@ -123,8 +123,8 @@ impl Sandbox {
         ];
         if let Some(broken) = &self.options.broken {
             let mut parameters = vec![p("fail_at", &broken.fail_at), p("mode", &broken.mode)];
-            if let Some(secs) = broken.stall_secs {
-                parameters.push(p("stall_secs", &secs.to_string()));
+            if let Some(stall) = &broken.stall {
+                parameters.push(p("stall", stall));
             }
             libraries.push(json!({"file": file("brokenmodules"), "modules": [
                 {"name": crate::isolators::BROKEN, "parameters": parameters},

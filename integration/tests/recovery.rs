@@ -45,7 +45,7 @@ fn recovered(stdout: &str, id: &str) -> TestResult<Value> {
 fn kill_between_clone_and_exec() -> TestResult {
     // Last in --isolation and stalling in isolate: by then the cgroups isolators have put the
     // cloned (still blocked) process in their cgroups.
-    let broken = Broken { stall_secs: Some(60), ..Broken::new("isolate", "stall") };
+    let broken = Broken { stall: Some("60secs".to_owned()), ..Broken::new("isolate", "stall") };
     let sandbox = Sandbox::with(SandboxOptions { broken: Some(broken), ..Default::default() })?;
     let marker = sandbox.markers().join("ran");
     let script = format!("echo ran > {}; sleep 600", marker.display());

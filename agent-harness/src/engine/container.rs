@@ -23,7 +23,7 @@ use module_abi::{
     CommandInfo, ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation,
     ContainerTermination, LaunchRequest, ResourceStatistics, Resources,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::unix::AsyncFd;
 
 use super::checkpoint::{Checkpoint, CheckpointDir};
@@ -73,8 +73,9 @@ pub enum Ending {
     Stopped(i32),
 }
 
-/// What `run --json` prints about a finished container.
-#[derive(Debug, Clone, Serialize)]
+/// What `run --json` prints about a finished container (and what a reader of that output, such
+/// as the integration suite, parses it back into).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     pub container_id: String,
     pub sandbox: String,
@@ -84,7 +85,8 @@ pub struct Outcome {
     pub limitation: Option<ContainerLimitation>,
     pub usage: ResourceStatistics,
     /// Seconds per lifecycle phase.
-    pub durations: BTreeMap<&'static str, f64>,
+    #[serde(default)]
+    pub durations: BTreeMap<String, f64>,
     /// Errors of the teardown (destroy, cleanup): each one a module's message.
     #[serde(skip)]
     pub errors: Vec<String>,
@@ -415,7 +417,7 @@ impl Engine {
             signal: termination.signal,
             limitation,
             usage,
-            durations: durations.0,
+            durations: durations.0.into_iter().map(|(phase, seconds)| (phase.to_owned(), seconds)).collect(),
             errors,
             warnings,
         }
@@ -461,4 +463,45 @@ fn register(fd: OwnedFd) -> Result<AsyncFd<OwnedFd>, String> {
     // dropped; `as_raw_fd` always returns it.
     unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
         .map_err(|e| format!("cannot wait on a module's descriptor: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use module_abi::Reason;
+
+    use super::*;
+
+    #[test]
+    fn an_outcome_reads_back_from_its_json() {
+        let outcome = Outcome {
+            container_id: "c1".into(),
+            sandbox: "/w/sandboxes/c1".into(),
+            exit_status: 137,
+            signal: Some(9),
+            limitation: Some(ContainerLimitation {
+                resources: Resources::new().with("mem", 32.0),
+                message: "Memory limit exceeded".into(),
+                reason: Some(Reason::REASON_CONTAINER_LIMITATION_MEMORY),
+            }),
+            usage: ResourceStatistics { mem_total_bytes: Some(4096), ..Default::default() },
+            durations: [("prepare".to_owned(), 0.25)].into(),
+            errors: vec!["not printed".into()],
+            warnings: vec![],
+        };
+        let json = serde_json::to_string(&outcome).unwrap();
+        assert!(!json.contains("not printed"), "{json}");
+        let back: Outcome = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.container_id, "c1");
+        assert_eq!(back.sandbox, "/w/sandboxes/c1");
+        assert_eq!((back.exit_status, back.signal), (137, Some(9)));
+        assert_eq!(back.limitation, outcome.limitation);
+        assert_eq!(back.usage, outcome.usage);
+        assert_eq!(back.durations, outcome.durations);
+        assert!(back.errors.is_empty());
+        let minimal: Outcome = serde_json::from_str(
+            r#"{"container_id":"c","sandbox":"/s","exit_status":0,"signal":null,"limitation":null,"usage":{}}"#,
+        )
+        .unwrap();
+        assert!(minimal.durations.is_empty());
+    }
 }

@@ -1,6 +1,8 @@
 //! What a container may have left on the machine, found by its id alone, so the check holds for any
 //! isolator: a cgroup directory named after the container in any hierarchy, a process whose
-//! `/proc/<pid>/cgroup` names it, a mount under the kit's work directory.
+//! `/proc/<pid>/cgroup` names it, a mount under the kit's work directory. The process list and the
+//! mount table are read through `procfs`; mount points are unescaped with cgroupfs's mountinfo
+//! rule, since procfs keeps the kernel's `\040` escapes.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,25 +45,28 @@ fn find_cgroups(dir: &Path, ids: &BTreeSet<String>, depth: usize, found: &mut Ve
 }
 
 fn processes(ids: &BTreeSet<String>) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
-        .filter_map(|e| {
-            let cgroups = std::fs::read_to_string(e.path().join("cgroup")).ok()?;
-            let id = ids.iter().find(|id| cgroups.split(['/', '\n']).any(|part| part == id.as_str()))?;
-            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-            Some(format!("process {} ({}) of container {id}", e.file_name().to_string_lossy(), comm.trim()))
+    let Ok(all) = procfs::process::all_processes() else { return Vec::new() };
+    // A process that ends while the list is read is no leftover.
+    all.flatten()
+        .filter_map(|process| {
+            let cgroups = process.cgroups().ok()?;
+            let id = ids.iter().find(|id| {
+                cgroups.0.iter().any(|cgroup| cgroup.pathname.split('/').any(|part| part == id.as_str()))
+            })?;
+            let comm = process.stat().map(|stat| stat.comm).unwrap_or_default();
+            Some(format!("process {} ({comm}) of container {id}", process.pid()))
         })
         .collect()
 }
 
-/// The mount points under `dir` (mountinfo escapes a space as `\040`).
+/// The mount points under `dir`, from this process's mount table.
 pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string(cgroupfs::mounts::SELF_MOUNTINFO).unwrap_or_default();
-    text.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| PathBuf::from(point.replace("\\040", " ")))
+    let Ok(mounts) = procfs::process::Process::myself().and_then(|me| me.mountinfo()) else {
+        return Vec::new();
+    };
+    mounts
+        .into_iter()
+        .map(|mount| PathBuf::from(cgroupfs::mounts::unescape(&mount.mount_point.to_string_lossy())))
         .filter(|point| point.starts_with(dir))
         .collect()
 }
@@ -79,6 +84,25 @@ mod tests {
         let mut found = Vec::new();
         find_cgroups(dir.path(), &ids, DEPTH, &mut found);
         assert_eq!(found, [format!("cgroup {}", dir.path().join("mesos/c1").display())]);
+    }
+
+    #[test]
+    fn mounts_are_read_from_the_mount_table() {
+        assert!(mounts_under(Path::new("/")).contains(&PathBuf::from("/")), "the root mount");
+        assert!(mounts_under(Path::new("/nonexistent-work-dir")).is_empty());
+    }
+
+    #[test]
+    fn a_process_in_a_container_cgroup_is_found() {
+        // This test's own process is in some cgroup on every host: name a part of its path.
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let Some(part) = own.lines().filter_map(|l| l.rsplit('/').next()).find(|p| !p.is_empty()) else {
+            return; // in the root cgroup everywhere: nothing to name
+        };
+        let ids: BTreeSet<String> = [part.to_owned()].into();
+        let found = processes(&ids);
+        let me = format!("process {} (", std::process::id());
+        assert!(found.iter().any(|line| line.starts_with(&me)), "{found:?}");
     }
 
     #[test]

@@ -30,14 +30,9 @@ impl LauncherCgroups {
         let hierarchies = match mounts.hierarchies(hierarchy) {
             v2 @ Hierarchies::V2 { .. } => v2,
             Hierarchies::V1 { mounts } => {
-                let freezer = mounts.get(&Controller::Freezer).ok_or_else(|| Error::Parameter {
-                    key: "cgroups_hierarchy",
-                    reason: format!(
-                        "neither is cgroup2 mounted at {} nor is a cgroup v1 freezer hierarchy mounted; \
-                         the containerizer needs one of them to kill containers",
-                        hierarchy.display()
-                    ),
-                })?;
+                let freezer = mounts
+                    .get(&Controller::Freezer)
+                    .ok_or_else(|| Error::NoKillHierarchy { hierarchy: hierarchy.to_owned() })?;
                 Hierarchies::V1 { mounts: [(Controller::Freezer, freezer.clone())].into() }
             }
         };

@@ -68,16 +68,14 @@ fn name(id: &ContainerId) -> Result<&str> {
         return Err(bad("nested containers are not supported by this containerizer"));
     }
     let value = id.value.as_str();
-    if value.is_empty() || value == "." || value == ".." || value.contains(['/', '\0']) {
-        return Err(bad("a container id must be a non-empty file name"));
-    }
+    module_params::check_component(value).map_err(|e| bad(&format!("the container id {e}")))?;
     Ok(value)
 }
 
 impl Module for LinuxContainerizer {
     fn create(parameters: Parameters) -> module_abi::Result<Self> {
-        let settings = Settings::from_parameters(&parameters)?;
-        let cgroups = LauncherCgroups::detect(&settings.cgroups_hierarchy, &settings.cgroups_root)?;
+        let settings = Settings::from_parameters(&parameters).map_err(Error::from)?;
+        let cgroups = LauncherCgroups::detect(&settings.cgroups.hierarchy, &settings.cgroups.root)?;
         Ok(LinuxContainerizer {
             settings,
             cgroups,
@@ -193,7 +191,7 @@ impl LinuxContainerizer {
         let (cloned, in_cgroup) = match self.clone_helper(name, flags, &exec, &fds) {
             Ok(cloned) => cloned,
             Err(e) => {
-                let _ = self.cgroups.destroy(name, self.settings.destroy_timeout);
+                let _ = self.cgroups.destroy(name, self.settings.cgroups.destroy_timeout);
                 return Err(e);
             }
         };
@@ -206,7 +204,7 @@ impl LinuxContainerizer {
         if let Err(e) = placed {
             let _ = kill(cloned.pid, Signal::SIGKILL);
             let _ = reap(cloned.pid, true);
-            let _ = self.cgroups.destroy(name, self.settings.destroy_timeout);
+            let _ = self.cgroups.destroy(name, self.settings.cgroups.destroy_timeout);
             return Err(e);
         }
         Ok(Container {
@@ -390,7 +388,7 @@ impl Containerizer for LinuxContainerizer {
             // must not leave it running.
             let _ = Self::poll_termination(container);
         }
-        if let Err(e) = self.cgroups.destroy(name, self.settings.destroy_timeout) {
+        if let Err(e) = self.cgroups.destroy(name, self.settings.cgroups.destroy_timeout) {
             if let Some(container) = container {
                 lock(&self.containers).insert(name.to_owned(), container);
             }

@@ -7,9 +7,17 @@ use std::path::PathBuf;
 /// A failure of a containerizer operation.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A module parameter that cannot be used.
-    #[error("invalid parameter '{key}': {reason}")]
-    Parameter { key: &'static str, reason: String },
+    /// A parameter list the module cannot be created with; names the key and the value.
+    #[error(transparent)]
+    Parameter(#[from] module_params::ParamError),
+
+    /// The host has no hierarchy the containerizer can kill containers through.
+    #[error(
+        "neither is cgroup2 mounted at {} nor is a cgroup v1 freezer hierarchy mounted; the \
+         containerizer needs one of them to kill containers (parameter 'cgroups_hierarchy')",
+        hierarchy.display()
+    )]
+    NoKillHierarchy { hierarchy: PathBuf },
 
     /// The launch request asks for something this containerizer cannot or must not do.
     #[error("invalid launch of container '{container}': {reason}")]

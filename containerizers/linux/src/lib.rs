@@ -20,6 +20,13 @@
 //! those files), reaps every process, forwards signals, and writes how the command ended.
 //!
 //! [`params`] lists the module parameters; [`spec`] holds the pure decisions both sides share.
+//!
+//! `/proc` is read here without the procfs crate: the library is a cdylib loaded into the harness
+//! and should stay small, and its reads are not ones procfs expresses. [`clone`] lists
+//! `/proc/self/fd` to close inherited descriptors where `close_range` is missing, and the helper
+//! reopens its own pipes through `/proc/self/fd/<n>`, for a file description of its own; the
+//! mount table and a process's cgroups come through `cgroupfs` (see its docs for why it does not
+//! use procfs either).
 
 pub mod cgroup;
 pub mod clone;

@@ -3,16 +3,19 @@
 //! nothing else; cleanup still runs for every isolator). Its parameters choose the fault:
 //! `fail_at` is one of `prepare`, `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`
 //! (without it, nothing fails); `mode` is `error` (the default), `panic`, or `stall` (the step
-//! sleeps for `stall_secs`, default 60, then succeeds: a window in which a test can kill the
-//! harness mid-lifecycle). Every other step succeeds and does nothing.
+//! sleeps for `stall`, a Mesos duration, default `60secs`, then succeeds: a window in which a test
+//! can kill the harness mid-lifecycle). Every other step succeeds and does nothing. Any other key
+//! or value fails creation ([`module_params`]).
 
 use std::fmt;
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 use module_abi::{
     ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerState, Isolator, Module, Parameters,
-    ResourceStatistics, Resources, Result, bail, parameter,
+    ResourceStatistics, Resources, Result, bail,
 };
+use module_params::Params;
 
 /// The lifecycle step at which the isolator misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,19 +30,19 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 7] =
-        [Step::Prepare, Step::Isolate, Step::Watch, Step::Usage, Step::Update, Step::Cleanup, Step::Recover];
+    /// Every step with its `fail_at` name, in lifecycle order.
+    const BY_NAME: [(&'static str, Step); 7] = [
+        ("prepare", Step::Prepare),
+        ("isolate", Step::Isolate),
+        ("watch", Step::Watch),
+        ("usage", Step::Usage),
+        ("update", Step::Update),
+        ("cleanup", Step::Cleanup),
+        ("recover", Step::Recover),
+    ];
 
     fn name(self) -> &'static str {
-        match self {
-            Step::Prepare => "prepare",
-            Step::Isolate => "isolate",
-            Step::Watch => "watch",
-            Step::Usage => "usage",
-            Step::Update => "update",
-            Step::Cleanup => "cleanup",
-            Step::Recover => "recover",
-        }
+        Step::BY_NAME.iter().find(|(_, step)| *step == self).map_or("?", |(name, _)| name)
     }
 }
 
@@ -57,7 +60,7 @@ pub enum Mode {
     /// The step panics (module-abi turns the panic into an error).
     Panic,
     /// The step sleeps this long, then succeeds.
-    Stall(std::time::Duration),
+    Stall(Duration),
 }
 
 pub struct TestBrokenIsolator {
@@ -79,31 +82,29 @@ impl TestBrokenIsolator {
     }
 }
 
+/// The module's name in its errors, and its parameters.
+const NAME: &str = "TestBrokenIsolator";
+const FAIL_AT: &str = "fail_at";
+const MODE: &str = "mode";
+const STALL: &str = "stall";
+
+/// The `mode` words; `stall` takes its duration from the `stall` parameter.
+#[derive(Debug, Clone, Copy)]
+enum ModeName {
+    Error,
+    Panic,
+    Stall,
+}
+
 impl Module for TestBrokenIsolator {
     fn create(parameters: Parameters) -> Result<Self> {
-        let fail_at = match parameter(&parameters, "fail_at") {
-            None => None,
-            Some(name) => match Step::ALL.into_iter().find(|s| s.name() == name) {
-                Some(step) => Some(step),
-                None => bail!(
-                    "TestBrokenIsolator: unknown fail_at '{name}' (expected one of prepare, \
-                     isolate, watch, usage, update, cleanup, recover)"
-                ),
-            },
-        };
-        let mode = match parameter(&parameters, "mode") {
-            None | Some("error") => Mode::Error,
-            Some("panic") => Mode::Panic,
-            Some("stall") => {
-                let secs = parameter(&parameters, "stall_secs").unwrap_or("60");
-                match secs.parse::<u64>() {
-                    Ok(secs) => Mode::Stall(std::time::Duration::from_secs(secs)),
-                    Err(_) => bail!("TestBrokenIsolator: stall_secs '{secs}' is not a number of seconds"),
-                }
-            }
-            Some(other) => {
-                bail!("TestBrokenIsolator: unknown mode '{other}' (expected error, panic or stall)")
-            }
+        let params = Params::new(NAME, &parameters, &[FAIL_AT, MODE, STALL])?;
+        let fail_at = params.choice(FAIL_AT, &Step::BY_NAME)?;
+        let modes = &[("error", ModeName::Error), ("panic", ModeName::Panic), ("stall", ModeName::Stall)];
+        let mode = match params.choice(MODE, modes)?.unwrap_or(ModeName::Error) {
+            ModeName::Error => Mode::Error,
+            ModeName::Panic => Mode::Panic,
+            ModeName::Stall => Mode::Stall(params.duration(STALL)?.unwrap_or(Duration::from_secs(60))),
         };
         Ok(TestBrokenIsolator { fail_at, mode })
     }
@@ -192,7 +193,7 @@ mod tests {
 
     #[test]
     fn fails_exactly_at_the_chosen_step() {
-        for step in Step::ALL {
+        for (_, step) in Step::BY_NAME {
             let isolator = broken(&[("fail_at", step.name())]).unwrap();
             assert_eq!(
                 run_all(&isolator),
@@ -212,8 +213,23 @@ mod tests {
     #[test]
     fn rejects_unknown_parameters_values() {
         let err = broken(&[("fail_at", "launch")]).err().unwrap();
-        assert!(err.message().contains("unknown fail_at 'launch'"), "{err}");
+        assert_eq!(
+            err.message(),
+            "TestBrokenIsolator: invalid value 'launch' for parameter 'fail_at': expected one of \
+             prepare, isolate, watch, usage, update, cleanup, recover"
+        );
         let err = broken(&[("fail_at", "usage"), ("mode", "abort")]).err().unwrap();
-        assert!(err.message().contains("unknown mode 'abort'"), "{err}");
+        assert!(err.message().contains("invalid value 'abort' for parameter 'mode'"), "{err}");
+        let err = broken(&[("mode", "stall"), ("stall", "60")]).err().unwrap();
+        assert!(err.message().contains("invalid value '60' for parameter 'stall'"), "{err}");
+        let err = broken(&[("stall_secs", "60")]).err().unwrap();
+        assert!(err.message().starts_with("TestBrokenIsolator: unknown parameter 'stall_secs'"), "{err}");
+    }
+
+    #[test]
+    fn stall_takes_a_mesos_duration() {
+        let isolator = broken(&[("fail_at", "prepare"), ("mode", "stall"), ("stall", "0.5secs")]).unwrap();
+        assert_eq!(isolator.mode, Mode::Stall(Duration::from_millis(500)));
+        assert_eq!(broken(&[("mode", "stall")]).unwrap().mode, Mode::Stall(Duration::from_secs(60)));
     }
 }

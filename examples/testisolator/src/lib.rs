@@ -5,6 +5,10 @@
 //! `src/slave/containerizer/mesos/isolators/posix.hpp`: they isolate nothing, remember the pid
 //! each container was isolated with and report the usage of its process tree from `/proc`. They
 //! let the harness run a container through the whole lifecycle without privileges or cgroups.
+//!
+//! Its process-tree usage reads `/proc/<pid>/stat` itself (`proc`) rather than through the procfs
+//! crate: an example module should show how little a module library needs (module-abi and nix),
+//! and the reader takes its `/proc` root as a parameter so its tests run on a fake one.
 
 mod posix;
 mod proc;

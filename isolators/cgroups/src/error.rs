@@ -9,17 +9,10 @@ use cgroupfs::Error as CgroupError;
 /// A failure of one of the cgroups isolators.
 #[derive(Debug, thiserror::Error)]
 pub enum IsolatorError {
-    /// A parameter key the module does not know (typos must not be ignored silently).
-    #[error("unknown parameter '{key}' (known parameters: {known})")]
-    UnknownParameter { key: String, known: String },
-
-    /// The same key twice in one parameter list.
-    #[error("parameter '{key}' is given more than once")]
-    DuplicateParameter { key: String },
-
-    /// A parameter value that does not parse.
-    #[error("invalid value '{value}' for parameter '{key}': {reason}")]
-    InvalidParameter { key: String, value: String, reason: String },
+    /// A parameter list the module cannot be created with (an unknown or repeated key, a value
+    /// that does not parse); the message names the module, the key and the value.
+    #[error(transparent)]
+    Parameter(#[from] module_params::ParamError),
 
     /// This host cannot give what the parameters ask for.
     #[error("{isolator}: {reason}")]
@@ -49,7 +42,7 @@ pub enum IsolatorError {
     #[error("{isolator}: {source}")]
     Hierarchy { isolator: &'static str, source: CgroupError },
 
-    /// A control file this crate reads or writes itself (v1 `memory.memsw.*`, `memory.kmem.*`).
+    /// A file this crate reads itself (v2 `cgroup.controllers`, checked at creation).
     #[error("{isolator}: failed to access {}: {source}", path.display())]
     File { isolator: &'static str, path: PathBuf, source: std::io::Error },
 }

@@ -126,10 +126,10 @@ impl<S: Subsystem> std::fmt::Debug for CgroupsIsolator<S> {
 
 impl<S: Subsystem> Module for CgroupsIsolator<S> {
     fn create(parameters: Parameters) -> module_abi::Result<Self> {
-        let config = Config::parse(&parameters)?;
+        let config = Config::parse(S::NAME, &parameters).map_err(IsolatorError::from)?;
         let mounts = CgroupMounts::from_mountinfo(Path::new(cgroupfs::mounts::SELF_MOUNTINFO))
             .map_err(|source| IsolatorError::Hierarchy { isolator: S::NAME, source })?;
-        let hierarchies = mounts.hierarchies(&config.cgroups_hierarchy);
+        let hierarchies = mounts.hierarchies(&config.cgroups.hierarchy);
         Ok(Self::new(config, hierarchies)?)
     }
 }
@@ -157,7 +157,7 @@ impl<S: Subsystem> CgroupsIsolator<S> {
     pub fn cgroup(&self, container_id: &ContainerId) -> Result<Cgroup> {
         let name = cgroup_name(container_id);
         self.hierarchies
-            .cgroup(&self.config.cgroups_root, &name, S::controllers(self.hierarchies.mode()))
+            .cgroup(&self.config.cgroups.root, &name, S::controllers(self.hierarchies.mode()))
             .map_err(|source| IsolatorError::Cgroup {
                 isolator: S::NAME,
                 action: "name the cgroup",
@@ -197,7 +197,7 @@ impl<S: Subsystem> CgroupsIsolator<S> {
     /// Kills what is left in a cgroup and removes it; a missing cgroup is fine.
     fn destroy(&self, ctx: Ctx<'_>, cgroup: &Cgroup) -> Result<()> {
         if cgroup.exists() && !cgroup.pids().map_err(ctx.cgroup("list the processes"))?.is_empty() {
-            cgroup.kill_all(self.config.destroy_timeout).map_err(ctx.cgroup("kill the processes"))?;
+            cgroup.kill_all(self.config.cgroups.destroy_timeout).map_err(ctx.cgroup("kill the processes"))?;
         }
         cgroup.remove().map_err(ctx.cgroup("remove the cgroup"))
     }
@@ -298,7 +298,7 @@ impl<S: Subsystem> Isolator for CgroupsIsolator<S> {
         // them itself, as Mesos's cgroups isolator does.
         let found = self
             .hierarchies
-            .containers(&self.config.cgroups_root)
+            .containers(&self.config.cgroups.root)
             .map_err(|source| IsolatorError::Hierarchy { isolator: S::NAME, source })?;
         for name in found.into_iter().filter(|n| !known.contains(n)) {
             let ctx = Ctx { isolator: S::NAME, container: &name };
@@ -403,7 +403,7 @@ impl<S: Subsystem> Isolator for CgroupsIsolator<S> {
         let name = cgroup_name(container_id);
         let (cgroup, _, _) = self.held(&name)?;
         let mut status = ContainerStatus::default();
-        status.info.insert("cgroup".to_owned(), format!("/{}/{name}", self.config.cgroups_root));
+        status.info.insert("cgroup".to_owned(), format!("/{}/{name}", self.config.cgroups.root));
         let dirs: Vec<String> = cgroup.dirs().iter().map(|d| d.display().to_string()).collect();
         status.info.insert(S::NAME.to_owned(), dirs.join(","));
         Ok(status)

@@ -10,11 +10,13 @@
 //! Both take the same parameters, named after Mesos's agent flags ([`params`]): `cgroups_root`
 //! (`mesos`), `cgroups_hierarchy` (`/sys/fs/cgroup`; v2 only when cgroup2 is mounted exactly there),
 //! `cgroups_enable_cfs` (`false`), `cgroups_limit_swap` (`false`, v1 only), `cgroups_destroy_timeout`
-//! (`60secs`). The lifecycle shared by both lives in [`isolator`]; the formulas are Mesos's, from
+//! (`60secs`, a Mesos duration). The lifecycle shared by both lives in [`isolator`]; the formulas are Mesos's, from
 //! `cgroupfs::formulas`.
 //!
 //! The crate is a `cdylib` for the harness and an `rlib` so tests drive the modules through the
-//! `Isolator` trait directly.
+//! `Isolator` trait directly. Its one `/proc` read of its own, `MemTotal` of `/proc/meminfo`
+//! (`host`'s fallback for an unlimited `mem_limit_bytes`), is a line of std rather than the
+//! procfs crate, so the module library stays small.
 
 pub mod cpu;
 pub mod error;
@@ -23,8 +25,6 @@ pub mod isolator;
 pub mod mem;
 pub mod params;
 
-#[cfg(test)]
-mod fake;
 #[cfg(test)]
 mod tests;
 

@@ -4,10 +4,11 @@
 //! detection through the cgroupfs OOM listener (v1 eventfd, v2 inotify on `memory.events`) whose
 //! descriptor is the container's watch.
 //!
-//! With `cgroups_limit_swap` (v1 only) the same hard limit goes to `memory.memsw.limit_in_bytes`.
-//! The kernel requires `limit_in_bytes <= memsw.limit_in_bytes` at every write, so a raise writes
-//! memsw first and a first limit writes it last (MESOS-7237). v2 refuses the parameter, as Mesos's
-//! cgroups2 isolator does.
+//! With `cgroups_limit_swap` (v1 only) the same hard limit also holds memory plus swap: cgroupfs
+//! writes `memory.memsw.limit_in_bytes` in the order the kernel accepts
+//! ([`MemorySpec::limit_swap`]), and creation fails where it cannot
+//! ([`Hierarchies::check_swap_limit`]: v2, as Mesos's cgroups2 isolator refuses the flag, or a
+//! kernel without swap accounting).
 //!
 //! Deliberate differences from Mesos: a container without a `mem` request or limit gets no limits
 //! (kernel defaults); a limit without a request gets the 32 MB minimum soft limit. Burstable
@@ -16,11 +17,9 @@
 //! minimum and the never-lower rule), not the request.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::{Path, PathBuf};
 
 use cgroupfs::{
     Cgroup, CgroupManager, CgroupMode, Controller, Hierarchies, MemoryLimit, MemorySpec, OomListener,
-    formulas,
 };
 use module_abi::{ContainerLimitation, Reason, ResourceStatistics, Resources};
 
@@ -33,9 +32,6 @@ use crate::params::Config;
 pub type CgroupsMemIsolator = CgroupsIsolator<MemSubsystem>;
 
 const MB: f64 = 1024.0 * 1024.0;
-
-/// v1 reports "no limit" as the largest page-aligned `i64`; anything this large is unlimited.
-const V1_UNLIMITED_FLOOR: u64 = 1 << 62;
 
 /// The memory half of the cgroups isolator.
 #[derive(Debug)]
@@ -57,7 +53,12 @@ fn mb_to_bytes(mb: f64) -> u64 {
 
 /// What to write for a container's `mem` request and limit (MB), or `None` to leave the kernel's
 /// defaults (no request and no limit).
-pub fn memory_spec(ctx: Ctx<'_>, resources: &Resources, limits: &Resources) -> Result<Option<MemorySpec>> {
+pub fn memory_spec(
+    ctx: Ctx<'_>,
+    resources: &Resources,
+    limits: &Resources,
+    limit_swap: bool,
+) -> Result<Option<MemorySpec>> {
     let request = resources.mem_mb();
     if request.is_some_and(|r| !r.is_finite()) {
         return Err(ctx.invalid("the mem request must be finite (an infinite value is only a limit)"));
@@ -67,70 +68,10 @@ pub fn memory_spec(ctx: Ctx<'_>, resources: &Resources, limits: &Resources) -> R
         .map(|l| if l.is_finite() { MemoryLimit::Bytes(mb_to_bytes(l)) } else { MemoryLimit::Unlimited });
     Ok(match (request, limit) {
         (None, None) => None,
-        (request, limit) => Some(MemorySpec { request_bytes: mb_to_bytes(request.unwrap_or(0.0)), limit }),
+        (request, limit) => {
+            Some(MemorySpec { request_bytes: mb_to_bytes(request.unwrap_or(0.0)), limit, limit_swap })
+        }
     })
-}
-
-/// The v1 memory directory of a cgroup; `None` on v2.
-fn v1_memory_dir(cgroup: &Cgroup) -> Option<&Path> {
-    match cgroup {
-        Cgroup::V1(v1) => v1.dir(Controller::Memory).ok(),
-        Cgroup::V2(_) => None,
-    }
-}
-
-impl MemSubsystem {
-    fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> IsolatorError + '_ {
-        move |source| IsolatorError::File { isolator: Self::NAME, path: path.to_owned(), source }
-    }
-
-    fn read_memsw(path: &Path) -> Result<MemoryLimit> {
-        let text = std::fs::read_to_string(path).map_err(Self::file_error(path))?;
-        let text = text.trim();
-        if text == "-1" {
-            return Ok(MemoryLimit::Unlimited);
-        }
-        let value: u64 = text.parse().map_err(|_| IsolatorError::File {
-            isolator: Self::NAME,
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("'{text}' is not a number")),
-        })?;
-        Ok(if value >= V1_UNLIMITED_FLOOR { MemoryLimit::Unlimited } else { MemoryLimit::Bytes(value) })
-    }
-
-    fn write_memsw(path: &Path, limit: MemoryLimit) -> Result<()> {
-        let value = match limit {
-            MemoryLimit::Bytes(b) => b.to_string(),
-            MemoryLimit::Unlimited => "-1".to_owned(),
-        };
-        // One write(2) of the whole value; the file must exist (never created here).
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(path)
-            .map_err(Self::file_error(path))?;
-        std::io::Write::write_all(&mut file, value.as_bytes()).map_err(Self::file_error(path))
-    }
-
-    /// v1 with `cgroups_limit_swap`: the memory and memory+swap limits, in the order the kernel
-    /// accepts (`limit_in_bytes <= memsw.limit_in_bytes` must hold after every write).
-    fn update_with_swap(&self, ctx: Ctx<'_>, cgroup: &Cgroup, dir: &Path, spec: &MemorySpec) -> Result<()> {
-        let current = cgroup.memory_settings().map_err(ctx.cgroup("read the memory limits"))?.hard;
-        let update = |s: &MemorySpec| {
-            cgroup.update_memory(s).map(|_| ()).map_err(ctx.cgroup("update the memory controller"))
-        };
-        let Some(hard) = formulas::hard_limit_update(current, formulas::memory_hard_limit(spec)) else {
-            return update(spec);
-        };
-        let memsw_path = dir.join("memory.memsw.limit_in_bytes");
-        if hard > Self::read_memsw(&memsw_path)? {
-            Self::write_memsw(&memsw_path, hard)?;
-            update(spec)
-        } else {
-            update(spec)?;
-            Self::write_memsw(&memsw_path, hard)
-        }
-    }
 }
 
 impl Subsystem for MemSubsystem {
@@ -143,39 +84,19 @@ impl Subsystem for MemSubsystem {
 
     fn new(config: &Config, hierarchies: &Hierarchies) -> Result<Self> {
         if config.limit_swap {
-            let unsupported = |reason: String| IsolatorError::Unsupported { isolator: Self::NAME, reason };
-            match hierarchies {
-                Hierarchies::V2 { .. } => {
-                    return Err(unsupported(
-                        "cgroups_limit_swap is not supported with cgroup v2 (as in Mesos); \
-                         set it to false"
-                            .to_owned(),
-                    ));
-                }
-                Hierarchies::V1 { mounts } => {
-                    let memsw: Option<PathBuf> =
-                        mounts.get(&Controller::Memory).map(|m| m.join("memory.memsw.limit_in_bytes"));
-                    if let Some(file) = memsw.filter(|f| !f.exists()) {
-                        return Err(unsupported(format!(
-                            "cgroups_limit_swap is set but {} does not exist; the kernel has no swap \
-                             accounting (boot with swapaccount=1)",
-                            file.display()
-                        )));
-                    }
-                }
-            }
+            hierarchies.check_swap_limit().map_err(|e| IsolatorError::Unsupported {
+                isolator: Self::NAME,
+                reason: format!("cgroups_limit_swap is set but {e}; set it to false"),
+            })?;
         }
         Ok(MemSubsystem { limit_swap: config.limit_swap })
     }
 
     fn update(&self, ctx: Ctx<'_>, cgroup: &Cgroup, resources: &Resources, limits: &Resources) -> Result<()> {
-        let Some(spec) = memory_spec(ctx, resources, limits)? else {
-            return Ok(());
-        };
-        match v1_memory_dir(cgroup) {
-            Some(dir) if self.limit_swap => self.update_with_swap(ctx, cgroup, dir, &spec),
-            _ => cgroup.update_memory(&spec).map(|_| ()).map_err(ctx.cgroup("update the memory controller")),
+        if let Some(spec) = memory_spec(ctx, resources, limits, self.limit_swap)? {
+            cgroup.update_memory(&spec).map_err(ctx.cgroup("update the memory controller"))?;
         }
+        Ok(())
     }
 
     fn start(&self, ctx: Ctx<'_>, cgroup: &Cgroup) -> Result<MemState> {
@@ -199,16 +120,11 @@ impl Subsystem for MemSubsystem {
             mem_swap_bytes: stats.mem_swap_bytes,
             mem_unevictable_bytes: stats.mem_unevictable_bytes,
             mem_kmem_usage_bytes: stats.mem_kmem_usage_bytes,
+            // As Mesos: memory+swap use only when it is limited.
+            mem_total_memsw_bytes: stats.mem_total_memsw_bytes.filter(|_| self.limit_swap),
             ..Default::default()
         };
-        if let Some(dir) = v1_memory_dir(cgroup) {
-            // cgroupfs reads kmem from v2's memory.stat only; v1 has its own counters.
-            out.mem_kmem_usage_bytes = read_optional_u64(&dir.join("memory.kmem.usage_in_bytes"));
-            if self.limit_swap {
-                out.mem_total_memsw_bytes = read_optional_u64(&dir.join("memory.memsw.usage_in_bytes"));
-            }
-        }
-        if memory_spec(ctx, resources, limits)?.is_some() {
+        if memory_spec(ctx, resources, limits, self.limit_swap)?.is_some() {
             let settings = cgroup.memory_settings().map_err(ctx.cgroup("read the memory limits"))?;
             let bytes = |limit| match limit {
                 MemoryLimit::Bytes(b) => Some(b),
@@ -250,9 +166,4 @@ impl Subsystem for MemSubsystem {
             reason: Some(Reason::REASON_CONTAINER_LIMITATION_MEMORY),
         }))
     }
-}
-
-/// A counter file that only some kernels have.
-fn read_optional_u64(path: &Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

@@ -6,8 +6,8 @@ use std::os::fd::RawFd;
 use cgroupfs::Controller;
 use module_abi::{ContainerConfig, ContainerId, ContainerState, Isolator, Reason, Resources};
 
-use crate::fake::{self, Fake, V1_UNLIMITED};
 use crate::{CgroupsCpuIsolator, CgroupsMemIsolator, Config};
+use cgroupfs::testing::{self as fake, FakeCgroupfs as Fake, V1_UNLIMITED};
 
 const MB: u64 = 1024 * 1024;
 const ROOT: &str = "mesos";
@@ -154,6 +154,7 @@ fn v1_memory_limits_minimum_and_never_lowered() {
     assert_eq!(usage.mem_rss_bytes, Some(8192));
     assert_eq!(usage.mem_cache_bytes, Some(4096));
     assert_eq!(usage.mem_kmem_usage_bytes, Some(4096));
+    assert_eq!(usage.mem_total_memsw_bytes, None, "memsw use only when it is limited");
     assert_eq!(usage.mem_soft_limit_bytes, Some(48 * MB));
     assert_eq!(usage.mem_limit_bytes, Some(128 * MB));
     assert!(usage.cpus_user_time_secs.is_none(), "cpu is the other isolator's");
@@ -175,6 +176,7 @@ fn v1_limit_swap_writes_memsw_in_a_kernel_safe_order() {
     assert_eq!(mem_file(&fake, "c1", "memory.memsw.limit_in_bytes"), (128 * MB).to_string());
     mem.update(&id, &res("mem:64"), &res("")).unwrap();
     assert_eq!(mem_file(&fake, "c1", "memory.memsw.limit_in_bytes"), (128 * MB).to_string());
+    assert_eq!(mem.usage(&id).unwrap().mem_total_memsw_bytes, Some(12288), "memsw use with its limit");
 }
 
 #[test]
@@ -219,7 +221,7 @@ fn recover_adopts_known_and_removes_unknown_orphans() {
 
 #[test]
 fn v2_lifecycle_through_the_trait() {
-    let fake = Fake::v2();
+    let fake = Fake::v2("cpu memory pids", "");
     let cpu = CgroupsCpuIsolator::new(config(false, false), fake.hierarchies.clone()).unwrap();
     let mem = CgroupsMemIsolator::new(config(false, false), fake.hierarchies.clone()).unwrap();
     // As the kernel would have it once the first of the three sharers made it.
@@ -277,7 +279,7 @@ fn v2_lifecycle_through_the_trait() {
 
 #[test]
 fn cleanup_of_an_unknown_container_is_ok() {
-    let fake = Fake::v2();
+    let fake = Fake::v2("cpu memory pids", "");
     let mem = CgroupsMemIsolator::new(config(false, false), fake.hierarchies.clone()).unwrap();
     mem.cleanup(&ContainerId::new("never-prepared")).unwrap();
     assert_eq!(mem.limitation(&ContainerId::new("never-prepared")).unwrap(), None);
@@ -285,16 +287,19 @@ fn cleanup_of_an_unknown_container_is_ok() {
 
 #[test]
 fn creation_checks_the_host() {
-    let fake = Fake::v2();
+    let fake = Fake::v2("cpu memory pids", "");
     let err = CgroupsMemIsolator::new(config(false, true), fake.hierarchies.clone()).unwrap_err().to_string();
-    assert!(err.contains("cgroups_limit_swap is not supported with cgroup v2"), "{err}");
+    assert!(
+        err.contains("cgroups_limit_swap is set but") && err.contains("cgroup v2 has no memory+swap limit"),
+        "{err}"
+    );
 
     let fake = Fake::v1();
     let cgroupfs::Hierarchies::V1 { mounts } = &fake.hierarchies else { unreachable!() };
     std::fs::remove_file(mounts[&Controller::Memory].join("memory.memsw.limit_in_bytes")).unwrap();
     std::fs::remove_file(mounts[&Controller::Cpu].join("cpu.cfs_quota_us")).unwrap();
     let err = CgroupsMemIsolator::new(config(false, true), fake.hierarchies.clone()).unwrap_err().to_string();
-    assert!(err.contains("memory.memsw.limit_in_bytes does not exist"), "{err}");
+    assert!(err.contains("memory.memsw.limit_in_bytes: it does not exist"), "{err}");
     let err = CgroupsCpuIsolator::new(config(true, false), fake.hierarchies.clone()).unwrap_err().to_string();
     assert!(err.contains("CFS quota feature"), "{err}");
 
@@ -305,7 +310,7 @@ fn creation_checks_the_host() {
     let err = CgroupsCpuIsolator::new(config(false, false), no_cpuacct).unwrap_err().to_string();
     assert!(err.contains("no cgroup v1 hierarchy with controller 'cpuacct' is mounted"), "{err}");
 
-    let v2 = Fake::v2();
+    let v2 = Fake::v2("cpu memory pids", "");
     if let cgroupfs::Hierarchies::V2 { root } = &v2.hierarchies {
         fake::write(root, &[("cgroup.controllers", "cpu pids")]);
     }

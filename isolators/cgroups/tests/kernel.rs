@@ -8,12 +8,9 @@
 //! that root is left in any hierarchy, and removes the root even when it fails.
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use cgroupfs::{
-    CgroupManager, CgroupMode, CgroupMounts, Controller, CpuQuota, Hierarchies, MemoryLimit, ScratchRoot,
-};
+use cgroupfs::{CgroupManager, CgroupMode, Controller, CpuQuota, Hierarchies, MemoryLimit, ScratchRoot};
 use cgroups_isolator::{CgroupsCpuIsolator, CgroupsMemIsolator};
 use common::{Kid, MB, TestResult, config, eventually, parameters, readable, skip_reason, test_root};
 use libtest_mimic::{Arguments, Completion, Trial};
@@ -27,13 +24,7 @@ const BOTH: &[Controller] = &[Controller::Cpu, Controller::Cpuacct, Controller::
 
 fn main() {
     let args = Arguments::from_args();
-    let mounts =
-        CgroupMounts::from_mountinfo(Path::new(cgroupfs::mounts::SELF_MOUNTINFO)).expect("mountinfo");
-    let hierarchies = mounts.hierarchies(Path::new(cgroupfs::mounts::DEFAULT_HIERARCHY));
-    let version = match hierarchies.mode() {
-        CgroupMode::V1 => "v1",
-        CgroupMode::V2 => "v2",
-    };
+    let (_, hierarchies, version) = cgroupfs::testing::host();
     let tests: [(&str, &[Controller], TestFn); 10] = [
         ("cpu_values_for_half_a_cpu", CPU, cpu_values_for_half_a_cpu),
         ("ROOT_UserCpuUsage", CPU, user_cpu_usage),

@@ -1,46 +1,23 @@
 //! `namespaces/ipc`: an IPC namespace (System V IPC objects and POSIX message queues of its own).
+//! A new IPC namespace is usable as it is, so nothing but the flag is needed.
 
-use module_abi::{ContainerConfig, ContainerId, ContainerLaunchInfo, Isolator, Module, Parameters, Result};
+use module_abi::Result;
+use module_params::Params;
 
-/// The IPC namespace isolator.
+use crate::namespace::{Namespace, NamespaceIsolator};
+
+/// The IPC namespace.
 #[derive(Debug)]
-pub struct NamespacesIpcIsolator;
+pub struct Ipc;
 
-impl Module for NamespacesIpcIsolator {
-    fn create(parameters: Parameters) -> Result<Self> {
-        crate::params::only("namespaces/ipc", &parameters, &[])?;
-        Ok(NamespacesIpcIsolator)
-    }
-}
+/// The module type of `org_apache_mesos_NamespacesIpcIsolator`.
+pub type NamespacesIpcIsolator = NamespaceIsolator<Ipc>;
 
-impl Isolator for NamespacesIpcIsolator {
-    fn supports_standalone(&self) -> bool {
-        true
-    }
+impl Namespace for Ipc {
+    const NAME: &'static str = "namespaces/ipc";
+    const CLONE_FLAGS: &'static [i32] = &[libc::CLONE_NEWIPC];
 
-    fn prepare(
-        &self,
-        _container_id: &ContainerId,
-        _config: &ContainerConfig,
-    ) -> Result<Option<ContainerLaunchInfo>> {
-        Ok(Some(ContainerLaunchInfo { clone_namespaces: vec![libc::CLONE_NEWIPC], ..Default::default() }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn asks_for_an_ipc_namespace() {
-        let info = NamespacesIpcIsolator
-            .prepare(&ContainerId::new("c"), &ContainerConfig::default())
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            info,
-            ContainerLaunchInfo { clone_namespaces: vec![libc::CLONE_NEWIPC], ..Default::default() }
-        );
-        assert!(!NamespacesIpcIsolator.supports_nesting());
+    fn new(_params: &Params<'_>) -> Result<Ipc> {
+        Ok(Ipc)
     }
 }

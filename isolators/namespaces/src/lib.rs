@@ -9,19 +9,27 @@
 //! | `org_apache_mesos_NamespacesUtsIsolator` | uts | the hostname (parameter `hostname`, else the container id) |
 //! | `org_apache_mesos_NamespacesNetIsolator` | net | `lo` brought up in `isolate` |
 //!
-//! None supports nested containers (Mesos's pid and ipc isolators enter the parent's namespaces for
-//! those, which needs `enter_namespaces`); all support standalone containers.
+//! All four are one generic module, [`NamespaceIsolator`] over a [`Namespace`] ([`namespace`]):
+//! the parameter check, the `prepare` asking for the flags and the nesting answers are written
+//! once, and each namespace's file holds only what it adds. None supports nested containers
+//! (Mesos's pid and ipc isolators enter the parent's namespaces for those, which needs
+//! `enter_namespaces`); all support standalone containers. Only uts takes a parameter; an unknown
+//! key fails creation ([`module_params`]).
+//!
+//! The one `/proc` use, net's `/proc/<pid>/ns/net`, is an open for `setns`, not a read, so the
+//! procfs crate has nothing to offer it.
 
 mod ipc;
+pub mod namespace;
 mod net;
-mod params;
 mod pid;
 mod uts;
 
-pub use ipc::NamespacesIpcIsolator;
-pub use net::{NamespacesNetIsolator, bring_up_loopback};
-pub use pid::NamespacesPidIsolator;
-pub use uts::{NamespacesUtsIsolator, truncate_hostname};
+pub use ipc::{Ipc, NamespacesIpcIsolator};
+pub use namespace::{Namespace, NamespaceIsolator};
+pub use net::{NamespacesNetIsolator, Net, bring_up_loopback};
+pub use pid::{NamespacesPidIsolator, Pid};
+pub use uts::{NamespacesUtsIsolator, Uts, truncate_hostname};
 
 module_abi::declare_module! {
     name: org_apache_mesos_NamespacesPidIsolator,

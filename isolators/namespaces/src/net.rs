@@ -10,39 +10,31 @@
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use module_abi::{
-    ContainerConfig, ContainerId, ContainerLaunchInfo, Error, Isolator, Module, Parameters, Result,
-};
+use module_abi::{ContainerId, Error, Result};
+use module_params::Params;
 use nix::sched::{CloneFlags, setns};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
-/// The network namespace isolator.
+use crate::namespace::{Namespace, NamespaceIsolator};
+
+/// The network namespace.
 #[derive(Debug)]
-pub struct NamespacesNetIsolator;
+pub struct Net;
 
-impl Module for NamespacesNetIsolator {
-    fn create(parameters: Parameters) -> Result<Self> {
-        crate::params::only("namespaces/net", &parameters, &[])?;
-        Ok(NamespacesNetIsolator)
-    }
-}
+/// The module type of `org_apache_mesos_NamespacesNetIsolator`.
+pub type NamespacesNetIsolator = NamespaceIsolator<Net>;
 
-impl Isolator for NamespacesNetIsolator {
-    fn supports_standalone(&self) -> bool {
-        true
-    }
+impl Namespace for Net {
+    const NAME: &'static str = "namespaces/net";
+    const CLONE_FLAGS: &'static [i32] = &[libc::CLONE_NEWNET];
 
-    fn prepare(
-        &self,
-        _container_id: &ContainerId,
-        _config: &ContainerConfig,
-    ) -> Result<Option<ContainerLaunchInfo>> {
-        Ok(Some(ContainerLaunchInfo { clone_namespaces: vec![libc::CLONE_NEWNET], ..Default::default() }))
+    fn new(_params: &Params<'_>) -> Result<Net> {
+        Ok(Net)
     }
 
     fn isolate(&self, container_id: &ContainerId, pid: i32) -> Result<()> {
         bring_up_loopback(pid)
-            .map_err(|e| Error::msg(format!("namespaces/net: container '{container_id}': {e}")))
+            .map_err(|e| Error::msg(format!("{}: container '{container_id}': {e}", Self::NAME)))
     }
 }
 
@@ -83,20 +75,15 @@ fn set_up(socket: &OwnedFd, name: &str) -> nix::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use module_abi::{Isolator, Module};
+
     use super::*;
 
     #[test]
-    fn asks_for_a_network_namespace() {
-        let info = NamespacesNetIsolator
-            .prepare(&ContainerId::new("c"), &ContainerConfig::default())
-            .unwrap()
-            .unwrap();
-        assert_eq!(info.clone_namespaces, vec![libc::CLONE_NEWNET]);
-    }
-
-    #[test]
     fn a_missing_process_is_a_clear_error() {
-        let err = NamespacesNetIsolator.isolate(&ContainerId::new("c"), i32::MAX).unwrap_err().to_string();
+        let isolator = NamespacesNetIsolator::create(vec![]).unwrap();
+        let err = isolator.isolate(&ContainerId::new("c"), i32::MAX).unwrap_err().to_string();
+        assert!(err.starts_with("namespaces/net: container 'c': "), "{err}");
         assert!(err.contains(&format!("/proc/{}/ns/net", i32::MAX)), "{err}");
     }
 }

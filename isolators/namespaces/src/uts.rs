@@ -1,18 +1,25 @@
 //! `namespaces/uts`: a UTS namespace whose hostname is the parameter `hostname`, else the
 //! container id, cut to the kernel's 64 bytes (at a character boundary).
 
-use module_abi::{
-    ContainerConfig, ContainerId, ContainerLaunchInfo, Error, Isolator, Module, Parameters, Result, parameter,
-};
+use module_abi::{ContainerId, ContainerLaunchInfo, Error, Result};
+use module_params::{Params, ValueError};
+
+use crate::namespace::{Namespace, NamespaceIsolator};
 
 /// The kernel's `HOST_NAME_MAX`.
 const HOSTNAME_MAX: usize = 64;
 
-/// The UTS namespace isolator.
+/// The parameter naming every container's hostname.
+const HOSTNAME: &str = "hostname";
+
+/// The UTS namespace and the hostname it gets.
 #[derive(Debug)]
-pub struct NamespacesUtsIsolator {
+pub struct Uts {
     hostname: Option<String>,
 }
+
+/// The module type of `org_apache_mesos_NamespacesUtsIsolator`.
+pub type NamespacesUtsIsolator = NamespaceIsolator<Uts>;
 
 /// `name` cut to at most 64 bytes without splitting a character.
 pub fn truncate_hostname(name: &str) -> &str {
@@ -23,51 +30,44 @@ pub fn truncate_hostname(name: &str) -> &str {
     &name[..end]
 }
 
-impl Module for NamespacesUtsIsolator {
-    fn create(parameters: Parameters) -> Result<Self> {
-        crate::params::only("namespaces/uts", &parameters, &["hostname"])?;
-        let hostname = parameter(&parameters, "hostname").map(str::to_owned);
-        if let Some(name) = &hostname
-            && (name.is_empty() || name.len() > HOSTNAME_MAX)
-        {
-            return Err(Error::msg(format!(
-                "namespaces/uts: parameter 'hostname' must be 1 to {HOSTNAME_MAX} bytes, got {} bytes",
-                name.len()
-            )));
-        }
-        Ok(NamespacesUtsIsolator { hostname })
-    }
-}
+impl Namespace for Uts {
+    const NAME: &'static str = "namespaces/uts";
+    const CLONE_FLAGS: &'static [i32] = &[libc::CLONE_NEWUTS];
+    const PARAMETERS: &'static [&'static str] = &[HOSTNAME];
 
-impl Isolator for NamespacesUtsIsolator {
-    fn supports_standalone(&self) -> bool {
-        true
+    fn new(params: &Params<'_>) -> Result<Uts> {
+        let hostname = params.parse(HOSTNAME, |name| {
+            if name.is_empty() || name.len() > HOSTNAME_MAX {
+                return Err(ValueError::Other(format!(
+                    "must be 1 to {HOSTNAME_MAX} bytes, got {}",
+                    name.len()
+                )));
+            }
+            Ok(name.to_owned())
+        })?;
+        Ok(Uts { hostname })
     }
 
-    fn prepare(
-        &self,
-        container_id: &ContainerId,
-        _config: &ContainerConfig,
-    ) -> Result<Option<ContainerLaunchInfo>> {
+    fn launch_info(&self, container_id: &ContainerId, info: &mut ContainerLaunchInfo) -> Result<()> {
         let hostname = match &self.hostname {
             Some(name) => name.clone(),
             None => truncate_hostname(&container_id.value).to_owned(),
         };
         if hostname.is_empty() {
             return Err(Error::msg(format!(
-                "namespaces/uts: container '{container_id}' gives an empty hostname"
+                "{}: container '{container_id}' gives an empty hostname",
+                Self::NAME
             )));
         }
-        Ok(Some(ContainerLaunchInfo {
-            clone_namespaces: vec![libc::CLONE_NEWUTS],
-            hostname: Some(hostname),
-            ..Default::default()
-        }))
+        info.hostname = Some(hostname);
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use module_abi::{ContainerConfig, Isolator, Module};
+
     use super::*;
 
     fn hostname(isolator: &NamespacesUtsIsolator, id: &str) -> String {
@@ -82,6 +82,8 @@ mod tests {
         assert_eq!(hostname(&isolator, "c1"), "c1");
         let long = "a".repeat(100);
         assert_eq!(hostname(&isolator, &long), "a".repeat(64));
+        let err = isolator.prepare(&ContainerId::new(""), &ContainerConfig::default()).unwrap_err();
+        assert!(err.message().contains("empty hostname"), "{err}");
     }
 
     #[test]
@@ -96,7 +98,8 @@ mod tests {
         let p = |v: &str| vec![module_abi::Parameter { key: "hostname".into(), value: v.into() }];
         let isolator = NamespacesUtsIsolator::create(p("box")).unwrap();
         assert_eq!(hostname(&isolator, "c1"), "box");
-        assert!(NamespacesUtsIsolator::create(p(&"x".repeat(65))).is_err());
+        let err = NamespacesUtsIsolator::create(p(&"x".repeat(65))).unwrap_err();
+        assert!(err.message().ends_with("for parameter 'hostname': must be 1 to 64 bytes, got 65"), "{err}");
         assert!(NamespacesUtsIsolator::create(p("")).is_err());
     }
 }

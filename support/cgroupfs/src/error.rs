@@ -53,7 +53,12 @@ pub enum Error {
 
     /// The container id or cgroups root is not a plain relative path.
     #[error("invalid cgroup name '{name}' under {path}: {reason}")]
-    InvalidName { name: String, path: PathBuf, reason: &'static str },
+    InvalidName { name: String, path: PathBuf, reason: module_params::PathError },
+
+    /// Memory+swap cannot be limited here (Mesos's `--cgroups_limit_swap`); `path` is the file or
+    /// hierarchy that says so.
+    #[error("cannot limit memory+swap at {path}: {reason}")]
+    SwapLimitUnavailable { path: PathBuf, reason: &'static str },
 
     /// A system call on a cgroup file failed (eventfd, inotify, kill).
     #[error("failed to {op} for {path}: {source}")]

@@ -41,6 +41,10 @@ pub struct MemorySpec {
     pub request_bytes: u64,
     /// The `mem` limit; `None` means "the request".
     pub limit: Option<MemoryLimit>,
+    /// Mesos's `--cgroups_limit_swap`: memory plus swap is held to the same hard limit (v1
+    /// `memory.memsw.limit_in_bytes`; see [`crate::Hierarchies::check_swap_limit`]).
+    #[serde(default)]
+    pub limit_swap: bool,
 }
 
 /// A hard memory limit. Ordered: every byte count is below `Unlimited`.
@@ -172,9 +176,10 @@ mod tests {
         const MB: u64 = 1024 * 1024;
         assert_eq!(memory_soft_limit(10 * MB), 32 * MB);
         assert_eq!(memory_soft_limit(64 * MB), 64 * MB);
-        let spec = MemorySpec { request_bytes: 64 * MB, limit: None };
+        let spec = MemorySpec { request_bytes: 64 * MB, limit: None, limit_swap: false };
         assert_eq!(memory_hard_limit(&spec), MemoryLimit::Bytes(64 * MB));
-        let small = MemorySpec { request_bytes: MB, limit: Some(MemoryLimit::Bytes(2 * MB)) };
+        let small =
+            MemorySpec { request_bytes: MB, limit: Some(MemoryLimit::Bytes(2 * MB)), limit_swap: false };
         assert_eq!(memory_hard_limit(&small), MemoryLimit::Bytes(32 * MB));
         let inf = MemorySpec { limit: Some(MemoryLimit::Unlimited), ..spec };
         assert_eq!(memory_hard_limit(&inf), MemoryLimit::Unlimited);

@@ -135,6 +135,29 @@ impl Hierarchies {
         Ok(ids)
     }
 
+    /// Whether memory+swap can be limited (Mesos's `--cgroups_limit_swap`): on v1 only, where the
+    /// memory hierarchy's root has `memory.memsw.limit_in_bytes` (the kernel accounts swap).
+    pub fn check_swap_limit(&self) -> Result<()> {
+        match self {
+            Hierarchies::V2 { root } => Err(v2_swap_limit_unavailable(root)),
+            Hierarchies::V1 { mounts } => {
+                let memory = mounts.get(&Controller::Memory).ok_or_else(|| Error::SwapLimitUnavailable {
+                    path: PathBuf::from(crate::mounts::SELF_MOUNTINFO),
+                    reason: "no cgroup v1 memory hierarchy is mounted",
+                })?;
+                let memsw = memory.join(crate::v1::MEMSW_LIMIT);
+                if memsw.exists() {
+                    Ok(())
+                } else {
+                    Err(Error::SwapLimitUnavailable {
+                        path: memsw,
+                        reason: "it does not exist; the kernel has no swap accounting (boot with swapaccount=1)",
+                    })
+                }
+            }
+        }
+    }
+
     /// Removes the (empty) `<cgroups_root>` directory from every hierarchy; a missing one is fine.
     pub fn remove_root(&self, cgroups_root: &str) -> Result<()> {
         for dir in self.root_dirs(cgroups_root)? {
@@ -144,31 +167,33 @@ impl Hierarchies {
     }
 }
 
+/// The refusal of a memory+swap limit on v2, whose `memory.swap.max` limits swap alone.
+pub(crate) fn v2_swap_limit_unavailable(root: &Path) -> Error {
+    Error::SwapLimitUnavailable {
+        path: root.to_owned(),
+        reason: "cgroup v2 has no memory+swap limit (memory.swap.max limits swap alone), and Mesos \
+                 does not limit swap on cgroup v2",
+    }
+}
+
 /// Accepts a plain relative path (`mesos`, `parent/mesos/child`); refuses what could escape the
-/// hierarchy or name its root.
+/// hierarchy or name its root, by the same rule the modules check their `cgroups_root` with.
 fn check_name<'a>(name: &'a str, hierarchies: &Hierarchies) -> Result<&'a str> {
-    let bad = |reason| Error::InvalidName {
+    module_params::check_relative_path(name).map_err(|reason| Error::InvalidName {
         name: name.to_owned(),
         path: match hierarchies {
             Hierarchies::V1 { mounts } => mounts.values().next().cloned().unwrap_or_default(),
             Hierarchies::V2 { root } => root.clone(),
         },
         reason,
-    };
-    if name.is_empty() {
-        return Err(bad("empty"));
-    }
-    // Checked on the text: `Path::components` silently drops `.` and doubled slashes.
-    if name.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
-        return Err(bad("must be a relative path without '.' or '..'"));
-    }
+    })?;
     Ok(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::FakeCgroupfs;
+    use crate::testing::FakeCgroupfs;
 
     #[test]
     fn names_are_checked() {

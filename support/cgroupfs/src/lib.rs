@@ -8,7 +8,13 @@
 //! - [`CgroupManager`]: the operations on a container cgroup (create, assign, cpu and memory
 //!   limits, statistics, OOM listener, kill, remove), implemented by [`V1Cgroup`], [`V2Cgroup`] and
 //!   the [`Cgroup`] enum that delegates to them.
-//! - [`formulas`]: Mesos's resource-to-cgroup formulas as pure functions.
+//! - [`formulas`]: Mesos's resource-to-cgroup formulas as pure functions, and memory+swap
+//!   (`--cgroups_limit_swap`, v1 `memory.memsw.*`) through [`MemorySpec::limit_swap`] and
+//!   [`Hierarchies::check_swap_limit`].
+//! - [`flags`]: the agent flags every cgroups module takes (`cgroups_root`, `cgroups_hierarchy`,
+//!   `cgroups_destroy_timeout`), parsed once.
+//! - `testing` (feature `testing`): one fake cgroupfs in a temp dir for the unit tests of this
+//!   crate and of the crates built on it, and the skip reason of their kernel tests.
 //!
 //! ```no_run
 //! use cgroupfs::{CgroupManager, Controller, CpuSpec};
@@ -28,9 +34,18 @@
 //! non-optional dependency even with `default-features = false`, tripling a clean build. What this
 //! crate needs is a few dozen file reads and writes, so it writes them itself, behind the
 //! [`CgroupManager`] trait that is the one place to swap the implementation.
+//!
+//! Why not procfs (0.18) for `/proc/self/mountinfo` and `/proc/<pid>/cgroup`, as the harness and
+//! the integration suite use it: this crate is linked into the cdylib modules (the cgroups
+//! isolators, the containerizer), which should stay small and take no more dependencies than
+//! they need; and procfs's mountinfo keeps the kernel's octal escapes in mount points (`\040` for
+//! a space) and splits the super options at `=`, so `name=systemd` would have to be put back
+//! together. [`mounts`] is one short parser with those rules, tested on recorded tables; its
+//! [`mounts::unescape`] is what the harness applies to procfs's mount points.
 
 mod error;
 mod files;
+pub mod flags;
 pub mod formulas;
 mod hierarchies;
 mod kill;
@@ -42,10 +57,11 @@ mod stats;
 mod v1;
 mod v2;
 
-#[cfg(test)]
-mod fake;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{Error, Result};
+pub use flags::CgroupsFlags;
 pub use formulas::{CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
 pub use hierarchies::{Controller, Hierarchies};
 pub use manager::{Cgroup, CgroupManager, CpuSettings, MemorySettings};

@@ -103,8 +103,9 @@ pub fn detect() -> Result<Hierarchies> {
     Ok(mounts.hierarchies(Path::new(DEFAULT_HIERARCHY)))
 }
 
-/// Undoes mountinfo's octal escapes (`\040` for a space, `\011`, `\012`, `\134`).
-fn unescape(field: &str) -> String {
+/// Undoes mountinfo's octal escapes (`\040` for a space, `\011`, `\012`, `\134`), which the
+/// kernel writes for those bytes in mount points and roots (and which procfs leaves in place).
+pub fn unescape(field: &str) -> String {
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -40,8 +40,11 @@ pub struct Statistics {
     pub mem_swap_bytes: Option<u64>,
     /// Unevictable memory (v1 `total_unevictable`; v2 `unevictable`).
     pub mem_unevictable_bytes: Option<u64>,
-    /// Kernel memory (v2 `memory.stat` kernel).
+    /// Kernel memory (v1 `memory.kmem.usage_in_bytes`; v2 `memory.stat` kernel).
     pub mem_kmem_usage_bytes: Option<u64>,
+    /// Memory plus swap in use (v1 `memory.memsw.usage_in_bytes`, with swap accounting); v2 has no
+    /// such counter.
+    pub mem_total_memsw_bytes: Option<u64>,
     /// Processes in the cgroup and its descendants (`cgroup.procs`).
     pub processes: Option<u64>,
 }

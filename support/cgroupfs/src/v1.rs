@@ -2,6 +2,13 @@
 //!
 //! Co-mounted controllers (`cpu,cpuacct`) share a directory, so directories are deduplicated
 //! before they are created, assigned or removed.
+//!
+//! Memory+swap (Mesos's `--cgroups_limit_swap`): the hard limit also goes to
+//! `memory.memsw.limit_in_bytes`. The kernel refuses (EINVAL) any write after which
+//! `memory.limit_in_bytes > memory.memsw.limit_in_bytes`, so a limit above the current memsw value
+//! is written to memsw first, and one below it (the first limit of a fresh, unlimited cgroup) to
+//! `limit_in_bytes` first (MESOS-7237). The memsw files exist only with swap accounting
+//! (`swapaccount=1`), which [`crate::Hierarchies::check_swap_limit`] checks up front.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +25,10 @@ use crate::stats::{self, Statistics};
 /// v1 reports "no limit" as the largest page-aligned `i64` (9223372036854771712 with 4 KiB pages);
 /// anything this large is unlimited whatever the page size.
 const V1_UNLIMITED_FLOOR: u64 = 1 << 62;
+
+/// The memory+swap limit of a v1 memory cgroup (and of the hierarchy root, where its presence
+/// says the kernel accounts swap).
+pub(crate) const MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
 
 /// A v1 container cgroup: the directory of each controller it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +71,24 @@ impl V1Cgroup {
         match limit {
             MemoryLimit::Bytes(bytes) => bytes.to_string(),
             MemoryLimit::Unlimited => "-1".to_owned(),
+        }
+    }
+
+    /// Writes a new hard limit to `memory.limit_in_bytes` and, with `limit_swap`, to
+    /// `memory.memsw.limit_in_bytes`, in the order the kernel accepts (see the module docs).
+    fn write_hard_limit(dir: &Path, hard: MemoryLimit, limit_swap: bool) -> Result<()> {
+        let hard_path = dir.join("memory.limit_in_bytes");
+        let value = Self::limit_value(hard);
+        if !limit_swap {
+            return files::write(&hard_path, &value);
+        }
+        let memsw_path = dir.join(MEMSW_LIMIT);
+        if hard > Self::read_limit(&memsw_path)? {
+            files::write(&memsw_path, &value)?;
+            files::write(&hard_path, &value)
+        } else {
+            files::write(&hard_path, &value)?;
+            files::write(&memsw_path, &value)
         }
     }
 }
@@ -149,10 +178,9 @@ impl CgroupManager for V1Cgroup {
         let dir = self.dir(Controller::Memory)?;
         let soft = formulas::memory_soft_limit(spec.request_bytes);
         files::write(&dir.join("memory.soft_limit_in_bytes"), &soft.to_string())?;
-        let hard_path = dir.join("memory.limit_in_bytes");
-        let current = Self::read_limit(&hard_path)?;
+        let current = Self::read_limit(&dir.join("memory.limit_in_bytes"))?;
         if let Some(hard) = formulas::hard_limit_update(current, formulas::memory_hard_limit(spec)) {
-            files::write(&hard_path, &Self::limit_value(hard))?;
+            Self::write_hard_limit(dir, hard, spec.limit_swap)?;
         }
         self.memory_settings()
     }
@@ -178,6 +206,10 @@ impl CgroupManager for V1Cgroup {
             stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.usage_in_bytes"))?);
             stats.mem_max_usage_bytes = Some(files::read_u64(&dir.join("memory.max_usage_in_bytes"))?);
             stats::apply_v1_memory_stat(&mut stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+            // Kernel memory and memory+swap have counters of their own, present only when the
+            // kernel accounts them.
+            stats.mem_kmem_usage_bytes = read_optional_u64(&dir.join("memory.kmem.usage_in_bytes"))?;
+            stats.mem_total_memsw_bytes = read_optional_u64(&dir.join("memory.memsw.usage_in_bytes"))?;
         }
         stats.processes = Some(self.pids()?.len() as u64);
         Ok(stats)
@@ -218,6 +250,11 @@ impl CgroupManager for V1Cgroup {
         }
         Ok(())
     }
+}
+
+/// A counter file that only some kernels have.
+fn read_optional_u64(path: &Path) -> Result<Option<u64>> {
+    files::read_optional(path)?.map(|text| files::parse_u64(path, &text)).transpose()
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Unit tests of the v1 cgroup handle against a fake cgroupfs in a temp dir.
 
 use super::*;
-use crate::fake::{self, FakeCgroupfs};
 use crate::manager::Cgroup;
+use crate::testing::{self as fake, FakeCgroupfs};
 
 const MB: u64 = 1024 * 1024;
 const ALL: [Controller; 4] = [Controller::Cpu, Controller::Cpuacct, Controller::Memory, Controller::Freezer];
@@ -77,6 +77,7 @@ fn memory_hard_limit_is_never_lowered() {
     let spec = |request: u64, limit: Option<u64>| MemorySpec {
         request_bytes: request,
         limit: limit.map(MemoryLimit::Bytes),
+        limit_swap: false,
     };
     let now = cg.update_memory(&spec(64 * MB, Some(128 * MB))).unwrap();
     assert_eq!(now, MemorySettings { soft: MemoryLimit::Bytes(64 * MB), hard: MemoryLimit::Bytes(128 * MB) });
@@ -85,7 +86,12 @@ fn memory_hard_limit_is_never_lowered() {
     assert_eq!(now.hard, MemoryLimit::Bytes(128 * MB), "lowered");
     let now = cg.update_memory(&spec(64 * MB, Some(256 * MB))).unwrap();
     assert_eq!(now.hard, MemoryLimit::Bytes(256 * MB));
-    cg.update_memory(&MemorySpec { request_bytes: 0, limit: Some(MemoryLimit::Unlimited) }).unwrap();
+    cg.update_memory(&MemorySpec {
+        request_bytes: 0,
+        limit: Some(MemoryLimit::Unlimited),
+        limit_swap: false,
+    })
+    .unwrap();
     assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), "-1");
 }
 
@@ -154,7 +160,72 @@ fn oom_listener_registers_on_event_control() {
 fn operations_without_their_controller_fail_naming_the_cgroup() {
     let fake = FakeCgroupfs::v1();
     let cg = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Freezer]).unwrap();
-    let err = cg.update_memory(&MemorySpec { request_bytes: MB, limit: None }).unwrap_err();
+    let err =
+        cg.update_memory(&MemorySpec { request_bytes: MB, limit: None, limit_swap: false }).unwrap_err();
     assert!(err.to_string().contains("does not use controller 'memory'"), "{err}");
     assert!(err.to_string().contains("mesos/c1"), "{err}");
+}
+
+/// A fake with the container cgroup `mesos/c1` populated: the fake, the handle, its memory dir.
+fn populated() -> (FakeCgroupfs, Cgroup, std::path::PathBuf) {
+    let fake = FakeCgroupfs::v1();
+    fake.populate("mesos", "c1");
+    let cg = cgroup(&fake);
+    let dir = fake.mount(Controller::Memory).join("mesos/c1");
+    (fake, cg, dir)
+}
+
+/// A request of `mb` MB with memory+swap limited.
+fn swap_spec(mb: u64) -> MemorySpec {
+    MemorySpec { request_bytes: mb * MB, limit: None, limit_swap: true }
+}
+
+#[test]
+fn limit_swap_holds_memory_plus_swap_to_the_hard_limit() {
+    let (_fake, cg, dir) = populated();
+    cg.update_memory(&swap_spec(64)).unwrap();
+    assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), (64 * MB).to_string());
+    assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), (64 * MB).to_string());
+    cg.update_memory(&swap_spec(128)).unwrap();
+    assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), (128 * MB).to_string());
+    assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), (128 * MB).to_string());
+    cg.update_memory(&swap_spec(64)).unwrap();
+    assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), (128 * MB).to_string(), "never lowered");
+    cg.update_memory(&MemorySpec { request_bytes: 0, limit: Some(MemoryLimit::Unlimited), limit_swap: true })
+        .unwrap();
+    assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), "-1");
+    assert_eq!(cg.stats().unwrap().mem_total_memsw_bytes, Some(12288));
+
+    // Without the flag memsw is left alone.
+    let (_fake, cg, dir) = populated();
+    cg.update_memory(&MemorySpec { limit_swap: false, ..swap_spec(64) }).unwrap();
+    assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), fake::V1_UNLIMITED);
+}
+
+#[test]
+fn a_missing_memsw_file_fails_before_the_hard_limit_is_raised_past_it() {
+    // A raise writes memsw first: when that write fails, limit_in_bytes is still the old value,
+    // so the kernel's `limit <= memsw` rule can never be broken half-way.
+    let (_fake, cg, dir) = populated();
+    cg.update_memory(&swap_spec(64)).unwrap();
+    std::fs::remove_file(dir.join(MEMSW_LIMIT)).unwrap();
+    let err = cg.update_memory(&swap_spec(128)).unwrap_err();
+    assert!(err.to_string().contains(MEMSW_LIMIT), "{err}");
+    assert_eq!(fake::read(dir.join("memory.limit_in_bytes")), (64 * MB).to_string());
+}
+
+#[test]
+fn swap_limits_need_v1_swap_accounting() {
+    let fake = FakeCgroupfs::v1();
+    fake.hierarchies.check_swap_limit().unwrap();
+    std::fs::remove_file(fake.mount(Controller::Memory).join(MEMSW_LIMIT)).unwrap();
+    let err = fake.hierarchies.check_swap_limit().unwrap_err().to_string();
+    assert!(err.contains("no swap accounting") && err.contains(MEMSW_LIMIT), "{err}");
+
+    let v2 = FakeCgroupfs::v2("cpu memory", "");
+    let err = v2.hierarchies.check_swap_limit().unwrap_err().to_string();
+    assert!(err.contains("cgroup v2 has no memory+swap limit"), "{err}");
+    let cg = v2.hierarchies.cgroup("mesos", "c1", &[Controller::Memory]).unwrap();
+    let err = cg.update_memory(&MemorySpec { request_bytes: MB, limit: None, limit_swap: true }).unwrap_err();
+    assert!(matches!(err, Error::SwapLimitUnavailable { .. }), "{err}");
 }

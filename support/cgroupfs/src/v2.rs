@@ -212,6 +212,9 @@ impl CgroupManager for V2Cgroup {
 
     fn update_memory(&self, spec: &MemorySpec) -> Result<MemorySettings> {
         let dir = self.require(Controller::Memory)?;
+        if spec.limit_swap {
+            return Err(crate::hierarchies::v2_swap_limit_unavailable(&self.hierarchy));
+        }
         let soft = formulas::memory_soft_limit(spec.request_bytes);
         files::write(&dir.join("memory.low"), &soft.to_string())?;
         let hard_path = dir.join("memory.max");

@@ -1,8 +1,8 @@
 //! Unit tests of the v2 cgroup handle against a fake cgroupfs in a temp dir.
 
 use super::*;
-use crate::fake::{self, FakeCgroupfs};
 use crate::manager::Cgroup;
+use crate::testing::{self as fake, FakeCgroupfs};
 
 const MB: u64 = 1024 * 1024;
 
@@ -71,11 +71,20 @@ fn processes_go_to_the_leaf_and_limits_to_the_non_leaf() {
     let cpu = cg.cpu_settings().unwrap();
     assert_eq!((cpu.weight, cpu.period_us, cpu.quota), (Some(150), 100_000, CpuQuota::Micros(50_000)));
 
-    let spec = |limit| MemorySpec { request_bytes: 64 * MB, limit: Some(MemoryLimit::Bytes(limit)) };
+    let spec = |limit| MemorySpec {
+        request_bytes: 64 * MB,
+        limit: Some(MemoryLimit::Bytes(limit)),
+        limit_swap: false,
+    };
     let now = cg.update_memory(&spec(128 * MB)).unwrap();
     assert_eq!(now, MemorySettings { soft: MemoryLimit::Bytes(64 * MB), hard: MemoryLimit::Bytes(128 * MB) });
     assert_eq!(cg.update_memory(&spec(64 * MB)).unwrap().hard, MemoryLimit::Bytes(128 * MB));
-    cg.update_memory(&MemorySpec { request_bytes: 0, limit: Some(MemoryLimit::Unlimited) }).unwrap();
+    cg.update_memory(&MemorySpec {
+        request_bytes: 0,
+        limit: Some(MemoryLimit::Unlimited),
+        limit_swap: false,
+    })
+    .unwrap();
     assert_eq!(fake::read(dir.join("memory.max")), "max");
 }
 

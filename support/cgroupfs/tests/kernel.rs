@@ -13,9 +13,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
-use cgroupfs::{
-    CgroupManager, CgroupMode, CgroupMounts, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec,
-};
+use cgroupfs::{CgroupManager, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec};
 use common::{
     CHILD_ENV, CONTROLLERS, KILL_TIMEOUT, MB, TestFn, TestResult, child, expect_sigkill, release,
     skip_reason, spawn_child, spawn_sleep, test_root,
@@ -27,13 +25,7 @@ fn main() {
         child(&mode);
     }
     let args = Arguments::from_args();
-    let mounts =
-        CgroupMounts::from_mountinfo(Path::new(cgroupfs::mounts::SELF_MOUNTINFO)).expect("mountinfo");
-    let hierarchies = mounts.hierarchies(Path::new(cgroupfs::mounts::DEFAULT_HIERARCHY));
-    let version = match hierarchies.mode() {
-        CgroupMode::V1 => "v1",
-        CgroupMode::V2 => "v2",
-    };
+    let (mounts, hierarchies, version) = cgroupfs::testing::host();
     let skip = skip_reason(&hierarchies);
     let tests: [(&str, TestFn); 5] = [
         ("create_assign_limits_readback", create_assign_limits_readback),
@@ -89,7 +81,11 @@ fn create_assign_limits_readback(hierarchies: &Hierarchies, root: &str) -> TestR
     check!(cpu.shares == Some(512) || cpu.weight == Some(50), "cpu {cpu:?}");
     check!(cpu.quota == CpuQuota::Micros(50_000) && cpu.period_us == 100_000, "cpu {cpu:?}");
 
-    let spec = |limit| MemorySpec { request_bytes: 64 * MB, limit: Some(MemoryLimit::Bytes(limit)) };
+    let spec = |limit| MemorySpec {
+        request_bytes: 64 * MB,
+        limit: Some(MemoryLimit::Bytes(limit)),
+        limit_swap: false,
+    };
     let memory = cgroup.update_memory(&spec(128 * MB))?;
     check!(memory.soft == MemoryLimit::Bytes(64 * MB), "memory {memory:?}");
     check!(memory.hard == MemoryLimit::Bytes(128 * MB), "memory {memory:?}");
@@ -128,7 +124,11 @@ fn stats_after_busy_loop(hierarchies: &Hierarchies, root: &str) -> TestResult {
 fn oom_kill_is_notified(hierarchies: &Hierarchies, root: &str) -> TestResult {
     let cgroup = hierarchies.cgroup(root, "oom", &CONTROLLERS)?;
     cgroup.create()?;
-    cgroup.update_memory(&MemorySpec { request_bytes: 32 * MB, limit: Some(MemoryLimit::Bytes(32 * MB)) })?;
+    cgroup.update_memory(&MemorySpec {
+        request_bytes: 32 * MB,
+        limit: Some(MemoryLimit::Bytes(32 * MB)),
+        limit_swap: false,
+    })?;
     let listener = cgroup.oom_listener()?;
     check!(!cgroup.oom_occurred()?, "oom before the child ran");
     let mut hog = spawn_child("alloc")?;

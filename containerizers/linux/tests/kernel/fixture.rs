@@ -70,7 +70,7 @@ impl Fixture {
             p("launcher_dir", helper_dir().display().to_string()),
             p("runtime_dir", base.join("runtime").display().to_string()),
             p("cgroups_root", root.to_owned()),
-            p("destroy_timeout_secs", "20".to_owned()),
+            p("cgroups_destroy_timeout", "20secs".to_owned()),
         ]
     }
 

@@ -7,7 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use cgroupfs::{Controller, Hierarchies, ScratchRoot};
+use cgroupfs::{Hierarchies, ScratchRoot};
 use libtest_mimic::Failed;
 use module_abi::{ContainerConfig, Parameter, Resources};
 
@@ -24,27 +24,7 @@ macro_rules! check {
 }
 
 /// Why a test needing `needed` cannot run here, or `None`.
-pub fn skip_reason(hierarchies: &Hierarchies, needed: &[Controller]) -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root".to_owned());
-    }
-    match hierarchies {
-        Hierarchies::V1 { mounts } => {
-            let missing: Vec<&str> =
-                needed.iter().filter(|c| !mounts.contains_key(c)).map(|c| c.v1_name()).collect();
-            (!missing.is_empty()).then(|| format!("v1 controllers not mounted: {}", missing.join(",")))
-        }
-        Hierarchies::V2 { root } => {
-            let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-            let missing: Vec<&str> = needed
-                .iter()
-                .filter_map(|c| c.v2_name())
-                .filter(|c| !available.split_whitespace().any(|a| a == *c))
-                .collect();
-            (!missing.is_empty()).then(|| format!("v2 controllers not available: {}", missing.join(",")))
-        }
-    }
-}
+pub use cgroupfs::testing::skip_reason;
 
 /// A unique cgroups root per test; its `Drop` kills and removes whatever a failed test left.
 pub fn test_root(hierarchies: &Hierarchies) -> ScratchRoot {

@@ -28,25 +28,9 @@ macro_rules! check {
     };
 }
 
+/// Why the kernel tests cannot run here (they need every one of [`CONTROLLERS`]).
 pub fn skip_reason(hierarchies: &Hierarchies) -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root".to_owned());
-    }
-    match hierarchies {
-        Hierarchies::V1 { mounts } => {
-            let missing: Vec<&str> =
-                CONTROLLERS.iter().filter(|c| !mounts.contains_key(c)).map(|c| c.v1_name()).collect();
-            (!missing.is_empty()).then(|| format!("v1 controllers not mounted: {}", missing.join(",")))
-        }
-        Hierarchies::V2 { root } => {
-            let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-            let missing: Vec<&str> = ["cpu", "memory", "pids"]
-                .into_iter()
-                .filter(|c| !available.split_whitespace().any(|a| a == *c))
-                .collect();
-            (!missing.is_empty()).then(|| format!("v2 controllers not available: {}", missing.join(",")))
-        }
-    }
+    cgroupfs::testing::skip_reason(hierarchies, &CONTROLLERS)
 }
 
 /// A unique cgroups root per test; its `Drop` kills and removes whatever a failed test left.
