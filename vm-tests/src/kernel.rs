@@ -30,26 +30,35 @@ pub struct Kernel {
     pub modules: Vec<PathBuf>,
 }
 
-/// The package `linux-image-amd64` depends on now (`VM_TESTS_KERNEL_PACKAGE` overrides it).
-fn current_package() -> Result<String> {
-    if let Ok(package) = std::env::var("VM_TESTS_KERNEL_PACKAGE") {
+/// The metapackage of Debian's default kernel.
+pub const DEFAULT_META: &str = "linux-image-amd64";
+/// The metapackage of the newer kernel Debian 12 offers (6.12, from bookworm's updates).
+pub const NEWER_META: &str = "linux-image-6.12-amd64";
+
+/// The package `meta` depends on now (`VM_TESTS_KERNEL_PACKAGE` overrides the default kernel's).
+fn current_package(meta: &str) -> Result<String> {
+    if meta == DEFAULT_META
+        && let Ok(package) = std::env::var("VM_TESTS_KERNEL_PACKAGE")
+    {
         return Ok(package);
     }
-    let out = run_output(Command::new("apt-cache").args(["depends", "linux-image-amd64"]))?;
+    let out = run_output(Command::new("apt-cache").args(["depends", meta]))?;
     out.lines()
         .filter_map(|l| l.trim().strip_prefix("Depends: "))
         .map(str::trim)
         .find(|p| p.starts_with("linux-image-") && p.ends_with("-amd64"))
         .map(str::to_owned)
-        .context("apt-cache depends linux-image-amd64 names no linux-image-*-amd64 (run apt-get update)")
+        .with_context(|| {
+            format!("apt-cache depends {meta} names no linux-image-*-amd64 (run apt-get update)")
+        })
 }
 
-/// Fetches (or reuses) the kernel under `cache`.
-pub fn prepare(cache: &Path) -> Result<Kernel> {
-    let package = match current_package() {
+/// Fetches (or reuses) the kernel `meta` points to under `cache`.
+pub fn prepare(cache: &Path, meta: &str) -> Result<Kernel> {
+    let package = match current_package(meta) {
         Ok(package) => package,
         // Offline with a cached kernel: use it.
-        Err(e) => newest_cached(cache).with_context(|| format!("{e:#}; and no kernel is cached"))?,
+        Err(e) => newest_cached(cache, meta).with_context(|| format!("{e:#}; and no kernel is cached"))?,
     };
     let dir = cache.join("kernel").join(&package);
     let done = dir.join(".complete");
@@ -66,12 +75,16 @@ pub fn prepare(cache: &Path) -> Result<Kernel> {
     Ok(Kernel { release, image, modules })
 }
 
-fn newest_cached(cache: &Path) -> Option<String> {
+/// The newest cached kernel of the series `meta` stands for (6.12 for the newer one, any other
+/// for the default).
+fn newest_cached(cache: &Path, meta: &str) -> Option<String> {
+    let newer = |name: &str| name.starts_with("linux-image-6.12");
     let mut names: Vec<String> = std::fs::read_dir(cache.join("kernel"))
         .ok()?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join(".complete").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| newer(name) == (meta == NEWER_META))
         .collect();
     names.sort();
     names.pop()

@@ -3,7 +3,11 @@
 //!
 //! - `v2`: pure cgroup v2 at `/sys/fs/cgroup` (what current distributions run);
 //! - `v1`: the hybrid layout of the development hosts (v1 controllers, cgroup2 at `.../unified`),
-//!   so cgroup v1 is also tested on a second kernel.
+//!   so cgroup v1 is also tested on a second kernel;
+//! - `v2-6.12`: pure cgroup v2 on the newer kernel Debian 12 offers (`linux-image-6.12-amd64`),
+//!   where eBPF device filters and seccomp meet a current kernel.
+//!
+//! Each kernel is fetched once and gets its own initramfs (its modules differ).
 //!
 //! Each guest runs the `kernel` suites of cgroupfs, the cgroups and namespaces isolators and the
 //! Linux containerizer, every `integration` suite, this crate's `selftest`, and `agent-harness run`
@@ -44,7 +48,7 @@ use anyhow::{Context, Result, bail};
 use qemu::{Ending, GuestRun, GuestSpec};
 
 const USAGE: &str = "\
-usage: vm-tests [--guest v2|v1]... [--jobs N] [--timeout SECS] [--cpus N] [--memory MB] [--self-test]
+usage: vm-tests [--guest v2|v1|v2-6.12]... [--jobs N] [--timeout SECS] [--cpus N] [--memory MB] [--self-test]
 
   --guest NAME     boot only this guest (repeatable; default: every guest)
   --jobs N         guests booted at once (default 2: all of them)
@@ -106,8 +110,8 @@ fn guests(options: &Options) -> Result<Vec<GuestSpec>> {
     if std::env::var("VM_TESTS_SELFTEST_HANG").is_ok_and(|v| v == "1") {
         injected.push("vmtests.selftest=hang".to_owned());
     }
-    let spec = |name: &str, description: &str| {
-        let mut cmdline = vec![format!("vmtests.cgroup={name}")];
+    let spec = |name: &str, cgroup: &str, kernel: &'static str, description: &str| {
+        let mut cmdline = vec![format!("vmtests.cgroup={cgroup}")];
         cmdline.extend(injected.iter().cloned());
         GuestSpec {
             name: name.to_owned(),
@@ -116,15 +120,22 @@ fn guests(options: &Options) -> Result<Vec<GuestSpec>> {
             timeout: options.timeout,
             memory_mb: options.memory_mb,
             cpus: options.cpus,
+            kernel,
         }
     };
     let all = vec![
-        spec("v2", "pure cgroup v2 at /sys/fs/cgroup"),
-        spec("v1", "cgroup v1, hybrid: v1 controllers, cgroup2 at /sys/fs/cgroup/unified"),
+        spec("v2", "v2", kernel::DEFAULT_META, "pure cgroup v2 at /sys/fs/cgroup"),
+        spec(
+            "v1",
+            "v1",
+            kernel::DEFAULT_META,
+            "cgroup v1, hybrid: v1 controllers, cgroup2 at /sys/fs/cgroup/unified",
+        ),
+        spec("v2-6.12", "v2", kernel::NEWER_META, "pure cgroup v2 on Debian's 6.12 kernel"),
     ];
     for wanted in &options.guests {
         if !all.iter().any(|g| &g.name == wanted) {
-            bail!("unknown guest '{wanted}' (known: v2, v1)");
+            bail!("unknown guest '{wanted}' (known: v2, v1, v2-6.12)");
         }
     }
     Ok(all.into_iter().filter(|g| options.guests.is_empty() || options.guests.contains(&g.name)).collect())
@@ -185,12 +196,19 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_owned()
 }
 
-/// Boots `specs`, at most `jobs` at once, and returns them in order.
+/// A kernel image and the initramfs built for it.
+#[derive(Debug, Clone)]
+struct BootImages {
+    kernel: PathBuf,
+    initrd: PathBuf,
+}
+
+/// Boots `specs`, at most `jobs` at once, each with the images of its kernel, and returns them in
+/// order.
 fn boot_all(
     specs: &[GuestSpec],
     jobs: usize,
-    kernel: &Path,
-    initrd: &Path,
+    images: &std::collections::BTreeMap<&'static str, BootImages>,
     logs: &Path,
 ) -> Vec<Result<GuestRun>> {
     let mut results = Vec::new();
@@ -198,7 +216,14 @@ fn boot_all(
         std::thread::scope(|scope| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|spec| scope.spawn(move || qemu::boot(spec, kernel, initrd, logs)))
+                .map(|spec| {
+                    scope.spawn(move || {
+                        let images = images
+                            .get(spec.kernel)
+                            .with_context(|| format!("no kernel prepared for {}", spec.kernel))?;
+                        qemu::boot(spec, &images.kernel, &images.initrd, logs)
+                    })
+                })
                 .collect();
             for handle in handles {
                 results.push(
@@ -240,7 +265,11 @@ fn print_summary(run: &GuestRun) {
 }
 
 /// The failure-path checks of `--self-test`.
-fn self_test(options: &Options, kernel: &Path, initrd: &Path, logs: &Path) -> Result<bool> {
+fn self_test(
+    options: &Options,
+    images: &std::collections::BTreeMap<&'static str, BootImages>,
+    logs: &Path,
+) -> Result<bool> {
     let spec = |name: &str, description: &str, words: &[&str], timeout: u64| GuestSpec {
         name: name.to_owned(),
         description: description.to_owned(),
@@ -248,6 +277,7 @@ fn self_test(options: &Options, kernel: &Path, initrd: &Path, logs: &Path) -> Re
         timeout: Duration::from_secs(timeout),
         memory_mb: options.memory_mb,
         cpus: options.cpus,
+        kernel: kernel::DEFAULT_META,
     };
     let specs = [
         spec(
@@ -263,7 +293,7 @@ fn self_test(options: &Options, kernel: &Path, initrd: &Path, logs: &Path) -> Re
             30,
         ),
     ];
-    let runs = boot_all(&specs, options.jobs, kernel, initrd, logs);
+    let runs = boot_all(&specs, options.jobs, images, logs);
     let mut ok = true;
     for run in runs {
         let run = run?;
@@ -302,22 +332,33 @@ fn real_main() -> Result<bool> {
     let logs = cache.join("logs");
     std::fs::create_dir_all(&logs)?;
 
-    let kernel = kernel::prepare(&cache)?;
+    let specs = if options.self_test { Vec::new() } else { guests(&options)? };
+    let mut metas: Vec<&'static str> = specs.iter().map(|s| s.kernel).collect();
+    if options.self_test {
+        metas.push(kernel::DEFAULT_META);
+    }
+    metas.sort();
+    metas.dedup();
     let artifacts = artifacts::build(&workspace)?;
-    let initrd = cache.join("initramfs.cpio");
-    initramfs::build(&initrd, &kernel, &artifacts)?;
-    let size = std::fs::metadata(&initrd)?.len();
-    eprintln!(
-        "vm-tests: kernel {} ({}), initramfs {} MB, {} suites; ready in {:.1} s",
-        kernel.release,
-        kernel.image.display(),
-        size >> 20,
-        artifacts.suites.len() + 1,
-        start.elapsed().as_secs_f64()
-    );
+    let mut images = std::collections::BTreeMap::new();
+    for meta in metas {
+        let kernel = kernel::prepare(&cache, meta)?;
+        let initrd = cache.join(format!("initramfs-{}.cpio", kernel.release));
+        initramfs::build(&initrd, &kernel, &artifacts)?;
+        let size = std::fs::metadata(&initrd)?.len();
+        eprintln!(
+            "vm-tests: kernel {} ({}), initramfs {} MB, {} suites; ready in {:.1} s",
+            kernel.release,
+            kernel.image.display(),
+            size >> 20,
+            artifacts.suites.len() + 1,
+            start.elapsed().as_secs_f64()
+        );
+        images.insert(meta, BootImages { kernel: kernel.image, initrd });
+    }
 
     if options.self_test {
-        let ok = self_test(&options, &kernel.image, &initrd, &logs)?;
+        let ok = self_test(&options, &images, &logs)?;
         println!(
             "vm-tests: self-test {} in {:.1} s",
             if ok { "passed" } else { "FAILED" },
@@ -326,8 +367,7 @@ fn real_main() -> Result<bool> {
         return Ok(ok);
     }
 
-    let specs = guests(&options)?;
-    let runs = boot_all(&specs, options.jobs, &kernel.image, &initrd, &logs);
+    let runs = boot_all(&specs, options.jobs, &images, &logs);
     let mut ok = true;
     let mut summaries = Vec::new();
     for (spec, run) in specs.iter().zip(runs) {

@@ -32,6 +32,8 @@ pub struct GuestSpec {
     pub timeout: Duration,
     pub memory_mb: u32,
     pub cpus: u32,
+    /// The Debian metapackage of the kernel it boots ([`crate::kernel::DEFAULT_META`], ...).
+    pub kernel: &'static str,
 }
 
 /// How qemu ended.
