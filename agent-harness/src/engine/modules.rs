@@ -2,9 +2,13 @@
 //! containerizer, created from the registry with Mesos's checks and messages.
 //!
 //! The suite's own modules (cgroups, namespaces, the Linux containerizer) play the part of Mesos's
-//! built-in isolators: they are loaded whenever their libraries are found next to the harness
-//! binary (a build) or in the installed location, with their default parameters, unless a user's
-//! manifest loads a module of the same name (then the user's entry wins).
+//! built-in isolators. They are always loaded, unless a user's manifest loads a module of the same
+//! name (then the user's entry wins), from the first of ([`suite_modules`]):
+//! 1. the libraries next to the harness binary (a `cargo build`), with their default parameters;
+//! 2. the installed manifest [`INSTALLED_MANIFEST`] (the Debian package's conffile), as the
+//!    administrator edited it: a module taken out there is not loaded, its parameters apply;
+//! 3. the libraries in [`INSTALLED_MODULES_DIR`], with their default parameters (an installed
+//!    harness whose manifest was deleted).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,11 +27,24 @@ pub const DEFAULT_ISOLATION: &str = "org_apache_mesos_CgroupsCpuIsolator,org_apa
 /// `--containerizer` when none is given.
 pub const DEFAULT_CONTAINERIZER: &str = "org_apache_mesos_LinuxContainerizer";
 
-/// Where an installed suite keeps its module libraries.
-pub const INSTALLED_MODULES_DIR: &str = "/usr/lib/agent-harness/modules";
+/// Debian's multiarch triplet of this build (`x86_64-linux-gnu`), from build.rs.
+pub const MULTIARCH: &str = env!("AGENT_HARNESS_MULTIARCH");
 
-/// The suite's libraries and their modules.
-const SUITE: &[(&str, &[&str])] = &[
+/// Where the Debian packages install the suite's module libraries, and the containerizer's helper
+/// `mesos-containerizer` beside them (where the containerizer looks by default): a multiarch
+/// library folder of the suite's own.
+pub const INSTALLED_MODULES_DIR: &str =
+    concat!("/usr/lib/", env!("AGENT_HARNESS_MULTIARCH"), "/agent-harness/modules");
+
+/// The installed default manifest (a conffile of the Debian package): names every library of
+/// [`SUITE`] in [`INSTALLED_MODULES_DIR`] by absolute path. An installed harness loads it in place
+/// of the built-in list, so an administrator's edits there take effect.
+pub const INSTALLED_MANIFEST: &str = "/etc/agent-harness/modules.json";
+
+/// The suite's libraries and their modules: the built-in list, and what the Debian packages ship
+/// (`packaging/` generates their file list and [`INSTALLED_MANIFEST`] from it). Adding a library
+/// to the suite is one line here.
+pub const SUITE: &[(&str, &[&str])] = &[
     ("cgroups_isolator", &["org_apache_mesos_CgroupsCpuIsolator", "org_apache_mesos_CgroupsMemIsolator"]),
     (
         "namespaces_isolator",
@@ -43,11 +60,62 @@ const SUITE: &[(&str, &[&str])] = &[
 
 /// The directory holding the suite's libraries: next to this binary, else the installed location.
 pub fn suite_dir() -> Option<PathBuf> {
-    let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
-    beside_binary
-        .into_iter()
-        .chain(std::iter::once(PathBuf::from(INSTALLED_MODULES_DIR)))
-        .find(|dir| dir.join("liblinux_containerizer.so").exists())
+    build_dir().or_else(|| Some(PathBuf::from(INSTALLED_MODULES_DIR)).filter(|dir| has_suite(dir)))
+}
+
+/// The binary's own directory when the suite's libraries are there (a `cargo build`).
+fn build_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.parent().map(Path::to_path_buf).filter(|dir| has_suite(dir))
+}
+
+fn has_suite(dir: &Path) -> bool {
+    dir.join("liblinux_containerizer.so").exists()
+}
+
+/// Where the suite's own modules come from (see the module docs for the order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuiteSource {
+    /// A directory of the suite's libraries, loaded with the built-in list.
+    Libraries(PathBuf),
+    /// The installed manifest, loaded as it is.
+    Manifest(PathBuf),
+}
+
+/// This harness's [`SuiteSource`], if it has one.
+pub fn suite_source() -> Option<SuiteSource> {
+    if let Some(dir) = build_dir() {
+        return Some(SuiteSource::Libraries(dir));
+    }
+    // A dangling symlink counts: its error beats silently loading other modules.
+    if std::fs::symlink_metadata(INSTALLED_MANIFEST).is_ok() {
+        return Some(SuiteSource::Manifest(PathBuf::from(INSTALLED_MANIFEST)));
+    }
+    suite_dir().map(SuiteSource::Libraries)
+}
+
+/// The suite's modules this harness loads, leaving out modules named in `skip`; the installed
+/// manifest must pass `policy`.
+pub fn suite_modules(skip: &HashSet<String>, policy: PathPolicy) -> Result<Option<SourcedManifest>, String> {
+    match suite_source() {
+        None => Ok(None),
+        Some(SuiteSource::Libraries(dir)) => Ok(Some(suite_manifest(&dir, skip))),
+        Some(SuiteSource::Manifest(path)) => {
+            policy.check(&path, "module manifest").map_err(|e| format!("Error loading modules: {e}"))?;
+            let sourced = crate::manifest::from_flag_value(&format!("file://{}", path.display()), |_| {})
+                .map_err(|e| format!("Error loading modules: {e}"))?;
+            Ok(Some(without(sourced, skip)))
+        }
+    }
+}
+
+/// `sourced` without the modules named in `skip`, and without libraries left with no module.
+fn without(mut sourced: SourcedManifest, skip: &HashSet<String>) -> SourcedManifest {
+    for library in &mut sourced.manifest.libraries {
+        library.modules.retain(|m| !m.name.as_ref().is_some_and(|n| skip.contains(n)));
+    }
+    sourced.manifest.libraries.retain(|library| !library.modules.is_empty());
+    sourced
 }
 
 /// The suite's manifest for the libraries in `dir`, leaving out modules named in `skip`.
@@ -77,9 +145,9 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
 pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, String> {
     let mut manager = ModuleManager::with_policy(policy);
     manager.load_all(user).map_err(|e| format!("Error loading modules: {e}"))?;
-    if let Some(dir) = suite_dir() {
-        let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
-        manager.load(&suite_manifest(&dir, &loaded)).map_err(|e| format!("Error loading modules: {e}"))?;
+    let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
+    if let Some(suite) = suite_modules(&loaded, policy)? {
+        manager.load(&suite).map_err(|e| format!("Error loading modules: {e}"))?;
     }
     Ok(manager)
 }
@@ -124,10 +192,11 @@ impl ModuleInstances {
     /// when one is wrong.
     pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, String> {
         // A suite module that is missing because the suite's libraries are: say where they were sought.
-        let hint = |name: &str| match suite_dir() {
+        let hint = |name: &str| match suite_source() {
             None if SUITE.iter().any(|(_, modules)| modules.contains(&name)) => format!(
                 " (the suite's module libraries are neither next to the agent-harness binary nor in {INSTALLED_MODULES_DIR})"
             ),
+            Some(SuiteSource::Manifest(path)) => format!(" (not in '{}')", path.display()),
             _ => String::new(),
         };
         for name in &set.isolation {
@@ -190,6 +259,32 @@ mod tests {
             "Duplicate entries found in --isolation flag 'a,b,a'"
         );
         assert!(parse_isolation("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_installed_manifest_loses_only_the_replaced_modules() {
+        let manifest = crate::manifest::parse(
+            r#"{"libraries": [
+                {"file": "/x/liba.so", "modules": [{"name": "A1"}, {"name": "A2", "parameters": [{"key": "k", "value": "v"}]}]},
+                {"name": "b", "modules": [{"name": "B"}]}
+            ]}"#,
+        )
+        .unwrap();
+        let sourced = SourcedManifest { source: ManifestSource::File(INSTALLED_MANIFEST.into()), manifest };
+        let skip: HashSet<String> = ["A1".to_string(), "B".to_string()].into();
+        let left = without(sourced, &skip).manifest;
+        assert_eq!(left.libraries.len(), 1);
+        assert_eq!(left.libraries[0].modules.len(), 1);
+        assert_eq!(left.libraries[0].modules[0].name.as_deref(), Some("A2"));
+        assert_eq!(left.libraries[0].modules[0].parameters[0].value, "v");
+    }
+
+    #[test]
+    fn the_installed_modules_dir_is_multiarch() {
+        assert_eq!(INSTALLED_MODULES_DIR, format!("/usr/lib/{MULTIARCH}/agent-harness/modules"));
+        if cfg!(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")) {
+            assert_eq!(MULTIARCH, "x86_64-linux-gnu");
+        }
     }
 
     #[test]
