@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project the way CI does: format and lint checks, one release build of the
 # workspace (module libraries, harness, helpers), every test with cargo-nextest on this machine's
-# kernel, then the privileged suites again inside qemu guests (vm-tests/run).
+# kernel, the Debian packages (packaging/test.sh), then the privileged suites again inside qemu
+# guests (vm-tests/run).
 # Privileged tests need root; where they cannot run they are reported as skipped, never as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ cargo build --workspace --release
 
 echo "== cargo nextest"
 cargo nextest run --workspace --release --no-fail-fast
+
+echo "== packages (build the .debs, lintian, install, run from the installed files, upgrade, purge)"
+packaging/test.sh
 
 echo "== vm-tests (the privileged suites inside qemu guests: pure cgroup v2, and cgroup v1 on a second kernel)"
 vm-tests/run
