@@ -63,6 +63,14 @@ fn attached_output_still_lands_in_the_sandbox() -> TestResult {
     let mut request = f.request("c1", shell(script), Default::default());
     request.attach_output = true;
     let pid = f.start_request(&request, &[])?;
+    // The clone's child arranges its descriptors before it execs the helper, asynchronously to the
+    // launch returning: once the command has written, they are the helper's for sure (a slow qemu
+    // guest showed the host's own stdout before that).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while f.read("c1", "stdout").is_empty() {
+        ensure!(std::time::Instant::now() < deadline, "the command wrote nothing within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let link = |fd: i32| std::fs::read_link(format!("/proc/{pid}/fd/{fd}"));
     let (stdout, stderr) = (link(1), link(2));
     std::fs::write(f.sandbox("c1").join("looked"), "")?;
