@@ -5,17 +5,39 @@
 //! built-in isolators: they are loaded whenever their libraries are found next to the harness
 //! binary (a build) or in the installed location, with their default parameters, unless a user's
 //! manifest loads a module of the same name (then the user's entry wins).
+//!
+//! A set that cannot be loaded or created fails with a [`ModulesError`], in Mesos's words.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use module_abi::Kind;
+use thiserror::Error;
 
 use crate::engine::checkpoint::ModuleSet;
-use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, SourcedManifest};
-use crate::module_manager::ModuleManager;
+use crate::instance::CreateError;
+use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, ParseError, SourcedManifest};
+use crate::module_manager::{LoadError, ModuleManager};
 use crate::trust::PathPolicy;
 use crate::{AnonymousHandle, ContainerizerHandle, IsolatorHandle};
+
+/// Why the modules of a container set cannot be loaded or created.
+#[derive(Debug, Error)]
+pub enum ModulesError {
+    #[error("Duplicate entries found in --isolation flag '{flag}'")]
+    DuplicateIsolation { flag: String },
+    #[error("Error loading modules: {0}")]
+    Load(#[source] LoadError),
+    /// `role` is `isolator` or `containerizer`; `hint` says where the suite's libraries were
+    /// sought when the module is one of the suite's.
+    #[error("Unknown or unsupported {role} '{name}'{hint}")]
+    Unknown { role: &'static str, name: String, hint: String },
+    /// `role` is `isolator`, `containerizer` or `anonymous module named`, as Mesos words it.
+    #[error("Failed to create {role} '{name}': {source}")]
+    Create { role: &'static str, name: String, source: CreateError },
+    #[error("corrupt module set in a checkpoint: {0}")]
+    CorruptSet(#[source] ParseError),
+}
 
 /// `--isolation` when none is given.
 pub const DEFAULT_ISOLATION: &str = "org_apache_mesos_CgroupsCpuIsolator,org_apache_mesos_CgroupsMemIsolator,org_apache_mesos_NamespacesPidIsolator";
@@ -74,12 +96,19 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
 
 /// Loads the user's manifests, then the suite's modules they do not replace, checking library
 /// paths under `policy`.
-pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, String> {
+pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, ModulesError> {
     let mut manager = ModuleManager::with_policy(policy);
-    manager.load_all(user).map_err(|e| format!("Error loading modules: {e}"))?;
-    if let Some(dir) = suite_dir() {
-        let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
-        manager.load(&suite_manifest(&dir, &loaded)).map_err(|e| format!("Error loading modules: {e}"))?;
+    manager.load_all(user).map_err(ModulesError::Load)?;
+    match suite_dir() {
+        Some(dir) => {
+            tracing::debug!(dir = %dir.display(), "loading the suite's modules");
+            let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
+            manager.load(&suite_manifest(&dir, &loaded)).map_err(ModulesError::Load)?;
+        }
+        None => tracing::debug!(
+            installed = INSTALLED_MODULES_DIR,
+            "the suite's module libraries are neither next to the binary nor installed"
+        ),
     }
     Ok(manager)
 }
@@ -99,12 +128,12 @@ pub fn resolved_manifest(manager: &ModuleManager) -> Manifest {
 }
 
 /// Splits an `--isolation` value; duplicates are Mesos's error.
-pub fn parse_isolation(flag: &str) -> Result<Vec<String>, String> {
+pub fn parse_isolation(flag: &str) -> Result<Vec<String>, ModulesError> {
     let names: Vec<String> =
         flag.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
     let mut seen = HashSet::new();
     if names.iter().any(|n| !seen.insert(n)) {
-        return Err(format!("Duplicate entries found in --isolation flag '{flag}'"));
+        return Err(ModulesError::DuplicateIsolation { flag: flag.to_string() });
     }
     Ok(names)
 }
@@ -122,7 +151,7 @@ pub struct ModuleInstances {
 impl ModuleInstances {
     /// Creates every module of `set` from `manager`, checking names first so nothing is created
     /// when one is wrong.
-    pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, String> {
+    pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, ModulesError> {
         // A suite module that is missing because the suite's libraries are: say where they were sought.
         let hint = |name: &str| match suite_dir() {
             None if SUITE.iter().any(|(_, modules)| modules.contains(&name)) => format!(
@@ -130,50 +159,51 @@ impl ModuleInstances {
             ),
             _ => String::new(),
         };
+        let unknown =
+            |role, name: &str| ModulesError::Unknown { role, name: name.to_string(), hint: hint(name) };
         for name in &set.isolation {
             if !manager.contains(name, Kind::Isolator) {
-                return Err(format!("Unknown or unsupported isolator '{name}'{}", hint(name)));
+                return Err(unknown("isolator", name));
             }
         }
         if !manager.contains(&set.containerizer, Kind::Containerizer) {
-            return Err(format!(
-                "Unknown or unsupported containerizer '{}'{}",
-                set.containerizer,
-                hint(&set.containerizer)
-            ));
+            return Err(unknown("containerizer", &set.containerizer));
         }
+        let failed = |role, name: &str| {
+            let name = name.to_string();
+            move |source| ModulesError::Create { role, name, source }
+        };
         let anonymous = manager
             .find(Kind::Anonymous)
             .iter()
             .map(|name| {
-                manager
-                    .create::<AnonymousHandle>(name, None)
-                    .map_err(|e| format!("Failed to create anonymous module named '{name}': {e}"))
+                manager.create::<AnonymousHandle>(name, None).map_err(failed("anonymous module named", name))
             })
             .collect::<Result<_, _>>()?;
         let isolators = set
             .isolation
             .iter()
-            .map(|name| {
-                manager
-                    .create::<IsolatorHandle>(name, None)
-                    .map_err(|e| format!("Failed to create isolator '{name}': {e}"))
-            })
+            .map(|name| manager.create::<IsolatorHandle>(name, None).map_err(failed("isolator", name)))
             .collect::<Result<_, _>>()?;
         let containerizer = manager
             .create::<ContainerizerHandle>(&set.containerizer, None)
-            .map_err(|e| format!("Failed to create containerizer '{}': {e}", set.containerizer))?;
+            .map_err(failed("containerizer", &set.containerizer))?;
+        tracing::debug!(
+            isolation = ?set.isolation,
+            containerizer = %set.containerizer,
+            anonymous = manager.find(Kind::Anonymous).len(),
+            "created the container modules"
+        );
         Ok(ModuleInstances { set, isolators, containerizer, anonymous })
     }
 
     /// Loads the manifest a checkpoint recorded and creates its modules again.
-    pub fn recreate(set: &ModuleSet) -> Result<ModuleInstances, String> {
-        let manifest = crate::manifest::parse(&set.manifest)
-            .map_err(|e| format!("corrupt module set in a checkpoint: {e}"))?;
+    pub fn recreate(set: &ModuleSet) -> Result<ModuleInstances, ModulesError> {
+        let manifest = crate::manifest::parse(&set.manifest).map_err(ModulesError::CorruptSet)?;
         let mut manager = ModuleManager::with_policy(set.policy());
         manager
             .load(&SourcedManifest { source: ManifestSource::Inline, manifest })
-            .map_err(|e| format!("Error loading modules: {e}"))?;
+            .map_err(ModulesError::Load)?;
         ModuleInstances::create(&manager, set.clone())
     }
 }
@@ -186,7 +216,7 @@ mod tests {
     fn isolation_is_split_and_duplicates_refused() {
         assert_eq!(parse_isolation("a, b,,c").unwrap(), ["a", "b", "c"]);
         assert_eq!(
-            parse_isolation("a,b,a").unwrap_err(),
+            parse_isolation("a,b,a").unwrap_err().to_string(),
             "Duplicate entries found in --isolation flag 'a,b,a'"
         );
         assert!(parse_isolation("").unwrap().is_empty());
