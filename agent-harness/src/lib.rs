@@ -12,7 +12,8 @@
 //! sources. Each one's `Display` is the whole one-line message, its cause included, so the CLI
 //! prints exactly that line; Mesos's own texts ("Module API version mismatch...", "Unknown or
 //! unsupported isolator ...") are kept word for word. The harness logs through `tracing`
-//! (module loads, each container's lifecycle, recovery's decisions); the binary chooses where to.
+//! (module loads, each container's lifecycle, recovery's decisions); the binary chooses where to
+//! ([`cli::logging`]).
 
 pub mod cli;
 pub mod descriptor;

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    cli::logging::init(cli.logging_level);
     match &cli.command {
         Command::Modules(args) => match cli::modules(args) {
             Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,9 @@
 //! Every error is one line on stderr that begins with `Error` and exit status 1. The commands
 //! return `anyhow` errors: the library's typed errors, whose `Display` is that whole line, and
 //! the flags' own messages (never a `.context()` chain, whose `Display` would drop the cause).
+//!
+//! Logs (`tracing`) go to stderr too, one line per event, at `--logging_level` or as `RUST_LOG`
+//! says ([`logging`]); what a command prints on stdout is never mixed with them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
 use crate::trust::PathPolicy;
 
+pub mod logging;
 pub mod recover;
 pub mod run;
 pub mod run_many;
@@ -38,6 +42,18 @@ fn long_version() -> &'static str {
 #[derive(Debug, Parser)]
 #[command(name = "agent-harness", version, long_version = long_version(), about)]
 pub struct Cli {
+    /// Log at or above this level on stderr: INFO, WARNING or ERROR (Mesos's levels; DEBUG and
+    /// TRACE too), case-insensitive. RUST_LOG, when set, overrides it.
+    #[arg(
+        long = "logging_level",
+        visible_alias = "log_level",
+        value_name = "LEVEL",
+        global = true,
+        ignore_case = true,
+        value_enum,
+        default_value_t = logging::Level::Warning
+    )]
+    pub logging_level: logging::Level,
     #[command(subcommand)]
     pub command: Command,
 }
