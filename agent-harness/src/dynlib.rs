@@ -13,6 +13,8 @@ use std::error::Error as _;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::path::PathBuf;
 
+use thiserror::Error;
+
 /// An open library. Never closed.
 #[derive(Debug, Clone, Copy)]
 pub struct Library {
@@ -52,26 +54,39 @@ unsafe extern "C" {
     fn dlinfo(handle: *mut c_void, request: c_int, info: *mut c_void) -> c_int;
 }
 
-/// A libloading error as one line: its own words, then the loader's (`dlerror()`).
-fn describe(error: &libloading::Error) -> String {
-    match error.source() {
-        Some(source) => source.to_string(),
-        None => error.to_string(),
+/// Why the loader could not open a library or find a symbol.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DlError {
+    /// The name cannot be handed to the loader at all.
+    #[error("the {what} contains a NUL byte")]
+    Nul { what: &'static str },
+    /// The loader's own words (`dlerror()`), which name the file or the symbol.
+    #[error("{0}")]
+    Loader(String),
+}
+
+impl DlError {
+    /// A libloading error as one line: the loader's words (`dlerror()`), else libloading's.
+    fn from_libloading(error: &libloading::Error) -> DlError {
+        DlError::Loader(match error.source() {
+            Some(source) => source.to_string(),
+            None => error.to_string(),
+        })
     }
 }
 
 impl Library {
     /// `dlopen(file, RTLD_NOW)`. A file without `/` is searched the loader's way (`LD_LIBRARY_PATH`,
-    /// the cache, the default paths); with `/` it is a path. The error is `dlerror()`'s text.
-    pub fn open(file: &str) -> Result<Library, String> {
+    /// the cache, the default paths); with `/` it is a path. The error has `dlerror()`'s text.
+    pub fn open(file: &str) -> Result<Library, DlError> {
         if file.contains('\0') {
-            return Err("the file name contains a NUL byte".to_string());
+            return Err(DlError::Nul { what: "file name" });
         }
         // SAFETY: opening a library runs its initialisers; module libraries are trusted code by
         // the ABI's contract (the harness loads only what the operator's manifest names). RTLD_NOW
         // resolves every symbol now, so a missing dependency is reported here, not as a crash later.
         let library = unsafe { libloading::os::unix::Library::open(Some(file), libc::RTLD_NOW) }
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| DlError::from_libloading(&e))?;
         Ok(Library { handle: library.into_raw() })
     }
 
@@ -95,10 +110,10 @@ impl Library {
         Some(std::fs::canonicalize(&path).unwrap_or(path))
     }
 
-    /// The address of `symbol`, or `dlerror()`'s text.
-    pub fn symbol(&self, symbol: &str) -> Result<*const c_void, String> {
+    /// The address of `symbol`, or an error with `dlerror()`'s text.
+    pub fn symbol(&self, symbol: &str) -> Result<*const c_void, DlError> {
         if symbol.contains('\0') {
-            return Err("the symbol name contains a NUL byte".to_string());
+            return Err(DlError::Nul { what: "symbol name" });
         }
         // SAFETY: the handle came from `into_raw` of a libloading Library and is never closed; the
         // wrapper is turned back into the raw handle below, so it is not dropped (which would
@@ -108,7 +123,7 @@ impl Library {
         // read through it here.
         let found = unsafe { library.get::<*const c_void>(symbol.as_bytes()) }
             .map(|s| s.into_raw().cast_const())
-            .map_err(|e| describe(&e));
+            .map_err(|e| DlError::from_libloading(&e));
         let _ = library.into_raw();
         found
     }
@@ -244,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_missing_library_gives_the_loaders_message() {
-        let err = Library::open("libdoes-not-exist-here.so").unwrap_err();
+        let err = Library::open("libdoes-not-exist-here.so").unwrap_err().to_string();
         assert!(err.contains("libdoes-not-exist-here.so"), "{err}");
     }
 
@@ -255,7 +270,8 @@ mod tests {
         assert!(matches!(symbol_info(function), SymbolInfo::NotObject { .. }));
         let object = lib.symbol("environ").unwrap();
         assert!(matches!(symbol_info(object), SymbolInfo::Object { size: 8 }));
-        assert!(lib.symbol("no_such_symbol_here").unwrap_err().contains("no_such_symbol_here"));
+        assert!(lib.symbol("no_such_symbol_here").unwrap_err().to_string().contains("no_such_symbol_here"));
+        assert_eq!(lib.symbol("a\0b").unwrap_err().to_string(), "the symbol name contains a NUL byte");
     }
 
     #[test]

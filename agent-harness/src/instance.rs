@@ -9,6 +9,7 @@ use std::sync::Arc;
 use module_abi::{CallFn, Kind, Output, Parameters, STATUS_OK};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use thiserror::Error;
 
 use crate::module_manager::LoadedModule;
 use crate::table::KindTable;
@@ -36,13 +37,12 @@ impl Instance {
     pub(crate) fn create(
         module: Arc<LoadedModule>,
         parameters: Option<Parameters>,
-    ) -> Result<Instance, String> {
+    ) -> Result<Instance, CreateError> {
         let name = &module.name;
-        let create = module.descriptor.create.ok_or_else(|| {
-            format!("Error creating module instance for '{name}': create() method not found")
-        })?;
+        let create = module.descriptor.create.ok_or_else(|| CreateError::NoCreate { name: name.clone() })?;
         let parameters = parameters.unwrap_or_else(|| module.parameters.clone());
-        let request = serde_json::to_vec(&parameters).map_err(|e| e.to_string())?;
+        let request = serde_json::to_vec(&parameters)
+            .map_err(|e| CreateError::Encode { name: name.clone(), source: e })?;
         let mut message = Vec::new();
         let output = Output::collector(&mut message);
         let mut ptr: *mut c_void = std::ptr::null_mut();
@@ -52,8 +52,9 @@ impl Instance {
         if status != STATUS_OK || ptr.is_null() {
             let detail = String::from_utf8_lossy(&message);
             let detail = if detail.is_empty() { "create() returned no instance".into() } else { detail };
-            return Err(format!("Error creating Module instance for '{name}': {detail}"));
+            return Err(CreateError::Failed { name: name.clone(), message: detail.into_owned() });
         }
+        tracing::debug!(module = %name, "created module instance");
         Ok(Instance { module, ptr })
     }
 
@@ -68,8 +69,8 @@ impl Instance {
     }
 
     /// The error of a handle of the wrong kind (the manager checks kinds before wrapping).
-    pub(crate) fn wrong_kind(&self, wanted: Kind) -> String {
-        format!("module '{}' is of kind '{}', not '{wanted}'", self.module.name, self.module.kind)
+    pub(crate) fn wrong_kind(&self, wanted: Kind) -> CreateError {
+        CreateError::HandleKind { name: self.module.name.clone(), kind: self.module.kind, wanted }
     }
 
     /// Calls a JSON slot: `Ok(None)` when the module does not have it, else its decoded result.
@@ -112,23 +113,37 @@ impl Drop for Instance {
 }
 
 /// A module call that failed: which module, which method, and the module's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("module '{module}' failed in {method}: {message}")]
 pub struct CallError {
     pub module: String,
     pub method: &'static str,
     pub message: String,
 }
 
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "module '{}' failed in {}: {}", self.module, self.method, self.message)
-    }
+/// Why an instance of a module could not be created (Mesos's `create<T>` messages).
+#[derive(Debug, Error)]
+pub enum CreateError {
+    #[error("Module '{name}' unknown")]
+    Unknown { name: String },
+    #[error(
+        "Error creating module instance for '{name}': module is of kind '{kind}', but the requested kind is '{requested}'"
+    )]
+    WrongKind { name: String, kind: Kind, requested: Kind },
+    #[error("Error creating module instance for '{name}': create() method not found")]
+    NoCreate { name: String },
+    #[error("Error creating module instance for '{name}': cannot encode its parameters: {source}")]
+    Encode { name: String, source: serde_json::Error },
+    /// The module's `create` failed (or panicked); `message` is the module's.
+    #[error("Error creating Module instance for '{name}': {message}")]
+    Failed { name: String, message: String },
+    /// A handle was asked to wrap an instance of another kind (the manager checks kinds first).
+    #[error("module '{name}' is of kind '{kind}', not '{wanted}'")]
+    HandleKind { name: String, kind: Kind, wanted: Kind },
 }
-
-impl std::error::Error for CallError {}
 
 /// A typed handle over an instance of one kind.
 pub trait KindHandle: Sized {
     const KIND: Kind;
-    fn wrap(instance: Instance) -> Result<Self, String>;
+    fn wrap(instance: Instance) -> Result<Self, CreateError>;
 }

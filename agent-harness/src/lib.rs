@@ -6,6 +6,14 @@
 //! descriptor ([`descriptor`], [`verify`]) and kind table ([`table`]) and registers it. Instances are created from the registry
 //! and used through typed [`handles`] that call the module through its kind table. The harness never
 //! links a module crate: it only loads `.so` files.
+//!
+//! Errors are `thiserror` enums, one per part ([`ManifestError`] and [`ParseError`],
+//! [`LoadError`], [`CreateError`], [`CallError`], the [`engine`]'s), composed through their
+//! sources. Each one's `Display` is the whole one-line message, its cause included, so the CLI
+//! prints exactly that line; Mesos's own texts ("Module API version mismatch...", "Unknown or
+//! unsupported isolator ...") are kept word for word. The harness logs through `tracing`
+//! (module loads, each container's lifecycle, recovery's decisions); the binary chooses where to
+//! ([`cli::logging`]).
 
 pub mod cli;
 pub mod descriptor;
@@ -21,6 +29,6 @@ pub mod trust;
 pub mod verify;
 
 pub use handles::{AnonymousHandle, ContainerizerHandle, IsolatorHandle, TestModuleHandle};
-pub use instance::{CallError, Instance, KindHandle};
-pub use manifest::{Manifest, ManifestSource, SourcedManifest};
-pub use module_manager::{LoadError, LoadedModule, ModuleManager};
+pub use instance::{CallError, CreateError, Instance, KindHandle};
+pub use manifest::{Manifest, ManifestError, ManifestSource, ParseError, SourcedManifest};
+pub use module_manager::{LoadError, LoadFailure, LoadedModule, ModuleManager, UnloadError};

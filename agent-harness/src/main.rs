@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use agent_harness::cli::{self, Cli, Command};
 use clap::Parser;
 
-/// Prints an error as one line beginning with `Error`.
-fn error_line(message: &str) {
-    let message =
-        if message.starts_with("Error") { message.to_string() } else { format!("Error: {message}") };
-    eprintln!("{}", message.replace('\n', " "));
+/// Prints an error as one line beginning with `Error`. The typed errors of the library say
+/// everything, causes included, in their `Display`: that is the line.
+fn error_line(error: &dyn std::fmt::Display) {
+    let message = error.to_string();
+    let message = if message.starts_with("Error") { message } else { format!("Error: {message}") };
+    // Not eprintln: a caller that closed our stderr must not turn this into a panic.
+    let _ = writeln!(std::io::stderr(), "{}", message.replace('\n', " "));
 }
 
 fn exit(status: i32) -> ExitCode {
@@ -41,11 +43,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    cli::logging::init(cli.logging_level);
     match &cli.command {
         Command::Modules(args) => match cli::modules(args) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                error_line(&message);
+            Err(error) => {
+                error_line(&error);
                 ExitCode::from(1)
             }
         },
@@ -70,23 +73,23 @@ fn main() -> ExitCode {
                 }
                 exit(result.exit_status)
             }
-            Err(message) => {
-                error_line(&message);
+            Err(error) => {
+                error_line(&error);
                 ExitCode::from(1)
             }
         },
         Command::RunMany(args) => match cli::run_many::run_many(args) {
             Ok(status) => exit(status),
-            Err(message) => {
-                error_line(&message);
+            Err(error) => {
+                error_line(&error);
                 ExitCode::from(1)
             }
         },
         Command::Test(args) => match cli::test::test(args) {
             Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(1),
-            Err(message) => {
-                error_line(&message);
+            Err(error) => {
+                error_line(&error);
                 ExitCode::from(1)
             }
         },
@@ -105,8 +108,8 @@ fn main() -> ExitCode {
                 }
                 if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
             }
-            Err(message) => {
-                error_line(&message);
+            Err(error) => {
+                error_line(&error);
                 ExitCode::from(1)
             }
         },

@@ -1,14 +1,55 @@
 //! Module manifests: Mesos's `Modules` JSON and the ways `--modules` and `--modules_dir` name them.
 //!
 //! Parsing follows Mesos's JSON-to-protobuf rules (`null` is unset, arrays only for repeated fields,
-//! a parameter needs both `key` and `value`), with its messages. One difference: an unknown key is
-//! an error that names it and where it is, where Mesos silently drops it.
+//! a parameter needs both `key` and `value`), with its messages ([`ParseError`]). One difference:
+//! an unknown key is an error that names it and where it is, where Mesos silently drops it.
+//! Reading a manifest from a file or a directory fails with a [`ManifestError`], in Mesos's words.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use module_abi::Parameter;
 use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// Why a manifest's JSON is not a Mesos `Modules` message: Mesos's own messages, with the place
+/// in the manifest (`libraries[0].modules[1]`) where Mesos names one.
+#[derive(Debug, Error)]
+pub enum ParseError {
+    #[error("Failed to parse JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("Expecting a JSON object for {at}, found a JSON {found}")]
+    NotAnObject { at: String, found: &'static str },
+    #[error("Unknown field '{field}' in {at} (known fields: {})", known.join(", "))]
+    UnknownField { field: String, at: String, known: &'static [&'static str] },
+    #[error("Not expecting a JSON {found} for field '{field}'")]
+    WrongType { field: String, found: &'static str },
+    #[error("Missing required fields: {}", fields.join(", "))]
+    MissingFields { fields: Vec<String> },
+}
+
+/// A manifest that cannot be read or parsed, with the file or directory it came from.
+#[derive(Debug, Error)]
+pub enum ManifestError {
+    #[error("Error reading file '{}': {source}", path.display())]
+    ReadFile { path: PathBuf, source: std::io::Error },
+    #[error("Error parsing module manifest {origin}: {source}")]
+    Parse { origin: ManifestSource, source: ParseError },
+    #[error("Error loading module manifests from '{}' directory: {source}", dir.display())]
+    ReadDir { dir: PathBuf, source: std::io::Error },
+    #[error(
+        "Error loading module manifests from '{}' directory: Error reading module manifest file '{}': {source}",
+        dir.display(),
+        file.display()
+    )]
+    ReadDirEntry { dir: PathBuf, file: PathBuf, source: std::io::Error },
+    #[error(
+        "Error loading module manifests from '{}' directory: Error parsing module manifest file '{}': {source}",
+        dir.display(),
+        file.display()
+    )]
+    ParseDirEntry { dir: PathBuf, file: PathBuf, source: ParseError },
+}
 
 /// A parsed manifest (Mesos `Modules`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -95,7 +136,7 @@ pub const DEPRECATED_PATH_WARNING: &str = "Specifying an absolute filename to re
 
 /// Reads the value of `--modules`: `file:///path`, `/path` (deprecated: `warn` is called), or
 /// inline JSON.
-pub fn from_flag_value(value: &str, warn: impl FnOnce(&str)) -> Result<SourcedManifest, String> {
+pub fn from_flag_value(value: &str, warn: impl FnOnce(&str)) -> Result<SourcedManifest, ManifestError> {
     let (path, text) = if let Some(path) = value.strip_prefix("file://") {
         (Some(PathBuf::from(path)), read_file(Path::new(path))?)
     } else if value.starts_with('/') {
@@ -105,41 +146,48 @@ pub fn from_flag_value(value: &str, warn: impl FnOnce(&str)) -> Result<SourcedMa
         (None, value.to_string())
     };
     let source = path.map(ManifestSource::File).unwrap_or(ManifestSource::Inline);
-    let manifest = parse(&text).map_err(|e| format!("Error parsing module manifest {source}: {e}"))?;
-    Ok(SourcedManifest { source, manifest })
+    match parse(&text) {
+        Ok(manifest) => Ok(SourcedManifest { source, manifest }),
+        Err(e) => Err(ManifestError::Parse { origin: source, source: e }),
+    }
 }
 
 /// Reads every entry of `--modules_dir`, in name order, as Mesos does (no extension filter).
-pub fn from_dir(dir: &Path) -> Result<Vec<SourcedManifest>, String> {
-    let context =
-        |e: String| format!("Error loading module manifests from '{}' directory: {e}", dir.display());
+pub fn from_dir(dir: &Path) -> Result<Vec<SourcedManifest>, ManifestError> {
+    let unreadable = |source| ManifestError::ReadDir { dir: dir.to_path_buf(), source };
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| context(e.to_string()))?
+        .map_err(unreadable)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<_, _>>()
-        .map_err(|e| context(e.to_string()))?;
+        .map_err(unreadable)?;
     entries.sort();
     entries
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                context(format!("Error reading module manifest file '{}': {e}", path.display()))
-            })?;
-            let manifest = parse(&text).map_err(|e| {
-                context(format!("Error parsing module manifest file '{}': {e}", path.display()))
-            })?;
-            Ok(SourcedManifest { source: ManifestSource::File(path), manifest })
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(source) => {
+                    return Err(ManifestError::ReadDirEntry { dir: dir.to_path_buf(), file: path, source });
+                }
+            };
+            match parse(&text) {
+                Ok(manifest) => Ok(SourcedManifest { source: ManifestSource::File(path), manifest }),
+                Err(source) => {
+                    Err(ManifestError::ParseDirEntry { dir: dir.to_path_buf(), file: path, source })
+                }
+            }
         })
         .collect()
 }
 
-fn read_file(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("Error reading file '{}': {e}", path.display()))
+fn read_file(path: &Path) -> Result<String, ManifestError> {
+    std::fs::read_to_string(path)
+        .map_err(|source| ManifestError::ReadFile { path: path.to_path_buf(), source })
 }
 
 /// Parses manifest JSON text.
-pub fn parse(text: &str) -> Result<Manifest, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("Failed to parse JSON: {e}"))?;
+pub fn parse(text: &str) -> Result<Manifest, ParseError> {
+    let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
     let root = object(&value, "the manifest")?;
     known_keys(root, &["libraries"], "the manifest")?;
     let libraries = repeated(root, "libraries", "libraries")?
@@ -150,7 +198,7 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
     Ok(Manifest { libraries })
 }
 
-fn parse_library(value: &Value, at: &str) -> Result<LibraryEntry, String> {
+fn parse_library(value: &Value, at: &str) -> Result<LibraryEntry, ParseError> {
     let obj = object(value, at)?;
     known_keys(obj, &["file", "name", "modules"], at)?;
     let modules = repeated(obj, "modules", &format!("{at}.modules"))?
@@ -165,7 +213,7 @@ fn parse_library(value: &Value, at: &str) -> Result<LibraryEntry, String> {
     })
 }
 
-fn parse_module(value: &Value, at: &str) -> Result<ModuleEntry, String> {
+fn parse_module(value: &Value, at: &str) -> Result<ModuleEntry, ParseError> {
     let obj = object(value, at)?;
     known_keys(obj, &["name", "parameters"], at)?;
     let parameters = repeated(obj, "parameters", &format!("{at}.parameters"))?
@@ -183,11 +231,11 @@ fn parse_module(value: &Value, at: &str) -> Result<ModuleEntry, String> {
                 .map(|(field, _)| format!("{here}.{field}"))
                 .collect();
             if !missing.is_empty() {
-                return Err(format!("Missing required fields: {}", missing.join(", ")));
+                return Err(ParseError::MissingFields { fields: missing });
             }
             Ok(Parameter { key: key.unwrap_or_default(), value: value.unwrap_or_default() })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, ParseError>>()?;
     Ok(ModuleEntry { name: optional_string(obj, "name", at)?, parameters })
 }
 
@@ -202,32 +250,30 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, String> {
-    value
-        .as_object()
-        .ok_or_else(|| format!("Expecting a JSON object for {at}, found a JSON {}", json_type(value)))
+fn object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, ParseError> {
+    value.as_object().ok_or_else(|| ParseError::NotAnObject { at: at.to_string(), found: json_type(value) })
 }
 
-fn known_keys(obj: &Map<String, Value>, known: &[&str], at: &str) -> Result<(), String> {
+fn known_keys(obj: &Map<String, Value>, known: &'static [&'static str], at: &str) -> Result<(), ParseError> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(key) => Err(format!("Unknown field '{key}' in {at} (known fields: {})", known.join(", "))),
+        Some(key) => Err(ParseError::UnknownField { field: key.clone(), at: at.to_string(), known }),
         None => Ok(()),
     }
 }
 
-fn repeated<'a>(obj: &'a Map<String, Value>, field: &str, at: &str) -> Result<&'a [Value], String> {
+fn repeated<'a>(obj: &'a Map<String, Value>, field: &str, at: &str) -> Result<&'a [Value], ParseError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
-        Some(other) => Err(format!("Not expecting a JSON {} for field '{at}'", json_type(other))),
+        Some(other) => Err(ParseError::WrongType { field: at.to_string(), found: json_type(other) }),
     }
 }
 
-fn optional_string(obj: &Map<String, Value>, field: &str, at: &str) -> Result<Option<String>, String> {
+fn optional_string(obj: &Map<String, Value>, field: &str, at: &str) -> Result<Option<String>, ParseError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("Not expecting a JSON {} for field '{at}.{field}'", json_type(other))),
+        Some(other) => Err(ParseError::WrongType { field: format!("{at}.{field}"), found: json_type(other) }),
     }
 }
 
@@ -271,29 +317,31 @@ mod tests {
         let err = parse(
             r#"{"libraries":[{"name":"x","modules":[{"name":"m","parameters":[{"key":"operation"}]}]}]}"#,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(err, "Missing required fields: libraries[0].modules[0].parameters[0].value");
     }
 
     #[test]
     fn unknown_keys_are_reported_with_their_place() {
-        let err =
-            parse(r#"{"libraries":[{"name":"x","modules":[{"name":"m","paramters":[]}]}]}"#).unwrap_err();
+        let err = parse(r#"{"libraries":[{"name":"x","modules":[{"name":"m","paramters":[]}]}]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("Unknown field 'paramters' in libraries[0].modules[0]"), "{err}");
-        let err = parse(r#"{"libraries":[], "extra": 1}"#).unwrap_err();
+        let err = parse(r#"{"libraries":[], "extra": 1}"#).unwrap_err().to_string();
         assert!(err.starts_with("Unknown field 'extra' in the manifest"), "{err}");
     }
 
     #[test]
     fn wrong_types_use_mesos_messages() {
-        let err = parse(r#"{"libraries":[{"name":"x","modules":["m"]}]}"#).unwrap_err();
+        let err = parse(r#"{"libraries":[{"name":"x","modules":["m"]}]}"#).unwrap_err().to_string();
         assert_eq!(err, "Expecting a JSON object for libraries[0].modules[0], found a JSON string");
-        let err = parse(r#"{"libraries":{"name":"x"}}"#).unwrap_err();
+        let err = parse(r#"{"libraries":{"name":"x"}}"#).unwrap_err().to_string();
         assert_eq!(err, "Not expecting a JSON object for field 'libraries'");
-        let err = parse(r#"{"libraries":[{"name":5}]}"#).unwrap_err();
+        let err = parse(r#"{"libraries":[{"name":5}]}"#).unwrap_err().to_string();
         assert_eq!(err, "Not expecting a JSON number for field 'libraries[0].name'");
-        assert!(parse("{").unwrap_err().starts_with("Failed to parse JSON"));
-        assert!(parse("[]").unwrap_err().starts_with("Expecting a JSON object for the manifest"));
+        assert!(parse("{").unwrap_err().to_string().starts_with("Failed to parse JSON"));
+        assert!(parse("[]").unwrap_err().to_string().starts_with("Expecting a JSON object for the manifest"));
     }
 
     #[test]
@@ -311,7 +359,7 @@ mod tests {
         assert_eq!(warned.as_deref(), Some(DEPRECATED_PATH_WARNING));
         let m = from_flag_value(r#"{"libraries":[]}"#, |_| panic!("no warning")).unwrap();
         assert_eq!(m.source, ManifestSource::Inline);
-        let err = from_flag_value("file:///nonexistent/m.json", |_| {}).unwrap_err();
+        let err = from_flag_value("file:///nonexistent/m.json", |_| {}).unwrap_err().to_string();
         assert!(err.starts_with("Error reading file '/nonexistent/m.json'"), "{err}");
     }
 
@@ -324,7 +372,7 @@ mod tests {
         let names: Vec<_> = all.iter().map(|m| m.manifest.libraries[0].name.clone().unwrap()).collect();
         assert_eq!(names, ["a", "b"]);
         std::fs::write(dir.path().join("c.json"), "nope").unwrap();
-        let err = from_dir(dir.path()).unwrap_err();
+        let err = from_dir(dir.path()).unwrap_err().to_string();
         assert!(err.contains("Error parsing module manifest file") && err.contains("c.json"), "{err}");
     }
 }

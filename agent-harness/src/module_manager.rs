@@ -5,7 +5,8 @@
 //! check, an identical re-load is skipped and a different one is an error, explicit parameters at
 //! creation replace the manifest's. Unlike Mesos, loading is all-or-nothing: a manifest (or a set of
 //! them) that fails anywhere leaves no module of it registered, and every error names the module,
-//! the library, the file it resolved to and the manifest.
+//! the library, the file it resolved to and the manifest ([`LoadError`]: a [`LoadFailure`] with
+//! its place). Creating an instance fails with a [`CreateError`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,14 +15,15 @@ use std::sync::Arc;
 
 use module_abi::{Kind, Parameters};
 use serde::Serialize;
+use thiserror::Error;
 
-use crate::descriptor::{DescriptorView, read_descriptor};
-use crate::dynlib::Library;
-use crate::instance::{Instance, KindHandle};
+use crate::descriptor::{DescriptorError, DescriptorView, read_descriptor};
+use crate::dynlib::{DlError, Library};
+use crate::instance::{CreateError, Instance, KindHandle};
 use crate::manifest::{LibraryEntry, ManifestSource, SourcedManifest};
 use crate::table::KindTable;
-use crate::trust::PathPolicy;
-use crate::verify::verify;
+use crate::trust::{PathPolicy, TrustError};
+use crate::verify::{VerifyError, verify};
 
 /// A verified module in the registry.
 #[derive(Debug, Clone)]
@@ -78,19 +80,16 @@ impl LoadedModule {
     }
 
     /// Whether `other` is the same module as far as Mesos's `verifyIdenticalModule` is concerned.
-    fn identical_to(&self, other: &LoadedModule) -> Result<(), String> {
-        let prefix = format!(
-            "Error loading module '{}'; this is potentially due to duplicate module names; ",
-            self.name
-        );
+    fn identical_to(&self, other: &LoadedModule) -> Result<(), LoadFailure> {
+        let duplicate = |conflict| LoadFailure::Duplicate { name: self.name.clone(), conflict };
         if self.library_file != other.library_file {
-            return Err(format!(
-                "{prefix}The same module appears in two different module libraries - '{}' and '{}'",
-                other.library_file, self.library_file
-            ));
+            return Err(duplicate(Duplicate::TwoLibraries {
+                loaded: other.library_file.clone(),
+                new: self.library_file.clone(),
+            }));
         }
         if self.parameters != other.parameters {
-            return Err(format!("{prefix}A module with same name but different parameters already exists"));
+            return Err(duplicate(Duplicate::Parameters));
         }
         let same_manifest = self.kind == other.kind
             && self.built_against == other.built_against
@@ -101,26 +100,61 @@ impl LoadedModule {
             && self.descriptor.compatible.map(|f| f as usize)
                 == other.descriptor.compatible.map(|f| f as usize);
         if !same_manifest {
-            return Err(format!(
-                "{prefix}A module with same name but different module manifest already exists"
-            ));
+            return Err(duplicate(Duplicate::Manifest));
         }
         Ok(())
     }
 }
 
-/// A load error with everything it is about.
+/// What failed while loading a library or a module of a manifest, in Mesos's words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LoadFailure {
+    #[error("Library name or path not provided")]
+    NoLibrary,
+    /// The library (or a directory above it) may have been replaced by anyone: not opened.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("Error opening library: '{file}': Could not load library '{file}': {source}")]
+    Open { file: String, source: DlError },
+    #[error("Error: module name not provided with library '{file}'")]
+    NoModuleName { file: String },
+    #[error("Error loading module '{name}': Error looking up symbol '{name}' in '{}' : {source}", path.display())]
+    Symbol { name: String, path: PathBuf, source: DlError },
+    #[error("Error loading module '{name}': {source}")]
+    Descriptor { name: String, source: DescriptorError },
+    #[error("Error verifying module '{name}': {source}")]
+    Verify { name: String, source: VerifyError },
+    /// A module of this name is already loaded (or staged) and this one is not identical to it.
+    #[error("Error loading module '{name}'; this is potentially due to duplicate module names; {conflict}")]
+    Duplicate { name: String, conflict: Duplicate },
+}
+
+/// How a module differs from the one of the same name already loaded (Mesos's
+/// `verifyIdenticalModule`).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Duplicate {
+    #[error("The same module appears in two different module libraries - '{loaded}' and '{new}'")]
+    TwoLibraries { loaded: String, new: String },
+    #[error("A module with same name but different parameters already exists")]
+    Parameters,
+    #[error("A module with same name but different module manifest already exists")]
+    Manifest,
+}
+
+/// A load error with everything it is about: what failed, the library as the manifest wrote it,
+/// the file it resolved to, and the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
-    pub message: String,
+    /// Boxed: a load error travels up through every `Result` of a load, so it is kept small.
+    pub reason: Box<LoadFailure>,
     pub library: Option<String>,
     pub path: Option<PathBuf>,
-    pub source: ManifestSource,
+    pub manifest: ManifestSource,
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [", self.message)?;
+        write!(f, "{} [", self.reason)?;
         if let Some(library) = &self.library {
             write!(f, "library '{library}'")?;
             if let Some(path) = &self.path {
@@ -128,11 +162,22 @@ impl fmt::Display for LoadError {
             }
             f.write_str(", ")?;
         }
-        write!(f, "manifest {}]", self.source)
+        write!(f, "manifest {}]", self.manifest)
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.reason.as_ref())
+    }
+}
+
+/// `unload` of a module that is not loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("Error unloading module '{name}': module not loaded")]
+pub struct UnloadError {
+    pub name: String,
+}
 
 /// The registry of loaded modules.
 #[derive(Debug, Default)]
@@ -167,6 +212,12 @@ impl ModuleManager {
             }
         }
         for module in staged {
+            tracing::info!(
+                module = %module.name,
+                kind = %module.kind,
+                library = %module.path.display(),
+                "loaded module"
+            );
             self.index.insert(module.name.clone(), self.modules.len());
             self.modules.push(module);
         }
@@ -179,15 +230,13 @@ impl ModuleManager {
         source: &ManifestSource,
         staged: &mut Vec<Arc<LoadedModule>>,
     ) -> Result<(), LoadError> {
-        let error = |message: String, library: Option<&str>, path: Option<PathBuf>| LoadError {
-            message,
+        let error = |reason: LoadFailure, library: Option<&str>, path: Option<PathBuf>| LoadError {
+            reason: Box::new(reason),
             library: library.map(str::to_string),
             path,
-            source: source.clone(),
+            manifest: source.clone(),
         };
-        let library_file = entry
-            .library_file()
-            .ok_or_else(|| error("Library name or path not provided".to_string(), None, None))?;
+        let library_file = entry.library_file().ok_or_else(|| error(LoadFailure::NoLibrary, None, None))?;
         let written = entry.file.clone().or_else(|| entry.name.clone()).unwrap_or_default();
         let library = match self.libraries.get(&library_file) {
             Some(library) => *library,
@@ -197,15 +246,12 @@ impl ModuleManager {
                 if library_file.contains('/') {
                     self.policy
                         .check(std::path::Path::new(&library_file), "module library")
-                        .map_err(|e| error(e.to_string(), Some(&written), None))?;
+                        .map_err(|e| error(e.into(), Some(&written), None))?;
                 }
                 let library = Library::open(&library_file).map_err(|e| {
-                    error(
-                        format!("Error opening library: '{library_file}': Could not load library '{library_file}': {e}"),
-                        Some(&written),
-                        None,
-                    )
+                    error(LoadFailure::Open { file: library_file.clone(), source: e }, Some(&written), None)
                 })?;
+                tracing::debug!(library = %library_file, "opened module library");
                 self.libraries.insert(library_file.clone(), library);
                 library
             }
@@ -213,26 +259,23 @@ impl ModuleManager {
         let path = library.path().unwrap_or_else(|| PathBuf::from(&library_file));
         self.policy
             .check(&path, "module library")
-            .map_err(|e| error(e.to_string(), Some(&written), Some(path.clone())))?;
+            .map_err(|e| error(e.into(), Some(&written), Some(path.clone())))?;
         for module in &entry.modules {
             let name = module.name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| {
                 error(
-                    format!("Error: module name not provided with library '{library_file}'"),
+                    LoadFailure::NoModuleName { file: library_file.clone() },
                     Some(&written),
                     Some(path.clone()),
                 )
             })?;
-            let at = |message: String| error(message, Some(&written), Some(path.clone()));
+            let at = |reason: LoadFailure| error(reason, Some(&written), Some(path.clone()));
             let address = library.symbol(name).map_err(|e| {
-                at(format!(
-                    "Error loading module '{name}': Error looking up symbol '{name}' in '{}' : {e}",
-                    path.display()
-                ))
+                at(LoadFailure::Symbol { name: name.to_string(), path: path.clone(), source: e })
             })?;
-            let descriptor =
-                read_descriptor(address).map_err(|e| at(format!("Error loading module '{name}': {e}")))?;
-            let verified =
-                verify(name, &descriptor).map_err(|e| at(format!("Error verifying module '{name}': {e}")))?;
+            let descriptor = read_descriptor(address)
+                .map_err(|e| at(LoadFailure::Descriptor { name: name.to_string(), source: e }))?;
+            let verified = verify(name, &descriptor)
+                .map_err(|e| at(LoadFailure::Verify { name: name.to_string(), source: e }))?;
             let loaded = LoadedModule {
                 name: name.to_string(),
                 kind: verified.kind,
@@ -250,7 +293,10 @@ impl ModuleManager {
             };
             let existing = self.get(name).or_else(|| staged.iter().find(|m| m.name == name).cloned());
             match existing {
-                Some(existing) => loaded.identical_to(&existing).map_err(at)?,
+                Some(existing) => {
+                    loaded.identical_to(&existing).map_err(at)?;
+                    tracing::debug!(module = %name, "module already loaded from an identical entry");
+                }
                 None => staged.push(Arc::new(loaded)),
             }
         }
@@ -278,9 +324,9 @@ impl ModuleManager {
     }
 
     /// Forgets a module; its library stays mapped (Mesos `unload`, for tests).
-    pub fn unload(&mut self, name: &str) -> Result<(), String> {
+    pub fn unload(&mut self, name: &str) -> Result<(), UnloadError> {
         let Some(position) = self.index.remove(name) else {
-            return Err(format!("Error unloading module '{name}': module not loaded"));
+            return Err(UnloadError { name: name.to_string() });
         };
         self.modules.remove(position);
         for (i, module) in self.modules.iter().enumerate() {
@@ -290,20 +336,28 @@ impl ModuleManager {
     }
 
     /// Creates an instance of `name`, of whatever kind, with `parameters` or else the manifest's.
-    pub fn create_instance(&self, name: &str, parameters: Option<Parameters>) -> Result<Instance, String> {
-        let module = self.get(name).ok_or_else(|| format!("Module '{name}' unknown"))?;
+    pub fn create_instance(
+        &self,
+        name: &str,
+        parameters: Option<Parameters>,
+    ) -> Result<Instance, CreateError> {
+        let module = self.get(name).ok_or_else(|| CreateError::Unknown { name: name.to_string() })?;
         Instance::create(module, parameters)
     }
 
     /// Creates an instance of `name` as the kind `H` handles (Mesos `create<T>`).
-    pub fn create<H: KindHandle>(&self, name: &str, parameters: Option<Parameters>) -> Result<H, String> {
-        let module = self.get(name).ok_or_else(|| format!("Module '{name}' unknown"))?;
+    pub fn create<H: KindHandle>(
+        &self,
+        name: &str,
+        parameters: Option<Parameters>,
+    ) -> Result<H, CreateError> {
+        let module = self.get(name).ok_or_else(|| CreateError::Unknown { name: name.to_string() })?;
         if module.kind != H::KIND {
-            return Err(format!(
-                "Error creating module instance for '{name}': module is of kind '{}', but the requested kind is '{}'",
-                module.kind,
-                H::KIND
-            ));
+            return Err(CreateError::WrongKind {
+                name: name.to_string(),
+                kind: module.kind,
+                requested: H::KIND,
+            });
         }
         H::wrap(Instance::create(module, parameters)?)
     }

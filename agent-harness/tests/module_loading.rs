@@ -3,7 +3,8 @@
 
 mod support;
 
-use agent_harness::{IsolatorHandle, ModuleManager, TestModuleHandle, manifest};
+use agent_harness::module_manager::Duplicate;
+use agent_harness::{CreateError, IsolatorHandle, LoadFailure, ModuleManager, TestModuleHandle, manifest};
 use module_abi::{Kind, Parameter};
 use support::*;
 
@@ -11,7 +12,7 @@ fn param(key: &str, value: &str) -> Parameter {
     Parameter { key: key.into(), value: value.into() }
 }
 
-fn create(manager: &ModuleManager) -> Result<TestModuleHandle, String> {
+fn create(manager: &ModuleManager) -> Result<TestModuleHandle, CreateError> {
     manager.create::<TestModuleHandle>(TEST_MODULE, None)
 }
 
@@ -48,6 +49,7 @@ fn parameter_without_value_fails_creation() {
     assert!(
         create(&manager)
             .unwrap_err()
+            .to_string()
             .starts_with("Error creating Module instance for 'org_apache_mesos_TestModule'")
     );
 }
@@ -101,7 +103,7 @@ fn example_module_unload_test() {
     let mut manager = load(&default_manifest()).unwrap();
     manager.unload(TEST_MODULE).unwrap();
     assert_eq!(
-        manager.unload(TEST_MODULE).unwrap_err(),
+        manager.unload(TEST_MODULE).unwrap_err().to_string(),
         format!("Error unloading module '{TEST_MODULE}': module not loaded")
     );
     assert!(manager.unload("unknown").is_err());
@@ -115,8 +117,12 @@ fn module_kind_mismatch() {
     assert!(!manager.contains(TEST_MODULE, Kind::Isolator));
     assert!(create(&manager).is_ok());
     let err = manager.create::<IsolatorHandle>(TEST_MODULE, None).unwrap_err();
+    assert!(
+        matches!(err, CreateError::WrongKind { kind: Kind::TestModule, requested: Kind::Isolator, .. }),
+        "{err}"
+    );
     assert_eq!(
-        err,
+        err.to_string(),
         format!(
             "Error creating module instance for '{TEST_MODULE}': module is of kind 'TestModule', but the requested kind is 'Isolator'"
         )
@@ -144,15 +150,16 @@ fn file_wins_over_name() {
 fn empty_library_filename() {
     let err = load(r#"{"libraries":[{"name":"","modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#)
         .unwrap_err();
-    assert!(err.message.starts_with("Error opening library: 'lib.so'"), "{err}");
+    assert!(err.reason.to_string().starts_with("Error opening library: 'lib.so'"), "{err}");
     let err = load(r#"{"libraries":[{"modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#).unwrap_err();
-    assert_eq!(err.message, "Library name or path not provided");
+    assert_eq!(*err.reason, LoadFailure::NoLibrary);
+    assert_eq!(err.reason.to_string(), "Library name or path not provided");
 }
 
 #[test]
 fn empty_module_name() {
     let err = load(&manifest_for(&library("examplemodule"), &[("", &[])])).unwrap_err();
-    assert!(err.message.starts_with("Error: module name not provided with library"), "{err}");
+    assert!(err.reason.to_string().starts_with("Error: module name not provided with library"), "{err}");
 }
 
 #[test]
@@ -161,7 +168,8 @@ fn unknown_library_test() {
         load(r#"{"libraries":[{"name":"unknown","modules":[{"name":"org_apache_mesos_TestModule"}]}]}"#)
             .unwrap_err();
     assert!(
-        err.message
+        err.reason
+            .to_string()
             .starts_with("Error opening library: 'libunknown.so': Could not load library 'libunknown.so': "),
         "{err}"
     );
@@ -172,7 +180,9 @@ fn unknown_library_test() {
 fn unknown_module_test() {
     let err = load(&manifest_for(&library("examplemodule"), &[("unknown", &[])])).unwrap_err();
     assert!(
-        err.message.starts_with("Error loading module 'unknown': Error looking up symbol 'unknown' in '"),
+        err.reason
+            .to_string()
+            .starts_with("Error loading module 'unknown': Error looking up symbol 'unknown' in '"),
         "{err}"
     );
     assert!(err.to_string().contains("libexamplemodule.so"), "the error names the library: {err}");
@@ -181,7 +191,10 @@ fn unknown_module_test() {
 #[test]
 fn unknown_module_instantiation_test() {
     let manager = load(&default_manifest()).unwrap();
-    assert_eq!(manager.create::<TestModuleHandle>("unknown", None).unwrap_err(), "Module 'unknown' unknown");
+    assert_eq!(
+        manager.create::<TestModuleHandle>("unknown", None).unwrap_err().to_string(),
+        "Module 'unknown' unknown"
+    );
 }
 
 /// Mesos's `NonModuleLibrary`, and every kind of symbol that is not a module: refused by its type,
@@ -189,19 +202,20 @@ fn unknown_module_instantiation_test() {
 #[test]
 fn non_module_symbols_are_refused_without_crashing() {
     let err = load(&manifest_for(std::path::Path::new("libc.so.6"), &[(TEST_MODULE, &[])])).unwrap_err();
-    assert!(err.message.contains("Error looking up symbol"), "{err}");
+    assert!(err.reason.to_string().contains("Error looking up symbol"), "{err}");
     let broken = library("brokenmodules");
     for (symbol, why) in
         [("brokenmodules_a_function", "is a function"), ("brokenmodules_not_a_module", "too small")]
     {
         let err = load(&manifest_for(&broken, &[(symbol, &[])])).unwrap_err();
-        assert!(err.message.contains(why), "{symbol}: {err}");
+        assert!(matches!(*err.reason, LoadFailure::Descriptor { .. }), "{symbol}: {err}");
+        assert!(err.reason.to_string().contains(why), "{symbol}: {err}");
     }
     let libc = std::path::Path::new("libc.so.6");
     for symbol in ["_IO_2_1_stdin_", "getpid", "environ"] {
         let err = load(&manifest_for(libc, &[(symbol, &[])])).unwrap_err();
         assert!(
-            err.message.starts_with(&format!("Error loading module '{symbol}': the symbol")),
+            err.reason.to_string().starts_with(&format!("Error loading module '{symbol}': the symbol")),
             "{symbol}: {err}"
         );
     }
@@ -219,8 +233,9 @@ fn duplicate_modules_with_different_parameters() {
     let mut manager = load(&default_manifest()).unwrap();
     let other = manifest_for(&library("examplemodule"), &[(TEST_MODULE, &[("operation", "X")])]);
     let err = load_into(&mut manager, &other).unwrap_err();
+    assert!(matches!(*err.reason, LoadFailure::Duplicate { conflict: Duplicate::Parameters, .. }), "{err}");
     assert_eq!(
-        err.message,
+        err.reason.to_string(),
         format!(
             "Error loading module '{TEST_MODULE}'; this is potentially due to duplicate module names; A module with same name but different parameters already exists"
         )
@@ -235,11 +250,14 @@ fn duplicate_module_in_different_libraries() {
     let mut manager = load(&default_manifest()).unwrap();
     let err = load_into(&mut manager, &manifest_for(&alias, &[(TEST_MODULE, &[("operation", "sum")])]))
         .unwrap_err();
-    assert!(err.message.contains("The same module appears in two different module libraries"), "{err}");
+    assert!(
+        err.reason.to_string().contains("The same module appears in two different module libraries"),
+        "{err}"
+    );
 }
 
 fn broken(symbol: &str) -> String {
-    load(&manifest_for(&library("brokenmodules"), &[(symbol, &[])])).unwrap_err().message
+    load(&manifest_for(&library("brokenmodules"), &[(symbol, &[])])).unwrap_err().reason.to_string()
 }
 
 #[test]
@@ -295,10 +313,11 @@ fn create_that_panics_or_fails_is_an_error_and_the_harness_goes_on() {
     .unwrap();
     let err =
         manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_PanicsInCreate", None).unwrap_err();
-    assert!(err.contains("PanicsInCreate: deliberate panic"), "{err}");
+    assert!(matches!(err, CreateError::Failed { .. }), "{err}");
+    assert!(err.to_string().contains("PanicsInCreate: deliberate panic"), "{err}");
     let err =
         manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_FailsCreate", None).unwrap_err();
-    assert!(err.ends_with("FailsCreate: deliberate failure"), "{err}");
+    assert!(err.to_string().ends_with("FailsCreate: deliberate failure"), "{err}");
     // Still alive and able to panic-catch again.
     assert!(manager.create::<TestModuleHandle>("org_apache_mesos_TestModule_PanicsInCreate", None).is_err());
 }

@@ -207,3 +207,72 @@ fn a_manifest_others_can_write_is_refused() {
     let out = modules(&format!("file://{}", file.display()), &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `modules` with the example manifest and `extra` flags, `RUST_LOG` set to `rust_log` (or unset).
+fn modules_logged(extra: &[&str], rust_log: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agent-harness"));
+    command.args(extra).arg("modules").arg(format!("--modules={}", default_manifest()));
+    match rust_log {
+        Some(value) => command.env("RUST_LOG", value),
+        None => command.env_remove("RUST_LOG"),
+    };
+    command.output().expect("agent-harness runs")
+}
+
+/// The stderr lines that log the load of the example module, and that stdout is still the JSON.
+fn load_lines(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Vec<Value> = serde_json::from_slice(&out.stdout).expect("stdout is only the JSON");
+    assert_eq!(printed[0]["name"], TEST_MODULE);
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|line| line.contains("INFO") && line.contains("loaded module") && line.contains(TEST_MODULE))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn logs_go_to_stderr_at_the_level_asked_for_and_the_default_is_quiet() {
+    let quiet = modules_logged(&[], None);
+    assert!(load_lines(&quiet).is_empty());
+    assert!(quiet.stderr.is_empty(), "WARNING by default: {}", String::from_utf8_lossy(&quiet.stderr));
+
+    for flag in ["--logging_level=INFO", "--log_level=info", "--logging_level=Debug"] {
+        let out = modules_logged(&[flag], None);
+        let lines = load_lines(&out);
+        assert_eq!(lines.len(), 1, "{flag}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(lines[0].contains("libexamplemodule.so"), "the line names the library: {}", lines[0]);
+    }
+    // A global flag: after the command's name as well.
+    let out = Command::new(env!("CARGO_BIN_EXE_agent-harness"))
+        .args(["modules", "--log_level=INFO", &format!("--modules={}", default_manifest())])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(load_lines(&out).len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let quiet = modules_logged(&["--logging_level=ERROR"], None);
+    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}
+
+#[test]
+fn rust_log_overrides_the_level_flag() {
+    assert_eq!(load_lines(&modules_logged(&[], Some("info"))).len(), 1);
+    assert_eq!(load_lines(&modules_logged(&[], Some("agent_harness::module_manager=info"))).len(), 1);
+    let out = modules_logged(&["--logging_level=INFO"], Some("error"));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    // An empty RUST_LOG is no RUST_LOG; a bad directive is reported and the rest applies.
+    assert_eq!(load_lines(&modules_logged(&["--logging_level=INFO"], Some(""))).len(), 1);
+    let out = modules_logged(&[], Some("info,=bogus"));
+    assert_eq!(load_lines(&out).len(), 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Warning: ignoring RUST_LOG directive '=bogus'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unknown_level_is_refused_with_one_line() {
+    let line = refused(&harness(&["--logging_level=LOUD", "modules"]));
+    assert!(line.contains("'LOUD'") && line.contains("INFO, WARNING, ERROR"), "{line}");
+}

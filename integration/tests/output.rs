@@ -36,6 +36,9 @@ fn main() {
     suite.test("a_reader_that_went_away_stops_only_the_copy", c, a_reader_that_went_away_stops_only_the_copy);
     suite.test("the_helper_s_messages_reach_the_caller", c, the_helper_s_messages_reach_the_caller);
     suite.test("json_keeps_the_output_in_the_sandbox", c, json_keeps_the_output_in_the_sandbox);
+    suite.test("info_logs_the_lifecycle_on_stderr_only", c, info_logs_the_lifecycle_on_stderr_only);
+    suite.test("rust_log_logs_beside_the_json", c, rust_log_logs_beside_the_json);
+    suite.test("the_default_level_logs_nothing", c, the_default_level_logs_nothing);
     suite.run()
 }
 
@@ -334,5 +337,81 @@ fn json_keeps_the_output_in_the_sandbox() -> TestResult {
     ensure!(output.stderr.is_empty(), "stderr {:?}", output.stderr);
     ensure!(sandbox_file(&sandbox, "c1", "stdout")? == b"out\n", "the sandbox's stdout");
     ensure!(sandbox_file(&sandbox, "c1", "stderr")? == b"err\n", "the sandbox's stderr");
+    sandbox.assert_clean()
+}
+
+/// The lifecycle steps `run` logs at `info`, each naming the container.
+const LIFECYCLE: &[&str] = &[
+    "launching container",
+    "prepared container",
+    "launched the first process",
+    "isolated container",
+    "released the command to exec",
+    "destroying container",
+    "cleaned up container",
+    "finished container",
+];
+
+/// Every lifecycle step of container `id` is one log line in `stderr`, in order.
+fn logs_lifecycle(stderr: &str, id: &str) -> TestResult {
+    let field = format!("container_id={id}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(" INFO ") && l.contains(&field)).collect();
+    let mut at = 0;
+    for step in LIFECYCLE {
+        let Some(found) = lines[at..].iter().position(|l| l.contains(step)) else {
+            return Err(format!("no log line {step:?} for {id} (after line {at}) in {stderr:?}").into());
+        };
+        at += found + 1;
+    }
+    Ok(())
+}
+
+/// `--log_level=INFO` (Mesos's `--logging_level` alias): the lifecycle is logged on stderr, and the
+/// caller's stdout gets the command's output and nothing else.
+fn info_logs_the_lifecycle_on_stderr_only() -> TestResult {
+    let sandbox = Sandbox::new()?;
+    // A global flag: accepted among `run`'s own flags too.
+    let mut command = sandbox.run_command(
+        DEFAULT,
+        &["--container_id=c1", "--log_level=INFO"],
+        &["sh", "-c", "echo out; echo err >&2"],
+    );
+    command.env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = wait_output_bytes(command.spawn()?, HARNESS_TIMEOUT)?;
+    let stderr = text(&out.stderr);
+    ensure!(out.code == Some(0), "exit {:?}; stderr {stderr:?}", out.code);
+    ensure!(out.stdout == b"out\n", "stdout is the command's only: {:?}", text(&out.stdout));
+    ensure!(stderr.lines().any(|l| l == "err"), "the command's stderr is there, whole: {stderr:?}");
+    logs_lifecycle(&stderr, "c1")?;
+    ensure!(stderr.contains("loaded module"), "module loads are logged: {stderr:?}");
+    sandbox.assert_clean()
+}
+
+/// `RUST_LOG=info` with `--json`: the logs on stderr, the one JSON object on stdout.
+fn rust_log_logs_beside_the_json() -> TestResult {
+    let sandbox = Sandbox::new()?;
+    let mut command = sandbox.run_command(DEFAULT, &["--json", "--container_id=c1"], &["sh", "-c", "exit 3"]);
+    command.env("RUST_LOG", "info");
+    let output = integration::output(command)?;
+    let outcome = output.outcome()?;
+    ensure!(outcome.exit_status == 3 && output.code == Some(3), "exit {:?}, {outcome:?}", output.code);
+    logs_lifecycle(&output.stderr, "c1")?;
+    ensure!(output.error_lines().is_empty(), "no Error line: {:?}", output.stderr);
+    sandbox.assert_clean()
+}
+
+/// Without a level or RUST_LOG, nothing is logged: stderr is the command's.
+fn the_default_level_logs_nothing() -> TestResult {
+    let sandbox = Sandbox::new()?;
+    let mut command = run(&sandbox, "c1", &["sh", "-c", "echo out; echo err >&2"]);
+    command.env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = wait_output_bytes(command.spawn()?, HARNESS_TIMEOUT)?;
+    ensure!(out.code == Some(0), "exit {:?}", out.code);
+    ensure!(
+        out.stdout == b"out\n" && out.stderr == b"err\n",
+        "stdout {:?}, stderr {:?}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     sandbox.assert_clean()
 }

@@ -1,16 +1,25 @@
 //! The command line: `agent-harness <command> [flags]`, with Mesos's flag names.
 //!
-//! Every error is one line on stderr that begins with `Error` and exit status 1.
+//! Every error is one line on stderr that begins with `Error` and exit status 1. The commands
+//! return `anyhow` errors: the library's typed errors, whose `Display` is that whole line, and
+//! the flags' own messages (never a `.context()` chain, whose `Display` would drop the cause).
+//!
+//! Logs (`tracing`) go to stderr too, one line per event, at `--logging_level` or as `RUST_LOG`
+//! says ([`logging`]); what a command prints on stdout is never mixed with them.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 use module_abi::Resources;
 
+use crate::engine::ModulesError;
 use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
 use crate::trust::PathPolicy;
 
+pub mod logging;
 pub mod recover;
 pub mod run;
 pub mod run_many;
@@ -33,6 +42,18 @@ fn long_version() -> &'static str {
 #[derive(Debug, Parser)]
 #[command(name = "agent-harness", version, long_version = long_version(), about)]
 pub struct Cli {
+    /// Log at or above this level on stderr: INFO, WARNING or ERROR (Mesos's levels; DEBUG and
+    /// TRACE too), case-insensitive. RUST_LOG, when set, overrides it.
+    #[arg(
+        long = "logging_level",
+        visible_alias = "log_level",
+        value_name = "LEVEL",
+        global = true,
+        ignore_case = true,
+        value_enum,
+        default_value_t = logging::Level::Warning
+    )]
+    pub logging_level: logging::Level,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -110,21 +131,22 @@ impl ModuleSource {
 
     /// The manifests named by the flags (`None` when neither flag is given). Manifest files and
     /// the directory must pass [`Self::policy`].
-    pub fn manifests(&self) -> Result<Option<Vec<SourcedManifest>>, String> {
+    pub fn manifests(&self) -> anyhow::Result<Option<Vec<SourcedManifest>>> {
         let checked = |path: &Path| {
-            self.policy().check(path, "module manifest").map_err(|e| format!("Error loading modules: {e}"))
+            self.policy().check(path, "module manifest").map_err(|e| anyhow!("Error loading modules: {e}"))
         };
         match (&self.modules, &self.modules_dir) {
-            (Some(_), Some(_)) => {
-                Err("Only one of --modules or --modules_dir should be specified".to_string())
-            }
+            (Some(_), Some(_)) => Err(anyhow!("Only one of --modules or --modules_dir should be specified")),
             (Some(value), None) => {
                 // A missing file is reported by the manifest reader, in Mesos's words.
                 let file = value.strip_prefix("file://").or(value.starts_with('/').then_some(value.as_str()));
                 if let Some(path) = file.map(Path::new).filter(|p| p.exists()) {
                     checked(path)?;
                 }
-                let manifest = manifest::from_flag_value(value, |warning| eprintln!("Warning: {warning}"))?;
+                // Mesos's own warning, for the user (not a log line): printed whatever the level.
+                let manifest = manifest::from_flag_value(value, |warning| {
+                    let _ = writeln!(std::io::stderr(), "Warning: {warning}");
+                })?;
                 Ok(Some(vec![manifest]))
             }
             (None, Some(dir)) => {
@@ -144,11 +166,11 @@ impl ModuleSource {
     }
 
     /// A module manager with the manifests named by the flags loaded.
-    pub fn load(&self) -> Result<ModuleManager, String> {
+    pub fn load(&self) -> anyhow::Result<ModuleManager> {
         let manifests =
-            self.manifests()?.ok_or_else(|| "one of --modules or --modules_dir is required".to_string())?;
+            self.manifests()?.ok_or_else(|| anyhow!("one of --modules or --modules_dir is required"))?;
         let mut manager = ModuleManager::with_policy(self.policy());
-        manager.load_all(&manifests).map_err(|e| format!("Error loading modules: {e}"))?;
+        manager.load_all(&manifests).map_err(ModulesError::Load)?;
         Ok(manager)
     }
 }
@@ -169,7 +191,7 @@ pub struct ContainerModules {
 
 impl ContainerModules {
     /// Loads the modules and describes the set (nothing is created yet).
-    pub fn module_set(&self) -> Result<(ModuleManager, crate::engine::ModuleSet), String> {
+    pub fn module_set(&self) -> anyhow::Result<(ModuleManager, crate::engine::ModuleSet)> {
         let isolation = crate::engine::modules::parse_isolation(&self.isolation)?;
         let user = self.source.manifests()?.unwrap_or_default();
         let manager = crate::engine::modules::load_with_suite(&user, self.source.policy())?;
@@ -204,15 +226,15 @@ pub struct ContainerFlags {
 
 impl ContainerFlags {
     /// `--resources` and `--limits`, parsed; an error names the flag.
-    pub fn resources_and_limits(&self) -> Result<(Resources, Resources), String> {
-        let resources = Resources::parse(&self.resources).map_err(|e| format!("Invalid --resources: {e}"))?;
-        let limits = Resources::parse(&self.limits).map_err(|e| format!("Invalid --limits: {e}"))?;
+    pub fn resources_and_limits(&self) -> anyhow::Result<(Resources, Resources)> {
+        let resources = Resources::parse(&self.resources).map_err(|e| anyhow!("Invalid --resources: {e}"))?;
+        let limits = Resources::parse(&self.limits).map_err(|e| anyhow!("Invalid --limits: {e}"))?;
         Ok((resources, limits))
     }
 }
 
 /// `agent-harness modules`: prints the loaded modules as a JSON array on stdout.
-pub fn modules(args: &ModulesArgs) -> Result<(), String> {
+pub fn modules(args: &ModulesArgs) -> anyhow::Result<()> {
     let manager = args.source.load()?;
     if args.create {
         for module in manager.modules() {
@@ -220,7 +242,8 @@ pub fn modules(args: &ModulesArgs) -> Result<(), String> {
         }
     }
     let summaries: Vec<_> = manager.modules().iter().map(|m| m.summary()).collect();
-    let json = serde_json::to_string_pretty(&summaries).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&summaries)
+        .map_err(|e| anyhow!("cannot encode the modules as JSON: {e}"))?;
     println!("{json}");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::anyhow;
 use clap::Args;
 
 use super::{ContainerModules, DEFAULT_WORK_DIR};
@@ -25,15 +26,15 @@ pub struct RecoverArgs {
 }
 
 /// Recovers everything under the work dir.
-pub fn recover(args: &RecoverArgs) -> Result<Vec<Recovered>, String> {
+pub fn recover(args: &RecoverArgs) -> anyhow::Result<Vec<Recovered>> {
     // A mistyped work directory must not make every container on the machine look like an orphan.
     if !args.work_dir.is_dir() {
-        return Err(format!("the work directory '{}' does not exist", args.work_dir.display()));
+        return Err(anyhow!("the work directory '{}' does not exist", args.work_dir.display()));
     }
     let (_, set) = args.modules.module_set()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    runtime.block_on(recover_all(&args.work_dir, Some(set), args.kill))
+        .map_err(|e| anyhow!("cannot start the event loop: {e}"))?;
+    Ok(runtime.block_on(recover_all(&args.work_dir, Some(set), args.kill))?)
 }

@@ -1,7 +1,9 @@
 //! `agent-harness run`: one command in one container, from launch to cleanup.
 
+use anyhow::anyhow;
 use clap::Args;
 use module_abi::{CommandInfo, ContainerId};
+use thiserror::Error;
 
 use super::ContainerFlags;
 use crate::engine::{ContainerSpec, Ending, Engine, ModuleInstances, Outcome};
@@ -28,19 +30,18 @@ pub struct RunResult {
     pub outcome: Outcome,
 }
 
+/// A container id outside the safe alphabet.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("Invalid --container_id '{0}': use 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'")]
+pub struct InvalidContainerId(pub String);
+
 /// Checks a container id: it names a directory and a cgroup, so only a safe alphabet.
-pub fn validate_container_id(id: &str) -> Result<(), String> {
+pub fn validate_container_id(id: &str) -> Result<(), InvalidContainerId> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('.')
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "Invalid --container_id '{id}': use 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'"
-        ))
-    }
+    if ok { Ok(()) } else { Err(InvalidContainerId(id.to_string())) }
 }
 
 /// A random UUID (version 4) from the kernel's generator.
@@ -61,11 +62,11 @@ pub fn random_container_id() -> String {
 }
 
 /// Runs the container; an `Err` is a launch failure (nothing is left behind).
-pub fn run(args: &RunArgs) -> Result<RunResult, String> {
+pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     // Every input is checked before anything is loaded or created.
     let (resources, limits) = args.container.resources_and_limits()?;
     let Some(program) = args.command.first() else {
-        return Err("no command given: agent-harness run [FLAGS] -- COMMAND [ARGS...]".to_string());
+        return Err(anyhow!("no command given: agent-harness run [FLAGS] -- COMMAND [ARGS...]"));
     };
     let id = match &args.container_id {
         Some(id) => {
@@ -92,7 +93,7 @@ pub fn run(args: &RunArgs) -> Result<RunResult, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+        .map_err(|e| anyhow!("cannot start the event loop: {e}"))?;
     runtime.block_on(async {
         // Before the launch, so Ctrl-C during prepare or isolate destroys the container cleanly.
         let mut stop = StopSignals::install();
@@ -125,7 +126,7 @@ pub fn run(args: &RunArgs) -> Result<RunResult, String> {
             }
         }
         let exit_status = stopped.map(|s| 128 + s).unwrap_or(outcome.exit_status);
-        Ok(RunResult { exit_status, outcome })
+        Ok::<_, anyhow::Error>(RunResult { exit_status, outcome })
     })
 }
 

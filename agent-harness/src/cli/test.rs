@@ -26,16 +26,16 @@ pub struct TestArgs {
 }
 
 /// Runs the kit; `Ok` with the counts (the caller fails when any case failed).
-pub fn test(args: &TestArgs) -> Result<Summary, String> {
+pub fn test(args: &TestArgs) -> anyhow::Result<Summary> {
     let format: Format = args.format.parse()?;
     let isolation = parse_isolation(&args.isolation)?;
     let manifests = args.source.manifests()?.unwrap_or_default();
-    kit::run(KitOptions {
+    Ok(kit::run(KitOptions {
         manifests,
         isolation,
         containerizer: args.containerizer.clone(),
         filter: args.filter.clone(),
         format,
         policy: args.source.policy(),
-    })
+    })?)
 }

@@ -5,13 +5,31 @@
 //! as Mesos's `slave::state::checkpoint`, without its fsync: see [`CheckpointDir::write`]): once
 //! before the first isolator is prepared (no pid yet), and again with the pid once the
 //! containerizer has cloned the container's first process, before it is released to exec. It names the modules the container was launched with, so recovery needs
-//! no flags.
+//! no flags. Every [`CheckpointError`] names the file or directory it is about.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use module_abi::{ContainerConfig, ContainerId, ContainerState};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A checkpoint that cannot be written, removed or read back.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    #[error("cannot encode the checkpoint of container '{id}': {source}")]
+    Encode { id: ContainerId, source: serde_json::Error },
+    #[error("cannot checkpoint into '{}': {source}", dir.display())]
+    Write { dir: PathBuf, source: std::io::Error },
+    #[error("cannot remove the checkpoint '{}': {source}", path.display())]
+    Remove { path: PathBuf, source: std::io::Error },
+    #[error("cannot read checkpoints in '{}': {source}", dir.display())]
+    ReadDir { dir: PathBuf, source: std::io::Error },
+    #[error("cannot read checkpoint '{}': {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("corrupt checkpoint '{}': {source}", path.display())]
+    Corrupt { path: PathBuf, source: serde_json::Error },
+}
 
 /// The modules a container was launched with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,11 +99,12 @@ impl CheckpointDir {
     /// crash names nothing that is left; module state that does outlive it (a quota project on a
     /// sandbox) is the module's to find again, as Mesos's XFS disk isolator does from the sandboxes.
     /// The fsync cost 0.2 ms per write on a quiet disk and 5 to 15 ms on a busy one.
-    pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), String> {
-        let context = |e: std::io::Error| format!("cannot checkpoint into '{}': {e}", self.dir.display());
+    pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+        let context = |source| CheckpointError::Write { dir: self.dir.clone(), source };
         let target = self.path(&checkpoint.container_id);
         let temp = self.dir.join(format!(".{}.json.tmp", checkpoint.container_id.value));
-        let bytes = serde_json::to_vec(checkpoint).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(checkpoint)
+            .map_err(|source| CheckpointError::Encode { id: checkpoint.container_id.clone(), source })?;
         // The directory exists after the first container: create it only when it is missing.
         let mut file = match std::fs::File::create(&temp) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -99,21 +118,22 @@ impl CheckpointDir {
     }
 
     /// Removes a container's checkpoint (missing is fine).
-    pub fn remove(&self, id: &ContainerId) -> Result<(), String> {
-        match std::fs::remove_file(self.path(id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(format!("cannot remove the checkpoint '{}': {e}", self.path(id).display()))
+    pub fn remove(&self, id: &ContainerId) -> Result<(), CheckpointError> {
+        let path = self.path(id);
+        match std::fs::remove_file(&path) {
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                Err(CheckpointError::Remove { path, source })
             }
             _ => Ok(()),
         }
     }
 
     /// Every checkpoint, in file name order. A corrupt one is an error naming it.
-    pub fn read_all(&self) -> Result<Vec<Checkpoint>, String> {
+    pub fn read_all(&self) -> Result<Vec<Checkpoint>, CheckpointError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("cannot read checkpoints in '{}': {e}", self.dir.display())),
+            Err(source) => return Err(CheckpointError::ReadDir { dir: self.dir.clone(), source }),
         };
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -124,9 +144,9 @@ impl CheckpointDir {
             .iter()
             .map(|path| {
                 let text = std::fs::read(path)
-                    .map_err(|e| format!("cannot read checkpoint '{}': {e}", path.display()))?;
+                    .map_err(|source| CheckpointError::Read { path: path.clone(), source })?;
                 serde_json::from_slice(&text)
-                    .map_err(|e| format!("corrupt checkpoint '{}': {e}", path.display()))
+                    .map_err(|source| CheckpointError::Corrupt { path: path.clone(), source })
             })
             .collect()
     }
@@ -176,6 +196,8 @@ mod tests {
         let store = CheckpointDir::new(dir.path());
         std::fs::create_dir_all(dir.path().join("meta/containers")).unwrap();
         std::fs::write(dir.path().join("meta/containers/x.json"), "{").unwrap();
-        assert!(store.read_all().unwrap_err().contains("corrupt checkpoint"));
+        let err = store.read_all().unwrap_err();
+        assert!(matches!(&err, CheckpointError::Corrupt { path, .. } if path.ends_with("x.json")), "{err}");
+        assert!(err.to_string().starts_with("corrupt checkpoint '"), "{err}");
     }
 }

@@ -11,6 +11,9 @@
 //! With `attach_output`, the sandbox's `stdout` and `stderr` files are followed from the moment
 //! the sandbox exists ([`super::output`]): the caller gets the output of the command and of the
 //! containerizer's helper, and nothing in the container ever writes to the harness's streams.
+//!
+//! Each step is logged (`tracing`, at `info`, with the container id as a field); a step that
+//! fails is an [`EngineError`] that says which step and which module.
 
 use std::collections::BTreeMap;
 use std::future::poll_fn;
@@ -24,12 +27,46 @@ use module_abi::{
     ContainerTermination, LaunchRequest, ResourceStatistics, Resources,
 };
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 use tokio::io::unix::AsyncFd;
+use tracing::{debug, info, warn};
 
-use super::checkpoint::{Checkpoint, CheckpointDir};
-use super::launch_info::merge;
+use super::checkpoint::{Checkpoint, CheckpointDir, CheckpointError};
+use super::launch_info::{Conflict, merge};
 use super::modules::ModuleInstances;
-use super::output::Follower;
+use super::output::{Follower, OutputError};
+use crate::instance::CallError;
+
+/// A lifecycle step of a container that failed.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("Container '{id}' already exists (its sandbox '{}' is there)", sandbox.display())]
+    Exists { id: ContainerId, sandbox: PathBuf },
+    #[error("cannot create the sandbox '{}': {source}", path.display())]
+    Sandbox { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A module's `prepare`, `launch`, `isolate`, `watch`, `exec`, ... failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    #[error("cannot wait on a module's descriptor: {0}")]
+    Register(#[source] std::io::Error),
+    #[error("container '{id}' has no process to reattach to")]
+    NoProcess { id: ContainerId },
+    /// A launch step failed; everything done was torn down, and `teardown` holds what failed in
+    /// that teardown (each one line).
+    #[error("Failed to launch container '{id}': {source}{}", and_then(teardown))]
+    Launch { id: ContainerId, source: Box<EngineError>, teardown: Vec<String> },
+}
+
+/// The end of a launch failure's message: what failed in its teardown.
+fn and_then(teardown: &[String]) -> String {
+    if teardown.is_empty() { String::new() } else { format!("; and then: {}", teardown.join("; ")) }
+}
 
 /// What a container is asked to run.
 #[derive(Debug, Clone)]
@@ -71,6 +108,20 @@ pub enum Ending {
     Failed(String),
     /// The harness was asked to stop (a signal); the container is destroyed.
     Stopped(i32),
+}
+
+impl std::fmt::Display for Ending {
+    /// A few words for the logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ending::Exited(termination) => write!(f, "exited with status {}", termination.exit_status()),
+            Ending::Limited(limitation) => {
+                write!(f, "limitation: {}", limitation.message.lines().next().unwrap_or_default())
+            }
+            Ending::Failed(e) => write!(f, "failed: {e}"),
+            Ending::Stopped(signal) => write!(f, "stopped (signal {signal})"),
+        }
+    }
 }
 
 /// What `run --json` prints about a finished container (and what a reader of that output, such
@@ -127,25 +178,27 @@ impl Engine {
 
     /// Launches a container up to the point where its command runs. Must run inside a tokio
     /// runtime (the descriptors are registered with its reactor).
-    pub fn launch(&self, spec: &ContainerSpec) -> Result<Launched, String> {
+    pub fn launch(&self, spec: &ContainerSpec) -> Result<Launched, EngineError> {
         let id = &spec.container_id;
         let sandbox = self.sandbox(id);
         if sandbox.exists() {
-            return Err(format!(
-                "Container '{id}' already exists (its sandbox '{}' is there)",
-                sandbox.display()
-            ));
+            return Err(EngineError::Exists { id: id.clone(), sandbox });
         }
+        info!(container_id = %id, sandbox = %sandbox.display(), "launching container");
         std::fs::create_dir_all(&sandbox)
-            .map_err(|e| format!("cannot create the sandbox '{}': {e}", sandbox.display()))?;
+            .map_err(|source| EngineError::Sandbox { path: sandbox.clone(), source })?;
         // Followed before anything can write to the files, so even the helper's first words reach
         // the caller.
         let output = if spec.attach_output {
             match Follower::start(&sandbox) {
                 Ok(follower) => Some(follower),
                 Err(e) => {
-                    let _ = std::fs::remove_dir_all(&sandbox);
-                    return Err(format!("Failed to launch container '{id}': {e}"));
+                    remove_sandbox(id, &sandbox);
+                    return Err(EngineError::Launch {
+                        id: id.clone(),
+                        source: Box::new(e.into()),
+                        teardown: Vec::new(),
+                    });
                 }
             }
         } else {
@@ -166,8 +219,8 @@ impl Engine {
         };
         if let Err(e) = self.checkpoints.write(&checkpoint) {
             drop(output.map(Follower::wait));
-            let _ = std::fs::remove_dir_all(&sandbox);
-            return Err(e);
+            remove_sandbox(id, &sandbox);
+            return Err(e.into());
         }
         let mut prepared = 0;
         let mut launched = false;
@@ -176,6 +229,7 @@ impl Engine {
             Ok(launched) => return Ok(Launched { output, ..launched }),
             Err(error) => error,
         };
+        info!(container_id = %id, error = %error, "launch failed: tearing down what was done");
         let mut errors = Vec::new();
         let mut destroyed = true;
         if launched {
@@ -185,12 +239,8 @@ impl Engine {
         // What the helper said before it failed reaches the caller before the sandbox goes.
         drop(output.map(Follower::wait));
         errors.extend(self.cleanup_and_forget(id, prepared, destroyed));
-        let _ = std::fs::remove_dir_all(&sandbox);
-        let mut message = format!("Failed to launch container '{id}': {error}");
-        if !errors.is_empty() {
-            message.push_str(&format!("; and then: {}", errors.join("; ")));
-        }
-        Err(message)
+        remove_sandbox(id, &sandbox);
+        Err(EngineError::Launch { id: id.clone(), source: Box::new(error), teardown: errors })
     }
 
     fn launch_steps(
@@ -200,18 +250,21 @@ impl Engine {
         checkpoint: &mut Checkpoint,
         prepared: &mut usize,
         launched: &mut bool,
-    ) -> Result<Launched, String> {
+    ) -> Result<Launched, EngineError> {
         let id = &spec.container_id;
         let mut durations = Durations::default();
         let start = Instant::now();
         let mut launch_info = ContainerLaunchInfo::default();
         for isolator in &self.modules.isolators {
             *prepared += 1;
-            if let Some(info) = isolator.prepare(id, config).map_err(|e| e.to_string())? {
+            let info = isolator.prepare(id, config)?;
+            debug!(container_id = %id, isolator = %isolator.name(), launch_info = info.is_some(), "prepared");
+            if let Some(info) = info {
                 merge(&mut launch_info, info, isolator.name())?;
             }
         }
         let mut now = durations.since("prepare", start);
+        info!(container_id = %id, isolators = self.modules.isolators.len(), "prepared container");
 
         let request = LaunchRequest {
             container_id: id.clone(),
@@ -220,28 +273,27 @@ impl Engine {
             attach_output: spec.attach_output,
         };
         *launched = true;
-        let pid = self.modules.containerizer.launch(&request).map_err(|e| e.to_string())?;
+        let containerizer = self.modules.containerizer.name();
+        let pid = self.modules.containerizer.launch(&request)?;
+        info!(container_id = %id, pid, containerizer = %containerizer, "launched the first process, blocked before exec");
         checkpoint.pid = Some(pid);
         self.checkpoints.write(checkpoint)?;
         now = durations.since("launch", now);
 
         for isolator in &self.modules.isolators {
-            isolator.isolate(id, pid).map_err(|e| e.to_string())?;
+            isolator.isolate(id, pid)?;
+            debug!(container_id = %id, isolator = %isolator.name(), pid, "isolated");
         }
         now = durations.since("isolate", now);
+        info!(container_id = %id, pid, "isolated container");
 
-        let exit =
-            self.modules.containerizer.watch(id).map_err(|e| e.to_string())?.map(register).transpose()?;
-        let mut watches = Vec::new();
-        for (index, isolator) in self.modules.isolators.iter().enumerate() {
-            if let Some(fd) = isolator.watch(id).map_err(|e| e.to_string())? {
-                watches.push((index, register(fd)?));
-            }
-        }
+        let (exit, watches) = self.watch(id)?;
         now = durations.since("watch", now);
+        debug!(container_id = %id, exit_fd = exit.is_some(), watches = watches.len(), "watching");
 
-        self.modules.containerizer.exec(id).map_err(|e| e.to_string())?;
+        self.modules.containerizer.exec(id)?;
         let running_since = durations.since("exec", now);
+        info!(container_id = %id, pid, "released the command to exec");
         Ok(Launched {
             container_id: id.clone(),
             pid,
@@ -257,19 +309,11 @@ impl Engine {
     /// Picks up a checkpointed container whose process still runs, after a harness restart (the
     /// modules have been given `recover` first).
     /// With `watch` false, nothing is waited on: for a container about to be finished at once.
-    pub fn reattach(&self, checkpoint: &Checkpoint, watch: bool) -> Result<Launched, String> {
+    pub fn reattach(&self, checkpoint: &Checkpoint, watch: bool) -> Result<Launched, EngineError> {
         let id = &checkpoint.container_id;
-        let pid = checkpoint.pid.ok_or_else(|| format!("container '{id}' has no process to reattach to"))?;
-        let (mut exit, mut watches) = (None, Vec::new());
-        if watch {
-            exit =
-                self.modules.containerizer.watch(id).map_err(|e| e.to_string())?.map(register).transpose()?;
-            for (index, isolator) in self.modules.isolators.iter().enumerate() {
-                if let Some(fd) = isolator.watch(id).map_err(|e| e.to_string())? {
-                    watches.push((index, register(fd)?));
-                }
-            }
-        }
+        let pid = checkpoint.pid.ok_or_else(|| EngineError::NoProcess { id: id.clone() })?;
+        let (exit, watches) = if watch { self.watch(id)? } else { (None, Vec::new()) };
+        info!(container_id = %id, pid, watch, "reattached to container");
         Ok(Launched {
             container_id: id.clone(),
             pid,
@@ -282,9 +326,23 @@ impl Engine {
         })
     }
 
+    /// The containerizer's exit descriptor and every isolator's watch descriptor, registered with
+    /// the event loop.
+    fn watch(&self, id: &ContainerId) -> Result<Watched, EngineError> {
+        let exit = self.modules.containerizer.watch(id)?.map(register).transpose()?;
+        let mut watches = Vec::new();
+        for (index, isolator) in self.modules.isolators.iter().enumerate() {
+            if let Some(fd) = isolator.watch(id)? {
+                watches.push((index, register(fd)?));
+            }
+        }
+        Ok((exit, watches))
+    }
+
     /// Destroys and cleans up a container that has no process to supervise (an orphan, or one
     /// whose launch never got as far as a process), and drops its checkpoint.
     pub fn discard(&self, id: &ContainerId) -> Vec<String> {
+        info!(container_id = %id, "discarding container");
         let mut errors = Vec::new();
         let destroyed = self.destroy_processes(id, &mut errors);
         let _ = self.modules.containerizer.wait(id);
@@ -296,7 +354,10 @@ impl Engine {
     /// recorded) when that failed.
     fn destroy_processes(&self, id: &ContainerId, errors: &mut Vec<String>) -> bool {
         match self.modules.containerizer.destroy(id) {
-            Ok(()) => true,
+            Ok(()) => {
+                info!(container_id = %id, "destroyed every process of the container");
+                true
+            }
             Err(e) => {
                 errors.push(format!("Failed to kill all processes in the container: {e}"));
                 false
@@ -319,8 +380,9 @@ impl Engine {
         if !destroyed {
             errors.push("its checkpoint is kept for `agent-harness recover`".to_string());
         } else if let Err(e) = self.checkpoints.remove(id) {
-            errors.push(e);
+            errors.push(e.to_string());
         }
+        info!(container_id = %id, isolators = prepared, errors = errors.len(), "cleaned up container");
         errors
     }
 
@@ -351,21 +413,23 @@ impl Engine {
                 }
                 Poll::Pending
             });
-            tokio::select! {
+            let ending = tokio::select! {
                 () = exit_ready => match self.modules.containerizer.wait(id) {
-                    Ok(Some(termination)) => return self.exited(container, termination),
+                    Ok(Some(termination)) => self.exited(container, termination),
                     Ok(None) => {
                         poll_exit |= exit_fd.is_some();
                         continue;
                     }
-                    Err(e) => return Ending::Failed(e.to_string()),
+                    Err(e) => Ending::Failed(e.to_string()),
                 },
                 index = watch_ready => match self.modules.isolators[index].limitation(id) {
-                    Ok(Some(limitation)) => return Ending::Limited(limitation),
+                    Ok(Some(limitation)) => Ending::Limited(limitation),
                     Ok(None) => continue,
-                    Err(e) => return Ending::Failed(e.to_string()),
+                    Err(e) => Ending::Failed(e.to_string()),
                 },
-            }
+            };
+            info!(container_id = %id, ending = %ending, "supervision ended");
+            return ending;
         }
     }
 
@@ -386,6 +450,7 @@ impl Engine {
     /// waited for (blocking) before this returns.
     pub fn finish(&self, container: Launched, ending: Ending) -> Outcome {
         let id = &container.container_id;
+        info!(container_id = %id, ending = %ending, "destroying container");
         let mut durations = container.durations;
         let mut now = durations.since("run", container.running_since);
         let usage = self.usage(id);
@@ -410,6 +475,12 @@ impl Engine {
         errors.extend(failure);
         let termination =
             termination.unwrap_or(ContainerTermination { exit_code: None, signal: Some(libc::SIGKILL) });
+        info!(
+            container_id = %id,
+            exit_status = termination.exit_status(),
+            errors = errors.len(),
+            "finished container"
+        );
         Outcome {
             container_id: id.value.clone(),
             sandbox: container.sandbox.display().to_string(),
@@ -425,10 +496,16 @@ impl Engine {
 
     /// New resource requests and limits for a running container, given to every isolator (Mesos's
     /// `update`: all must accept it).
-    pub fn update(&self, id: &ContainerId, resources: &Resources, limits: &Resources) -> Result<(), String> {
+    pub fn update(
+        &self,
+        id: &ContainerId,
+        resources: &Resources,
+        limits: &Resources,
+    ) -> Result<(), CallError> {
         for isolator in &self.modules.isolators {
-            isolator.update(id, resources, limits).map_err(|e| e.to_string())?;
+            isolator.update(id, resources, limits)?;
         }
+        info!(container_id = %id, "updated container resources");
         Ok(())
     }
 
@@ -439,8 +516,9 @@ impl Engine {
             ..Default::default()
         };
         for isolator in &self.modules.isolators {
-            if let Ok(statistics) = isolator.usage(id) {
-                usage.merge(statistics);
+            match isolator.usage(id) {
+                Ok(statistics) => usage.merge(statistics),
+                Err(e) => debug!(container_id = %id, error = %e, "usage skipped"),
             }
         }
         usage
@@ -451,18 +529,33 @@ impl Engine {
         self.modules.isolators[..count]
             .iter()
             .rev()
-            .filter_map(|i| i.cleanup(id).err())
+            .filter_map(|isolator| {
+                let result = isolator.cleanup(id);
+                debug!(container_id = %id, isolator = %isolator.name(), ok = result.is_ok(), "cleaned up");
+                result.err()
+            })
             .map(|e| e.to_string())
             .collect()
     }
 }
 
+/// The containerizer's exit descriptor and `(isolator index, its watch descriptor)`s.
+type Watched = (Option<AsyncFd<OwnedFd>>, Vec<(usize, AsyncFd<OwnedFd>)>);
+
 /// Registers a descriptor with the event loop, for reading only.
-fn register(fd: OwnedFd) -> Result<AsyncFd<OwnedFd>, String> {
+fn register(fd: OwnedFd) -> Result<AsyncFd<OwnedFd>, EngineError> {
     // SAFETY: an `OwnedFd` is open and stays the same descriptor until the AsyncFd that owns it is
     // dropped; `as_raw_fd` always returns it.
     unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
-        .map_err(|e| format!("cannot wait on a module's descriptor: {e}"))
+        .map_err(|e| EngineError::Register(e.into_parts().1))
+}
+
+/// Removes the sandbox of a container whose launch failed. What cannot be removed (a mount left
+/// under it, say) is left, with a warning: nothing else reports it.
+fn remove_sandbox(id: &ContainerId, sandbox: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(sandbox) {
+        warn!(container_id = %id, sandbox = %sandbox.display(), error = %e, "cannot remove the sandbox");
+    }
 }
 
 #[cfg(test)]

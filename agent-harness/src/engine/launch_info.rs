@@ -1,15 +1,30 @@
 //! Merging the launch infos of every isolator into the one the containerizer applies, with
 //! Mesos's rules (`MesosContainerizerProcess::_launch`): lists are concatenated (namespaces
-//! de-duplicated), and a field only one isolator may set is a conflict when two set it.
+//! de-duplicated), and a field only one isolator may set is a [`Conflict`] when two set it.
 
 use module_abi::ContainerLaunchInfo;
+use thiserror::Error;
+
+/// Two isolators set a field of the launch info that only one may set.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("Multiple isolators specify {field} (the second is '{isolator}')")]
+pub struct Conflict {
+    pub field: &'static str,
+    /// The second isolator to set it.
+    pub isolator: String,
+}
 
 /// Takes `next`'s value of a single-valued field into `merged`; two isolators setting it is a
 /// conflict.
-fn single<T>(merged: &mut Option<T>, next: Option<T>, field: &str, name: &str) -> Result<(), String> {
+fn single<T>(
+    merged: &mut Option<T>,
+    next: Option<T>,
+    field: &'static str,
+    name: &str,
+) -> Result<(), Conflict> {
     if next.is_some() {
         if merged.is_some() {
-            return Err(format!("Multiple isolators specify {field} (the second is '{name}')"));
+            return Err(Conflict { field, isolator: name.to_string() });
         }
         *merged = next;
     }
@@ -17,7 +32,11 @@ fn single<T>(merged: &mut Option<T>, next: Option<T>, field: &str, name: &str) -
 }
 
 /// Merges `next`, prepared by isolator `name`, into `merged`.
-pub fn merge(merged: &mut ContainerLaunchInfo, next: ContainerLaunchInfo, name: &str) -> Result<(), String> {
+pub fn merge(
+    merged: &mut ContainerLaunchInfo,
+    next: ContainerLaunchInfo,
+    name: &str,
+) -> Result<(), Conflict> {
     single(&mut merged.working_directory, next.working_directory, "working directory", name)?;
     single(&mut merged.hostname, next.hostname, "hostname", name)?;
     single(&mut merged.effective_capabilities, next.effective_capabilities, "effective capabilities", name)?;
@@ -82,18 +101,19 @@ mod tests {
         let wd = || ContainerLaunchInfo { working_directory: Some("/x".into()), ..Default::default() };
         merge(&mut merged, wd(), "a").unwrap();
         let err = merge(&mut merged, wd(), "b").unwrap_err();
-        assert_eq!(err, "Multiple isolators specify working directory (the second is 'b')");
+        assert_eq!(err, Conflict { field: "working directory", isolator: "b".into() });
+        assert_eq!(err.to_string(), "Multiple isolators specify working directory (the second is 'b')");
         let host = || ContainerLaunchInfo { hostname: Some("h".into()), ..Default::default() };
         merge(&mut merged, host(), "a").unwrap();
-        assert!(merge(&mut merged, host(), "c").unwrap_err().contains("hostname"));
+        assert!(merge(&mut merged, host(), "c").unwrap_err().to_string().contains("hostname"));
         let caps = || ContainerLaunchInfo { effective_capabilities: Some(vec![]), ..Default::default() };
         merge(&mut merged, caps(), "a").unwrap();
-        assert!(merge(&mut merged, caps(), "d").unwrap_err().contains("effective capabilities"));
+        assert!(merge(&mut merged, caps(), "d").unwrap_err().to_string().contains("effective capabilities"));
         let limits = || ContainerLaunchInfo {
             rlimits: vec![module_abi::RLimit { kind: "RLMT_NOFILE".into(), soft: Some(1), hard: Some(2) }],
             ..Default::default()
         };
         merge(&mut merged, limits(), "a").unwrap();
-        assert!(merge(&mut merged, limits(), "e").unwrap_err().contains("rlimits"));
+        assert!(merge(&mut merged, limits(), "e").unwrap_err().to_string().contains("rlimits"));
     }
 }

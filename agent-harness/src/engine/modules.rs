@@ -9,17 +9,43 @@
 //!    administrator edited it: a module taken out there is not loaded, its parameters apply;
 //! 3. the libraries in [`INSTALLED_MODULES_DIR`], with their default parameters (an installed
 //!    harness whose manifest was deleted).
+//!
+//! A set that cannot be loaded or created fails with a [`ModulesError`], in Mesos's words.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use module_abi::Kind;
+use thiserror::Error;
 
 use crate::engine::checkpoint::ModuleSet;
-use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, SourcedManifest};
-use crate::module_manager::ModuleManager;
+use crate::instance::CreateError;
+use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, ParseError, SourcedManifest};
+use crate::module_manager::{LoadError, ModuleManager};
 use crate::trust::PathPolicy;
 use crate::{AnonymousHandle, ContainerizerHandle, IsolatorHandle};
+
+/// Why the modules of a container set cannot be loaded or created.
+#[derive(Debug, Error)]
+pub enum ModulesError {
+    #[error("Duplicate entries found in --isolation flag '{flag}'")]
+    DuplicateIsolation { flag: String },
+    #[error("Error loading modules: {0}")]
+    Load(#[source] LoadError),
+    /// `role` is `isolator` or `containerizer`; `hint` says where the suite's libraries were
+    /// sought when the module is one of the suite's.
+    #[error("Unknown or unsupported {role} '{name}'{hint}")]
+    Unknown { role: &'static str, name: String, hint: String },
+    /// `role` is `isolator`, `containerizer` or `anonymous module named`, as Mesos words it.
+    #[error("Failed to create {role} '{name}': {source}")]
+    Create { role: &'static str, name: String, source: CreateError },
+    #[error("corrupt module set in a checkpoint: {0}")]
+    CorruptSet(#[source] ParseError),
+    #[error("Error loading modules: {0}")]
+    Untrusted(#[source] crate::trust::TrustError),
+    #[error("Error loading modules: {0}")]
+    Manifest(#[source] crate::manifest::ManifestError),
+}
 
 /// `--isolation` when none is given.
 pub const DEFAULT_ISOLATION: &str = "org_apache_mesos_CgroupsCpuIsolator,org_apache_mesos_CgroupsMemIsolator,org_apache_mesos_NamespacesPidIsolator";
@@ -96,14 +122,17 @@ pub fn suite_source() -> Option<SuiteSource> {
 
 /// The suite's modules this harness loads, leaving out modules named in `skip`; the installed
 /// manifest must pass `policy`.
-pub fn suite_modules(skip: &HashSet<String>, policy: PathPolicy) -> Result<Option<SourcedManifest>, String> {
+pub fn suite_modules(
+    skip: &HashSet<String>,
+    policy: PathPolicy,
+) -> Result<Option<SourcedManifest>, ModulesError> {
     match suite_source() {
         None => Ok(None),
         Some(SuiteSource::Libraries(dir)) => Ok(Some(suite_manifest(&dir, skip))),
         Some(SuiteSource::Manifest(path)) => {
-            policy.check(&path, "module manifest").map_err(|e| format!("Error loading modules: {e}"))?;
+            policy.check(&path, "module manifest").map_err(ModulesError::Untrusted)?;
             let sourced = crate::manifest::from_flag_value(&format!("file://{}", path.display()), |_| {})
-                .map_err(|e| format!("Error loading modules: {e}"))?;
+                .map_err(ModulesError::Manifest)?;
             Ok(Some(without(sourced, skip)))
         }
     }
@@ -142,12 +171,19 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
 
 /// Loads the user's manifests, then the suite's modules they do not replace, checking library
 /// paths under `policy`.
-pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, String> {
+pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, ModulesError> {
     let mut manager = ModuleManager::with_policy(policy);
-    manager.load_all(user).map_err(|e| format!("Error loading modules: {e}"))?;
+    manager.load_all(user).map_err(ModulesError::Load)?;
     let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
-    if let Some(suite) = suite_modules(&loaded, policy)? {
-        manager.load(&suite).map_err(|e| format!("Error loading modules: {e}"))?;
+    match suite_modules(&loaded, policy)? {
+        Some(suite) => {
+            tracing::debug!(source = %suite.source, "loading the suite's modules");
+            manager.load(&suite).map_err(ModulesError::Load)?;
+        }
+        None => tracing::debug!(
+            installed = INSTALLED_MODULES_DIR,
+            "the suite's module libraries are neither next to the binary nor installed"
+        ),
     }
     Ok(manager)
 }
@@ -167,12 +203,12 @@ pub fn resolved_manifest(manager: &ModuleManager) -> Manifest {
 }
 
 /// Splits an `--isolation` value; duplicates are Mesos's error.
-pub fn parse_isolation(flag: &str) -> Result<Vec<String>, String> {
+pub fn parse_isolation(flag: &str) -> Result<Vec<String>, ModulesError> {
     let names: Vec<String> =
         flag.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
     let mut seen = HashSet::new();
     if names.iter().any(|n| !seen.insert(n)) {
-        return Err(format!("Duplicate entries found in --isolation flag '{flag}'"));
+        return Err(ModulesError::DuplicateIsolation { flag: flag.to_string() });
     }
     Ok(names)
 }
@@ -190,7 +226,7 @@ pub struct ModuleInstances {
 impl ModuleInstances {
     /// Creates every module of `set` from `manager`, checking names first so nothing is created
     /// when one is wrong.
-    pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, String> {
+    pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, ModulesError> {
         // A suite module that is missing because the suite's libraries are: say where they were sought.
         let hint = |name: &str| match suite_source() {
             None if SUITE.iter().any(|(_, modules)| modules.contains(&name)) => format!(
@@ -199,50 +235,51 @@ impl ModuleInstances {
             Some(SuiteSource::Manifest(path)) => format!(" (not in '{}')", path.display()),
             _ => String::new(),
         };
+        let unknown =
+            |role, name: &str| ModulesError::Unknown { role, name: name.to_string(), hint: hint(name) };
         for name in &set.isolation {
             if !manager.contains(name, Kind::Isolator) {
-                return Err(format!("Unknown or unsupported isolator '{name}'{}", hint(name)));
+                return Err(unknown("isolator", name));
             }
         }
         if !manager.contains(&set.containerizer, Kind::Containerizer) {
-            return Err(format!(
-                "Unknown or unsupported containerizer '{}'{}",
-                set.containerizer,
-                hint(&set.containerizer)
-            ));
+            return Err(unknown("containerizer", &set.containerizer));
         }
+        let failed = |role, name: &str| {
+            let name = name.to_string();
+            move |source| ModulesError::Create { role, name, source }
+        };
         let anonymous = manager
             .find(Kind::Anonymous)
             .iter()
             .map(|name| {
-                manager
-                    .create::<AnonymousHandle>(name, None)
-                    .map_err(|e| format!("Failed to create anonymous module named '{name}': {e}"))
+                manager.create::<AnonymousHandle>(name, None).map_err(failed("anonymous module named", name))
             })
             .collect::<Result<_, _>>()?;
         let isolators = set
             .isolation
             .iter()
-            .map(|name| {
-                manager
-                    .create::<IsolatorHandle>(name, None)
-                    .map_err(|e| format!("Failed to create isolator '{name}': {e}"))
-            })
+            .map(|name| manager.create::<IsolatorHandle>(name, None).map_err(failed("isolator", name)))
             .collect::<Result<_, _>>()?;
         let containerizer = manager
             .create::<ContainerizerHandle>(&set.containerizer, None)
-            .map_err(|e| format!("Failed to create containerizer '{}': {e}", set.containerizer))?;
+            .map_err(failed("containerizer", &set.containerizer))?;
+        tracing::debug!(
+            isolation = ?set.isolation,
+            containerizer = %set.containerizer,
+            anonymous = manager.find(Kind::Anonymous).len(),
+            "created the container modules"
+        );
         Ok(ModuleInstances { set, isolators, containerizer, anonymous })
     }
 
     /// Loads the manifest a checkpoint recorded and creates its modules again.
-    pub fn recreate(set: &ModuleSet) -> Result<ModuleInstances, String> {
-        let manifest = crate::manifest::parse(&set.manifest)
-            .map_err(|e| format!("corrupt module set in a checkpoint: {e}"))?;
+    pub fn recreate(set: &ModuleSet) -> Result<ModuleInstances, ModulesError> {
+        let manifest = crate::manifest::parse(&set.manifest).map_err(ModulesError::CorruptSet)?;
         let mut manager = ModuleManager::with_policy(set.policy());
         manager
             .load(&SourcedManifest { source: ManifestSource::Inline, manifest })
-            .map_err(|e| format!("Error loading modules: {e}"))?;
+            .map_err(ModulesError::Load)?;
         ModuleInstances::create(&manager, set.clone())
     }
 }
@@ -255,7 +292,7 @@ mod tests {
     fn isolation_is_split_and_duplicates_refused() {
         assert_eq!(parse_isolation("a, b,,c").unwrap(), ["a", "b", "c"]);
         assert_eq!(
-            parse_isolation("a,b,a").unwrap_err(),
+            parse_isolation("a,b,a").unwrap_err().to_string(),
             "Duplicate entries found in --isolation flag 'a,b,a'"
         );
         assert!(parse_isolation("").unwrap().is_empty());

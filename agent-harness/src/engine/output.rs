@@ -35,12 +35,24 @@ use std::thread::JoinHandle;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use thiserror::Error;
 
 /// How much is read from a file before it is written to the caller.
 const CHUNK: usize = 128 * 1024;
 
 /// How often the files are looked at when inotify cannot be had.
 pub const POLL_WITHOUT_INOTIFY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Why the output of a container cannot be followed: the file, or the pipe or thread of the copy.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    #[error("cannot follow '{}': {source}", path.display())]
+    Follow { path: PathBuf, source: std::io::Error },
+    #[error("cannot follow the container's output: pipe: {0}")]
+    Pipe(#[source] Errno),
+    #[error("cannot follow the container's output: {0}")]
+    Thread(#[source] std::io::Error),
+}
 
 /// One file to follow and where its bytes go.
 #[derive(Debug)]
@@ -82,7 +94,7 @@ pub struct Follower {
 
 impl Follower {
     /// Follows `<sandbox>/stdout` to the harness's fd 1 and `<sandbox>/stderr` to its fd 2.
-    pub fn start(sandbox: &Path) -> Result<Follower, String> {
+    pub fn start(sandbox: &Path) -> Result<Follower, OutputError> {
         Follower::follow(vec![
             Stream::to("stdout", sandbox.join("stdout"), std::io::stdout().as_fd()),
             Stream::to("stderr", sandbox.join("stderr"), std::io::stderr().as_fd()),
@@ -90,29 +102,35 @@ impl Follower {
     }
 
     /// Follows each stream's file from its current end (creating it, empty, when it is missing).
-    pub fn follow(streams: Vec<Stream>) -> Result<Follower, String> {
-        Follower::follow_with(streams, Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok())
+    pub fn follow(streams: Vec<Stream>) -> Result<Follower, OutputError> {
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+            .inspect_err(
+                |e| tracing::info!(error = %e, "no inotify for the container's output: polling its files"),
+            )
+            .ok();
+        Follower::follow_with(streams, inotify)
     }
 
     /// [`Self::follow`], woken by `inotify` or, without it, polling.
-    fn follow_with(streams: Vec<Stream>, mut inotify: Option<Inotify>) -> Result<Follower, String> {
+    fn follow_with(streams: Vec<Stream>, mut inotify: Option<Inotify>) -> Result<Follower, OutputError> {
         let mut sources = Vec::new();
         for stream in streams {
             let Stream { name, path, sink } = stream;
-            let failed = |e: &dyn std::fmt::Display| format!("cannot follow '{}': {e}", path.display());
+            let failed = |source| OutputError::Follow { path: path.clone(), source };
             // Created here as the containerizer creates it (appended to, never truncated), so it
             // can be watched before anything in the container exists.
-            OpenOptions::new().append(true).create(true).mode(0o644).open(&path).map_err(|e| failed(&e))?;
-            let mut file = File::open(&path).map_err(|e| failed(&e))?;
+            OpenOptions::new().append(true).create(true).mode(0o644).open(&path).map_err(failed)?;
+            let mut file = File::open(&path).map_err(failed)?;
             // The watch comes before the first read: a write after it always wakes the thread.
-            if inotify.as_ref().is_some_and(|i| i.add_watch(&path, AddWatchFlags::IN_MODIFY).is_err()) {
+            if let Some(Err(e)) = inotify.as_ref().map(|i| i.add_watch(&path, AddWatchFlags::IN_MODIFY)) {
+                tracing::info!(path = %path.display(), error = %e, "cannot watch the output file: polling it");
                 inotify = None;
             }
-            file.seek(SeekFrom::End(0)).map_err(|e| failed(&e))?;
+            file.seek(SeekFrom::End(0)).map_err(failed)?;
             sources.push(Source { name, path, file, sink });
         }
-        let (complete_read, complete_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| format!("cannot follow the container's output: pipe: {e}"))?;
+        let (complete_read, complete_write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(OutputError::Pipe)?;
         let (finished_tx, finished) = tokio::sync::oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("output".to_owned())
@@ -121,7 +139,7 @@ impl Follower {
                 drop(finished_tx);
                 problems
             })
-            .map_err(|e| format!("cannot follow the container's output: {e}"))?;
+            .map_err(OutputError::Thread)?;
         Ok(Follower { complete: Some(complete_write), finished, thread })
     }
 

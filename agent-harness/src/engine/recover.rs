@@ -4,6 +4,9 @@
 //! a container whose process has ended is cleaned up, one that still runs is supervised again until
 //! it ends (or destroyed at once with `kill`), and orphans and containers that never got a process
 //! are destroyed and cleaned up. Nothing is left behind.
+//!
+//! What recovery decides for each container is logged at `info`; what stops a whole group of
+//! containers from being recovered is a [`RecoverError`], reported on each of them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,11 +14,33 @@ use std::sync::Arc;
 
 use module_abi::ContainerId;
 use serde::Serialize;
+use thiserror::Error;
 use tokio::task::JoinSet;
+use tracing::info;
 
-use super::checkpoint::{Checkpoint, CheckpointDir, ModuleSet};
-use super::container::{Ending, Engine, Outcome};
-use super::modules::ModuleInstances;
+use super::checkpoint::{Checkpoint, CheckpointDir, CheckpointError, ModuleSet};
+use super::container::{Ending, Engine, EngineError, Outcome};
+use super::modules::{ModuleInstances, ModulesError};
+use crate::instance::CallError;
+
+/// What stops recovery: of every container (the checkpoints cannot be read), or of the containers
+/// of one module set.
+#[derive(Debug, Error)]
+pub enum RecoverError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("cannot group the checkpoints by module set: {0}")]
+    Group(#[source] serde_json::Error),
+    /// The modules a checkpoint names cannot be loaded or created again.
+    #[error(transparent)]
+    Modules(#[from] ModulesError),
+    #[error("Failed to recover the containerizer: {0}")]
+    Containerizer(#[source] CallError),
+    #[error("Failed to recover isolator '{name}': {source}")]
+    Isolator { name: String, source: CallError },
+    #[error("a recovered container's supervision failed: {0}")]
+    Supervision(#[source] tokio::task::JoinError),
+}
 
 /// What recovery did with one container.
 #[derive(Debug, Clone, Serialize)]
@@ -31,14 +56,20 @@ pub struct Recovered {
 /// Recovers every container checkpointed under `work_dir`. `scan` is the module set to look for
 /// orphans with when there is no checkpoint at all. With `kill`, running containers are destroyed
 /// instead of supervised to their end.
-pub async fn recover(work_dir: &Path, scan: Option<ModuleSet>, kill: bool) -> Result<Vec<Recovered>, String> {
+pub async fn recover(
+    work_dir: &Path,
+    scan: Option<ModuleSet>,
+    kill: bool,
+) -> Result<Vec<Recovered>, RecoverError> {
     let checkpoints = CheckpointDir::new(work_dir).read_all()?;
+    info!(work_dir = %work_dir.display(), checkpoints = checkpoints.len(), kill, "recovering");
     let mut groups: BTreeMap<String, (ModuleSet, Vec<Checkpoint>)> = BTreeMap::new();
     for checkpoint in checkpoints {
-        let key = serde_json::to_string(&checkpoint.modules).map_err(|e| e.to_string())?;
+        let key = serde_json::to_string(&checkpoint.modules).map_err(RecoverError::Group)?;
         groups.entry(key).or_insert_with(|| (checkpoint.modules.clone(), Vec::new())).1.push(checkpoint);
     }
     if let (true, Some(set)) = (groups.is_empty(), scan) {
+        info!("no checkpoint: looking for orphans with the given modules");
         groups.insert(String::new(), (set, Vec::new()));
     }
     // Every checkpointed container is its own group's to recover, never another group's orphan.
@@ -49,22 +80,32 @@ pub async fn recover(work_dir: &Path, scan: Option<ModuleSet>, kill: bool) -> Re
     let mut report = Vec::new();
     for (_, (set, checkpoints)) in groups {
         let ids: Vec<String> = checkpoints.iter().map(|c| c.container_id.value.clone()).collect();
+        info!(
+            isolation = ?set.isolation,
+            containerizer = %set.containerizer,
+            containers = ids.len(),
+            "recovering the containers of a module set"
+        );
         let recovered = match ModuleInstances::recreate(&set) {
             Ok(instances) => {
                 let engine = Arc::new(Engine::new(instances, work_dir));
                 recover_group(engine, checkpoints, &checkpointed, kill).await
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         // One group's failure is reported on its containers; the other groups are still recovered.
         match recovered {
             Ok(recovered) => report.extend(recovered),
-            Err(e) => report.extend(ids.into_iter().map(|container_id| Recovered {
-                container_id,
-                action: "failed",
-                outcome: None,
-                errors: vec![e.clone()],
-            })),
+            Err(e) => {
+                let error = e.to_string();
+                info!(containers = ?ids, error = %error, "recovery of a module set failed");
+                report.extend(ids.into_iter().map(|container_id| Recovered {
+                    container_id,
+                    action: "failed",
+                    outcome: None,
+                    errors: vec![error.clone()],
+                }));
+            }
         }
     }
     Ok(report)
@@ -75,26 +116,31 @@ async fn recover_group(
     checkpoints: Vec<Checkpoint>,
     checkpointed: &[ContainerId],
     kill: bool,
-) -> Result<Vec<Recovered>, String> {
+) -> Result<Vec<Recovered>, RecoverError> {
     let states: Vec<_> = checkpoints.iter().filter_map(Checkpoint::state).collect();
     let not_launched: Vec<ContainerId> =
         checkpoints.iter().filter(|c| c.pid.is_none()).map(|c| c.container_id.clone()).collect();
     let containerizer = &engine.modules.containerizer;
-    let found = containerizer
-        .recover(states.clone())
-        .map_err(|e| format!("Failed to recover the containerizer: {e}"))?;
+    let found = containerizer.recover(states.clone()).map_err(RecoverError::Containerizer)?;
     let mut orphans: Vec<ContainerId> = found.into_iter().filter(|id| !checkpointed.contains(id)).collect();
     let mut all_orphans = orphans.clone();
     all_orphans.extend(not_launched.iter().cloned());
     for isolator in &engine.modules.isolators {
         isolator
             .recover(states.clone(), all_orphans.clone())
-            .map_err(|e| format!("Failed to recover isolator '{}': {e}", isolator.name()))?;
+            .map_err(|source| RecoverError::Isolator { name: isolator.name().to_string(), source })?;
     }
+    info!(
+        states = states.len(),
+        orphans = orphans.len(),
+        not_launched = not_launched.len(),
+        "recovered the modules"
+    );
     let mut report = Vec::new();
     orphans.sort();
     for (ids, action) in [(orphans, "orphan"), (not_launched, "not launched")] {
         for id in ids {
+            info!(container_id = %id, action, "destroying and cleaning up");
             let errors = engine.discard(&id);
             report.push(Recovered { container_id: id.value, action, outcome: None, errors });
         }
@@ -102,7 +148,14 @@ async fn recover_group(
     let mut running = JoinSet::new();
     for checkpoint in checkpoints.into_iter().filter(|c| c.pid.is_some()) {
         let id = checkpoint.container_id.clone();
-        match containerizer.wait(&id) {
+        let waited = containerizer.wait(&id);
+        match &waited {
+            Ok(Some(_)) => info!(container_id = %id, "its process has ended: cleaning up"),
+            Ok(None) if kill => info!(container_id = %id, "still running: destroying it (--kill)"),
+            Ok(None) => info!(container_id = %id, "still running: supervising it to its end"),
+            Err(e) => info!(container_id = %id, error = %e, "cannot tell whether it runs: destroying it"),
+        }
+        match waited {
             Ok(Some(termination)) => {
                 let outcome = finish_now(&engine, &checkpoint, Ending::Exited(termination));
                 report.push(outcome_report(&id, "exited", outcome));
@@ -132,11 +185,11 @@ async fn recover_group(
         }
     }
     while let Some(joined) = running.join_next().await {
-        let (id, outcome) = joined.map_err(|e| format!("a recovered container's supervision failed: {e}"))?;
+        let (id, outcome) = joined.map_err(RecoverError::Supervision)?;
         match outcome {
             Ok(outcome) => report.push(outcome_report(&id, "ran to its end", Ok(outcome))),
             Err(e) => {
-                let mut errors = vec![e];
+                let mut errors = vec![e.to_string()];
                 errors.extend(engine.discard(&id));
                 report.push(Recovered { container_id: id.value, action: "destroyed", outcome: None, errors });
             }
@@ -145,17 +198,24 @@ async fn recover_group(
     Ok(report)
 }
 
-fn finish_now(engine: &Engine, checkpoint: &Checkpoint, ending: Ending) -> Result<Outcome, String> {
+fn finish_now(engine: &Engine, checkpoint: &Checkpoint, ending: Ending) -> Result<Outcome, EngineError> {
     let launched = engine.reattach(checkpoint, false)?;
     Ok(engine.finish(launched, ending))
 }
 
-fn outcome_report(id: &ContainerId, action: &'static str, outcome: Result<Outcome, String>) -> Recovered {
+fn outcome_report(
+    id: &ContainerId,
+    action: &'static str,
+    outcome: Result<Outcome, EngineError>,
+) -> Recovered {
+    info!(container_id = %id, action, "recovered container");
     match outcome {
         Ok(outcome) => {
             let errors = outcome.errors.clone();
             Recovered { container_id: id.value.clone(), action, outcome: Some(outcome), errors }
         }
-        Err(e) => Recovered { container_id: id.value.clone(), action, outcome: None, errors: vec![e] },
+        Err(e) => {
+            Recovered { container_id: id.value.clone(), action, outcome: None, errors: vec![e.to_string()] }
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use module_abi::Kind;
 
-use crate::instance::{Instance, KindHandle};
+use crate::instance::{CreateError, Instance, KindHandle};
 use crate::table::KindTable;
 
 /// An anonymous module instance; dropping it destroys the instance.
@@ -13,7 +13,7 @@ pub struct AnonymousHandle {
 
 impl KindHandle for AnonymousHandle {
     const KIND: Kind = Kind::Anonymous;
-    fn wrap(instance: Instance) -> Result<Self, String> {
+    fn wrap(instance: Instance) -> Result<Self, CreateError> {
         let KindTable::Anonymous(_) = instance.table() else { return Err(instance.wrong_kind(Self::KIND)) };
         Ok(AnonymousHandle { instance })
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::dup_module_fd;
-use crate::instance::{CallError, Instance, KindHandle};
+use crate::instance::{CallError, CreateError, Instance, KindHandle};
 use crate::table::KindTable;
 
 /// A containerizer instance.
@@ -24,7 +24,7 @@ pub struct ContainerizerHandle {
 
 impl KindHandle for ContainerizerHandle {
     const KIND: Kind = Kind::Containerizer;
-    fn wrap(instance: Instance) -> Result<Self, String> {
+    fn wrap(instance: Instance) -> Result<Self, CreateError> {
         // Its required slots were checked at load (crate::table).
         let KindTable::Containerizer(table) = instance.table() else {
             return Err(instance.wrong_kind(Self::KIND));

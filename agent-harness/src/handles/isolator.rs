@@ -9,7 +9,7 @@ use module_abi::{
 };
 
 use super::dup_module_fd;
-use crate::instance::{CallError, Instance, KindHandle};
+use crate::instance::{CallError, CreateError, Instance, KindHandle};
 use crate::table::KindTable;
 
 /// An isolator instance.
@@ -21,7 +21,7 @@ pub struct IsolatorHandle {
 
 impl KindHandle for IsolatorHandle {
     const KIND: Kind = Kind::Isolator;
-    fn wrap(instance: Instance) -> Result<Self, String> {
+    fn wrap(instance: Instance) -> Result<Self, CreateError> {
         let KindTable::Isolator(table) = instance.table() else {
             return Err(instance.wrong_kind(Self::KIND));
         };

@@ -2,7 +2,7 @@
 
 use module_abi::{Kind, Output, Parameters, STATUS_OK, TestModuleTable};
 
-use crate::instance::{CallError, Instance, KindHandle};
+use crate::instance::{CallError, CreateError, Instance, KindHandle};
 use crate::table::KindTable;
 
 /// A `TestModule` instance.
@@ -14,7 +14,7 @@ pub struct TestModuleHandle {
 
 impl KindHandle for TestModuleHandle {
     const KIND: Kind = Kind::TestModule;
-    fn wrap(instance: Instance) -> Result<Self, String> {
+    fn wrap(instance: Instance) -> Result<Self, CreateError> {
         let KindTable::TestModule(table) = instance.table() else {
             return Err(instance.wrong_kind(Self::KIND));
         };

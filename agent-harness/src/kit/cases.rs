@@ -115,7 +115,9 @@ fn update_is_accepted(ctx: &Ctx) -> Result<(), String> {
     let engine = ctx.engine()?;
     let spec = ctx.spec(shell("sleep 30"), "cpus:0.5;mem:64", "cpus:1;mem:128");
     ctx.with_running(&spec, |launched| {
-        engine.update(&launched.container_id, &resources("cpus:1;mem:128"), &resources("cpus:2;mem:256"))
+        engine
+            .update(&launched.container_id, &resources("cpus:1;mem:128"), &resources("cpus:2;mem:256"))
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -145,10 +147,11 @@ fn two_containers(ctx: &Ctx) -> Result<(), String> {
 fn recover_after(ctx: &Ctx, script: &str, wait_for_exit: bool, expected: &str) -> Result<(), String> {
     let work_dir = ctx.work_dir.join(format!("recover-{}", ctx.new_id()));
     let (manager, set) = (&ctx.manager, &ctx.set);
-    let first = Engine::new(ModuleInstances::create(manager, set.clone())?, &work_dir);
+    let instances = ModuleInstances::create(manager, set.clone()).map_err(|e| e.to_string())?;
+    let first = Engine::new(instances, &work_dir);
     let spec = ctx.spec(shell(script), "cpus:0.25;mem:32", "");
     let launched = ctx.runtime.block_on(async {
-        let launched = first.launch(&spec)?;
+        let launched = first.launch(&spec).map_err(|e| e.to_string())?;
         if wait_for_exit {
             match tokio::time::timeout(Duration::from_secs(60), first.supervise(&launched)).await {
                 Ok(Ending::Exited(_)) => {}
@@ -175,7 +178,7 @@ fn recover_after(ctx: &Ctx, script: &str, wait_for_exit: bool, expected: &str) -
         failed => {
             rescue(ctx, &work_dir, &spec.container_id);
             return Err(match failed {
-                Ok(Err(e)) => e,
+                Ok(Err(e)) => e.to_string(),
                 _ => "recover did not finish within 120s".to_string(),
             });
         }

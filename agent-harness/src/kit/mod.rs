@@ -3,6 +3,9 @@
 //! gets a verdict: a suite of lifecycle [`cases`] driven through the real engine, with the suite's
 //! own containerizer unless another is named, each case checking that its containers left nothing
 //! behind ([`leaks`]).
+//!
+//! A case's failure is report text (a `String` that becomes its `FAILED` line); what stops the kit
+//! from running any case at all is a [`KitError`].
 
 pub mod cases;
 pub mod leaks;
@@ -13,13 +16,29 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use module_abi::{ContainerId, Parameter, Resources};
+use thiserror::Error;
 
-use crate::engine::modules::{DEFAULT_CONTAINERIZER, load_with_suite, resolved_manifest, suite_dir};
+use crate::engine::modules::{
+    DEFAULT_CONTAINERIZER, ModulesError, load_with_suite, resolved_manifest, suite_dir,
+};
 use crate::engine::{ContainerSpec, Ending, Engine, Launched, ModuleInstances, ModuleSet, Outcome};
 use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, SourcedManifest};
 use crate::module_manager::ModuleManager;
 use cases::{CASES, Needs, supervise_briefly};
 use report::{Format, Reporter, Summary, Verdict};
+
+/// What stops the kit before its first case.
+#[derive(Debug, Error)]
+pub enum KitError {
+    #[error("--isolation names no isolator to test")]
+    NoIsolation,
+    #[error("cannot create '{}': {source}", path.display())]
+    WorkDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Modules(#[from] ModulesError),
+    #[error("cannot start the event loop: {0}")]
+    EventLoop(#[source] std::io::Error),
+}
 
 /// What to test.
 #[derive(Debug, Clone)]
@@ -51,7 +70,8 @@ impl Ctx {
     pub fn engine(&self) -> Result<&Engine, String> {
         self.engine
             .get_or_init(|| {
-                let instances = ModuleInstances::create(&self.manager, self.set.clone())?;
+                let instances =
+                    ModuleInstances::create(&self.manager, self.set.clone()).map_err(|e| e.to_string())?;
                 Ok(Engine::new(instances, &self.work_dir.join("engine")))
             })
             .as_ref()
@@ -85,7 +105,7 @@ impl Ctx {
     /// Launches on the shared engine; the container is swept if the case fails before finishing it.
     pub fn launch(&self, spec: &ContainerSpec) -> Result<Launched, String> {
         let engine = self.engine()?;
-        let launched = self.runtime.block_on(async { engine.launch(spec) })?;
+        let launched = self.runtime.block_on(async { engine.launch(spec) }).map_err(|e| e.to_string())?;
         self.live.borrow_mut().insert(spec.container_id.value.clone(), spec.container_id.clone());
         Ok(launched)
     }
@@ -228,9 +248,10 @@ fn kit_suite_modules(work_dir: &std::path::Path, user_loaded: &[String]) -> Opti
 }
 
 /// Runs the kit; the summary says whether any case failed.
-pub fn run(options: KitOptions) -> Result<Summary, String> {
+pub fn run(options: KitOptions) -> Result<Summary, KitError> {
     let work_dir = std::env::temp_dir().join(format!("agent-harness-test-{}", std::process::id()));
-    std::fs::create_dir_all(&work_dir).map_err(|e| format!("cannot create '{}': {e}", work_dir.display()))?;
+    std::fs::create_dir_all(&work_dir)
+        .map_err(|source| KitError::WorkDir { path: work_dir.clone(), source })?;
     let result = run_in(options, work_dir.clone());
     let _ = std::fs::remove_dir_all(&work_dir);
     // The containerizer leaves its (empty) cgroups root, as Mesos's launcher does; the kit's is its
@@ -241,9 +262,9 @@ pub fn run(options: KitOptions) -> Result<Summary, String> {
     result
 }
 
-fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, String> {
+fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
     if options.isolation.is_empty() {
-        return Err("--isolation names no isolator to test".to_string());
+        return Err(KitError::NoIsolation);
     }
     let containerizer = options.containerizer.clone().unwrap_or_else(|| DEFAULT_CONTAINERIZER.to_string());
     let mut manifests = options.manifests.clone();
@@ -261,10 +282,8 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, String> {
         containerizer,
         allow_writable_modules: options.policy == crate::trust::PathPolicy::AllowWritable,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(KitError::EventLoop)?;
     let ctx = Ctx {
         manager,
         set,
@@ -293,6 +312,7 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, String> {
             },
         };
         ctx.sweep();
+        tracing::info!(case = case.name, verdict = ?verdict, "kit case done");
         reporter.case(case.name, &verdict);
     }
     Ok(reporter.finish())

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+use thiserror::Error;
 
 /// The result of one case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,6 +15,11 @@ pub enum Verdict {
     Failed(String),
     Skipped(String),
 }
+
+/// A `--format` the kit does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown format '{0}' (expected text, tap or json)")]
+pub struct UnknownFormat(pub String);
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,13 +31,13 @@ pub enum Format {
 }
 
 impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Format, String> {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Format, UnknownFormat> {
         match s {
             "text" => Ok(Format::Text),
             "tap" => Ok(Format::Tap),
             "json" => Ok(Format::Json),
-            other => Err(format!("unknown format '{other}' (expected text, tap or json)")),
+            other => Err(UnknownFormat(other.to_string())),
         }
     }
 }

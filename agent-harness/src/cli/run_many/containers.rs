@@ -73,6 +73,7 @@ impl Containers {
                 Some(launched)
             }
             Err(error) => {
+                let error = error.to_string();
                 emit(&Event::Failed { container_id: &spec.container_id.value, error: &error });
                 self.fail();
                 None

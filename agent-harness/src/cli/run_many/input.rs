@@ -4,7 +4,34 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use thiserror::Error;
 use tokio::io::unix::AsyncFd;
+
+/// The input cannot be opened or read; `name` is the `--file` value (`-` for stdin).
+#[derive(Debug, Error)]
+pub(super) enum InputError {
+    #[error("cannot read stdin: {0}")]
+    Stdin(#[source] std::io::Error),
+    #[error("cannot open --file '{name}': {source}")]
+    Open { name: String, source: std::io::Error },
+    #[error("cannot read --file '{name}': {source}")]
+    Read { name: String, source: std::io::Error },
+    #[error("cannot make --file '{name}' non-blocking: {source}")]
+    NonBlocking { name: String, source: std::io::Error },
+    #[error("cannot wait on --file '{name}': {source}")]
+    Register { name: String, source: std::io::Error },
+    /// Reading a pipe, socket or terminal failed after it was opened.
+    #[error("cannot read the input: {0}")]
+    Stream(#[source] std::io::Error),
+}
+
+/// A line that starts with `@` but names no directive.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}: unknown directive '{directive}' (known: @usage, @destroy, @wait)")]
+pub(super) struct UnknownDirective {
+    pub(super) line: usize,
+    pub(super) directive: String,
+}
 
 /// One input line, parsed.
 #[derive(Debug, PartialEq, Eq)]
@@ -15,7 +42,7 @@ pub(super) enum Line {
     Wait,
 }
 
-pub(super) fn parse_line(text: &str, number: usize) -> Result<Option<Line>, String> {
+pub(super) fn parse_line(text: &str, number: usize) -> Result<Option<Line>, UnknownDirective> {
     let text = text.trim();
     if text.is_empty() || text.starts_with('#') {
         return Ok(None);
@@ -25,9 +52,7 @@ pub(super) fn parse_line(text: &str, number: usize) -> Result<Option<Line>, Stri
         "@destroy" => Line::Destroy,
         "@wait" => Line::Wait,
         directive if directive.starts_with('@') => {
-            return Err(format!(
-                "line {number}: unknown directive '{directive}' (known: @usage, @destroy, @wait)"
-            ));
+            return Err(UnknownDirective { line: number, directive: directive.to_string() });
         }
         command => Line::Command(command.split_whitespace().map(str::to_owned).collect()),
     }))
@@ -41,19 +66,21 @@ pub(super) enum Input {
 }
 
 impl Input {
-    pub(super) fn open(file: &std::path::Path) -> Result<Input, String> {
+    pub(super) fn open(file: &std::path::Path) -> Result<Input, InputError> {
         let name = file.display().to_string();
         let fd: OwnedFd = if name == "-" {
-            std::io::stdin().as_fd().try_clone_to_owned().map_err(|e| format!("cannot read stdin: {e}"))?
+            std::io::stdin().as_fd().try_clone_to_owned().map_err(InputError::Stdin)?
         } else {
-            std::fs::File::open(file).map_err(|e| format!("cannot open --file '{name}': {e}"))?.into()
+            std::fs::File::open(file)
+                .map_err(|source| InputError::Open { name: name.clone(), source })?
+                .into()
         };
         let mut file = std::fs::File::from(fd);
         let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
         if regular {
             let mut text = String::new();
             std::io::Read::read_to_string(&mut file, &mut text)
-                .map_err(|e| format!("cannot read --file '{name}': {e}"))?;
+                .map_err(|source| InputError::Read { name: name.clone(), source })?;
             return Ok(Input::Ready(text.lines().map(str::to_owned).collect::<Vec<_>>().into_iter()));
         }
         let fd = OwnedFd::from(file);
@@ -63,19 +90,16 @@ impl Input {
             flags >= 0 && libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) >= 0
         };
         if !nonblocking {
-            return Err(format!(
-                "cannot make --file '{name}' non-blocking: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(InputError::NonBlocking { name, source: std::io::Error::last_os_error() });
         }
         // SAFETY: the OwnedFd is open and stays the same descriptor until the AsyncFd owning it is
         // dropped.
         let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
-            .map_err(|e| format!("cannot wait on --file '{name}': {e}"))?;
+            .map_err(|e| InputError::Register { name, source: e.into_parts().1 })?;
         Ok(Input::Stream { fd, pending: Vec::new(), eof: false })
     }
 
-    pub(super) async fn next_line(&mut self) -> Result<Option<String>, String> {
+    pub(super) async fn next_line(&mut self) -> Result<Option<String>, InputError> {
         let (fd, pending, eof) = match self {
             Input::Ready(lines) => return Ok(lines.next()),
             Input::Stream { fd, pending, eof } => (fd, pending, eof),
@@ -93,7 +117,7 @@ impl Input {
                 pending.clear();
                 return Ok(Some(line));
             }
-            let mut guard = fd.readable().await.map_err(|e| format!("cannot read the input: {e}"))?;
+            let mut guard = fd.readable().await.map_err(InputError::Stream)?;
             let mut buffer = [0u8; 8192];
             match guard.try_io(|fd| {
                 // SAFETY: reads at most `buffer.len()` bytes into the buffer from an open descriptor.
@@ -103,7 +127,7 @@ impl Input {
                 Ok(Ok(0)) => *eof = true,
                 Ok(Ok(n)) => pending.extend_from_slice(&buffer[..n]),
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Ok(Err(e)) => return Err(format!("cannot read the input: {e}")),
+                Ok(Err(e)) => return Err(InputError::Stream(e)),
                 Err(_would_block) => {}
             }
         }
@@ -126,6 +150,7 @@ mod tests {
         assert_eq!(parse_line("@destroy", 1), Ok(Some(Line::Destroy)));
         assert_eq!(parse_line("@wait", 1), Ok(Some(Line::Wait)));
         let err = parse_line("@bogus", 7).unwrap_err();
-        assert!(err.contains("line 7") && err.contains("@bogus"), "{err}");
+        assert_eq!(err, UnknownDirective { line: 7, directive: "@bogus".into() });
+        assert_eq!(err.to_string(), "line 7: unknown directive '@bogus' (known: @usage, @destroy, @wait)");
     }
 }

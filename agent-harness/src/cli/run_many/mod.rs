@@ -38,6 +38,7 @@ mod shutdown;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use anyhow::anyhow;
 use clap::Args;
 
 use super::ContainerFlags;
@@ -77,22 +78,22 @@ fn raise_open_files_limit() {
 }
 
 /// Runs every line of the input; the exit status.
-pub fn run_many(args: &RunManyArgs) -> Result<i32, String> {
+pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
     let (resources, limits) = args.container.resources_and_limits()?;
     if args.concurrency == 0 {
-        return Err("Invalid --concurrency: it must be at least 1".to_owned());
+        return Err(anyhow!("Invalid --concurrency: it must be at least 1"));
     }
     let prefix = match &args.container_id_prefix {
         Some(prefix) => prefix.clone(),
         None => format!("{}-", &random_container_id()[..8]),
     };
     validate_container_id(&format!("{prefix}1"))
-        .map_err(|e| format!("Invalid --container_id_prefix: {e}"))?;
+        .map_err(|e| anyhow!("Invalid --container_id_prefix: {e}"))?;
     raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+        .map_err(|e| anyhow!("cannot start the event loop: {e}"))?;
     let mut input = {
         // A pipe is registered with the event loop's reactor.
         let _reactor = runtime.enter();
