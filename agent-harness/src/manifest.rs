@@ -344,6 +344,36 @@ mod tests {
         assert!(parse("[]").unwrap_err().to_string().starts_with("Expecting a JSON object for the manifest"));
     }
 
+    /// Bounds: thousands of modules and a parameter value of megabytes parse in time and memory
+    /// in proportion to the text (no manifest limit of its own); an error deep inside still names
+    /// its place; nesting past serde_json's recursion limit (128) is one error, not a stack
+    /// overflow.
+    #[test]
+    fn large_manifests_parse_in_proportion_to_their_size() {
+        let start = std::time::Instant::now();
+        let modules: Vec<String> = (0..10_000)
+            .map(|i| format!(r#"{{"name":"org_example_m{i}","parameters":[{{"key":"k","value":"{i}"}}]}}"#))
+            .collect();
+        let text = format!(r#"{{"libraries":[{{"name":"many","modules":[{}]}}]}}"#, modules.join(","));
+        let m = parse(&text).unwrap();
+        assert_eq!(m.libraries[0].modules.len(), 10_000);
+        assert_eq!(parse(&m.to_json()).unwrap(), m);
+        let bad = text.replacen(r#""value":"9999""#, r#""value":9999"#, 1);
+        assert_eq!(
+            parse(&bad).unwrap_err().to_string(),
+            "Not expecting a JSON number for field 'libraries[0].modules[9999].parameters[0].value'"
+        );
+        let value = "v".repeat(8 << 20);
+        let m = parse(&format!(
+            r#"{{"libraries":[{{"name":"x","modules":[{{"name":"m","parameters":[{{"key":"big","value":"{value}"}}]}}]}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(m.libraries[0].modules[0].parameters[0].value, value);
+        let deep = format!(r#"{{"libraries":{}"#, "[".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().to_string().contains("recursion limit exceeded"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "took {:?}", start.elapsed());
+    }
+
     #[test]
     fn flag_values_read_files_with_and_without_the_scheme() {
         let dir = tempfile::tempdir().unwrap();

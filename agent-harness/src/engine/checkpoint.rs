@@ -29,6 +29,13 @@ pub enum CheckpointError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("corrupt checkpoint '{}': {source}", path.display())]
     Corrupt { path: PathBuf, source: serde_json::Error },
+    /// A container id that cannot name a checkpoint file.
+    #[error("{0}")]
+    BadId(String),
+    #[error("corrupt checkpoint '{}': it names container '{id}', not its file's", path.display())]
+    Misnamed { path: PathBuf, id: ContainerId },
+    #[error("corrupt checkpoint '{}': {reason}", path.display())]
+    UnnamableId { path: PathBuf, reason: String },
 }
 
 /// The modules a container was launched with.
@@ -75,6 +82,30 @@ impl Checkpoint {
     }
 }
 
+/// The longest container id a checkpoint takes, in bytes: its temporary file `.<id>.json.tmp`
+/// must still be a file name (255 bytes).
+pub const MAX_CONTAINER_ID_BYTES: usize = 245;
+
+/// The file name stem of `id`'s checkpoint: the id itself, refused (with one message) when it could
+/// name another file (empty, a leading `.`, a `/` or a NUL) or is longer than
+/// [`MAX_CONTAINER_ID_BYTES`]. Any other byte, unicode included, is kept.
+fn file_stem(id: &ContainerId) -> Result<&str, CheckpointError> {
+    let value = id.value.as_str();
+    let ok = !value.is_empty()
+        && !value.starts_with('.')
+        && !value.contains(['/', '\0'])
+        && value.len() <= MAX_CONTAINER_ID_BYTES;
+    if ok {
+        return Ok(value);
+    }
+    let shown: String = value.chars().take(64).collect();
+    let more = if shown.len() < value.len() { format!("... ({} bytes)", value.len()) } else { String::new() };
+    Err(CheckpointError::BadId(format!(
+        "container id {shown:?}{more} cannot name a checkpoint: use 1 to {MAX_CONTAINER_ID_BYTES} bytes \
+         without '/' or NUL, not starting with '.'"
+    )))
+}
+
 /// Where checkpoints live: `<work_dir>/meta/containers/<id>.json`.
 #[derive(Debug, Clone)]
 pub struct CheckpointDir {
@@ -86,8 +117,8 @@ impl CheckpointDir {
         CheckpointDir { dir: work_dir.join("meta").join("containers") }
     }
 
-    fn path(&self, id: &ContainerId) -> PathBuf {
-        self.dir.join(format!("{}.json", id.value))
+    fn path(&self, id: &ContainerId) -> Result<PathBuf, CheckpointError> {
+        Ok(self.dir.join(format!("{}.json", file_stem(id)?)))
     }
 
     /// Writes `checkpoint` atomically: a temporary file renamed over the old one, so a reader
@@ -101,8 +132,8 @@ impl CheckpointDir {
     /// The fsync cost 0.2 ms per write on a quiet disk and 5 to 15 ms on a busy one.
     pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
         let context = |source| CheckpointError::Write { dir: self.dir.clone(), source };
-        let target = self.path(&checkpoint.container_id);
-        let temp = self.dir.join(format!(".{}.json.tmp", checkpoint.container_id.value));
+        let target = self.path(&checkpoint.container_id)?;
+        let temp = self.dir.join(format!(".{}.json.tmp", file_stem(&checkpoint.container_id)?));
         let bytes = serde_json::to_vec(checkpoint)
             .map_err(|source| CheckpointError::Encode { id: checkpoint.container_id.clone(), source })?;
         // The directory exists after the first container: create it only when it is missing.
@@ -119,7 +150,7 @@ impl CheckpointDir {
 
     /// Removes a container's checkpoint (missing is fine).
     pub fn remove(&self, id: &ContainerId) -> Result<(), CheckpointError> {
-        let path = self.path(id);
+        let path = self.path(id)?;
         match std::fs::remove_file(&path) {
             Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
                 Err(CheckpointError::Remove { path, source })
@@ -128,7 +159,9 @@ impl CheckpointDir {
         }
     }
 
-    /// Every checkpoint, in file name order. A corrupt one is an error naming it.
+    /// Every checkpoint, in file name order. A corrupt one is an error naming it, and so is one
+    /// whose container is not the one its file name says (what recovery then writes or removes is
+    /// the id's file, so a hand-made `{"container_id":{"value":"../../x"}}` could name any file).
     pub fn read_all(&self) -> Result<Vec<Checkpoint>, CheckpointError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
@@ -145,8 +178,16 @@ impl CheckpointDir {
             .map(|path| {
                 let text = std::fs::read(path)
                     .map_err(|source| CheckpointError::Read { path: path.clone(), source })?;
-                serde_json::from_slice(&text)
-                    .map_err(|source| CheckpointError::Corrupt { path: path.clone(), source })
+                let checkpoint: Checkpoint = serde_json::from_slice(&text)
+                    .map_err(|source| CheckpointError::Corrupt { path: path.clone(), source })?;
+                let named = path.file_stem().and_then(|stem| stem.to_str());
+                match file_stem(&checkpoint.container_id) {
+                    Ok(stem) if Some(stem) == named => Ok(checkpoint),
+                    Ok(_) => {
+                        Err(CheckpointError::Misnamed { path: path.clone(), id: checkpoint.container_id })
+                    }
+                    Err(e) => Err(CheckpointError::UnnamableId { path: path.clone(), reason: e.to_string() }),
+                }
             })
             .collect()
     }
@@ -188,6 +229,55 @@ mod tests {
         assert_eq!(store.read_all().unwrap().len(), 1);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("meta/containers")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files are left");
+    }
+
+    /// Ids that could name another file are refused with one message, before any file is made;
+    /// any other byte is kept (unicode, spaces), up to the documented length.
+    #[test]
+    fn odd_container_ids_are_refused_before_touching_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        let store = CheckpointDir::new(&work);
+        let long = "x".repeat(300);
+        let huge = "y".repeat(1 << 20);
+        for id in ["../x", "../../../x", "a/b", "/abs", "a\0b", "", ".", "..", ".hidden", &long, &huge] {
+            let err = store.write(&checkpoint(id, None)).unwrap_err().to_string();
+            assert!(err.contains("cannot name a checkpoint"), "{id:?}: {err}");
+            assert!(err.len() < 300, "the message stays short: {err}");
+            let err = store.remove(&ContainerId::new(id)).unwrap_err().to_string();
+            assert!(err.contains("cannot name a checkpoint"), "{err}");
+        }
+        let entries: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(entries.is_empty(), "nothing was created: {entries:?}");
+        let longest = "z".repeat(MAX_CONTAINER_ID_BYTES);
+        for id in ["容器-ü", "a b", "web-1.2_3", &longest] {
+            store.write(&checkpoint(id, Some(7))).unwrap();
+        }
+        assert_eq!(store.read_all().unwrap().len(), 4);
+        assert!(store.write(&checkpoint(&format!("{longest}z"), None)).is_err());
+    }
+
+    /// A checkpoint whose container is not its file's (hand-made or copied) is corrupt, so that
+    /// recovery never removes the file another id names.
+    #[test]
+    fn a_checkpoint_naming_another_container_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::new(dir.path());
+        let victim = dir.path().join("victim.json");
+        std::fs::write(&victim, "keep").unwrap();
+        let containers = dir.path().join("meta/containers");
+        std::fs::create_dir_all(&containers).unwrap();
+        let mut evil = serde_json::to_value(checkpoint("x", Some(1))).unwrap();
+        evil["container_id"]["value"] = "../../victim".into();
+        std::fs::write(containers.join("a.json"), evil.to_string()).unwrap();
+        let err = store.read_all().unwrap_err().to_string();
+        assert!(err.contains("corrupt checkpoint") && err.contains("cannot name a checkpoint"), "{err}");
+        evil["container_id"]["value"] = "b".into();
+        std::fs::write(containers.join("a.json"), evil.to_string()).unwrap();
+        let err = store.read_all().unwrap_err().to_string();
+        assert!(err.contains("corrupt checkpoint") && err.contains("names container 'b'"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }
 
     #[test]

@@ -302,6 +302,31 @@ mod tests {
         assert_eq!(json, r#"{"value":"child","parent":{"value":"p"}}"#);
     }
 
+    /// module-abi carries any id verbatim (checking one is the host's and the containerizer's:
+    /// agent-harness's `--container_id` rule, its checkpoints, the Linux containerizer's); a
+    /// `parent` chain is bounded by serde_json's recursion limit (128): one error past it, never a
+    /// stack overflow.
+    #[test]
+    fn odd_container_ids_cross_json_verbatim_and_nesting_is_bounded() {
+        let long = "x".repeat(300);
+        for value in ["../x", "a/b", "a\0b", &long, "容器-ü 🚀", "\u{202e}rtl", ""] {
+            let id = ContainerId::new(value);
+            let back: ContainerId = serde_json::from_str(&serde_json::to_string(&id).unwrap()).unwrap();
+            assert_eq!(back, id);
+        }
+        let nested = |depth: usize| {
+            let mut json = r#"{"value":"leaf"}"#.to_string();
+            for _ in 0..depth {
+                json = format!(r#"{{"value":"c","parent":{json}}}"#);
+            }
+            json
+        };
+        let id: ContainerId = serde_json::from_str(&nested(100)).unwrap();
+        assert_eq!(id.to_string(), format!("leaf{}", ".c".repeat(100)));
+        let err = serde_json::from_str::<ContainerId>(&nested(10_000)).unwrap_err();
+        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+    }
+
     #[test]
     fn exit_status_follows_the_shell() {
         assert_eq!(ContainerTermination { exit_code: Some(3), signal: None }.exit_status(), 3);

@@ -10,7 +10,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// Scalar resources by name: `{"cpus": 0.5, "mem": 64.0}`.
+/// Scalar resources by name: `{"cpus": 0.5, "mem": 64.0}`. Both forms, text and JSON, hold the
+/// same values: names of letters, digits and `_`, values non-negative or infinite; so a value
+/// decoded from either displays as text that parses back to it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resources(pub BTreeMap<String, f64>);
 
@@ -41,7 +43,7 @@ impl Resources {
                 ResourcesParseError(format!("resource '{part}' is not of the form name:value"))
             })?;
             let name = name.trim();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if !valid_name(name) {
                 return Err(ResourcesParseError(format!("resource '{part}' has an invalid name '{name}'")));
             }
             let value = parse_scalar(value.trim()).ok_or_else(|| {
@@ -88,11 +90,21 @@ impl Resources {
     }
 }
 
+/// A resource name: letters, digits and `_`, as in both forms.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn parse_scalar(value: &str) -> Option<f64> {
     match value {
         "inf" | "infinity" | "Infinity" => Some(f64::INFINITY),
-        _ => value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0),
+        _ => value.parse::<f64>().ok().filter(|v| valid_number(*v)),
     }
+}
+
+/// A finite value: non-negative (`-0` included), not NaN.
+fn valid_number(value: f64) -> bool {
+    value.is_finite() && value >= 0.0
 }
 
 impl fmt::Display for Resources {
@@ -140,7 +152,11 @@ impl<'de> Deserialize<'de> for Resources {
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Resources, A::Error> {
                 let mut out = BTreeMap::new();
+                // The text form's rules: a name of letters, digits and `_`, a non-negative value.
                 while let Some((name, value)) = access.next_entry::<String, ScalarValue>()? {
+                    if !valid_name(&name) {
+                        return Err(de::Error::custom(format!("'{name}' is not a resource name")));
+                    }
                     out.insert(name, value.0);
                 }
                 Ok(Resources(out))
@@ -163,7 +179,8 @@ impl<'de> Deserialize<'de> for ScalarValue {
             Text(String),
         }
         match Raw::deserialize(deserializer)? {
-            Raw::Number(n) => Ok(ScalarValue(n)),
+            Raw::Number(n) if valid_number(n) => Ok(ScalarValue(n)),
+            Raw::Number(n) => Err(de::Error::custom(format!("{n} is not a non-negative number"))),
             Raw::Text(t) => parse_scalar(&t)
                 .map(ScalarValue)
                 .ok_or_else(|| de::Error::custom(format!("'{t}' is not a scalar value"))),
@@ -206,6 +223,39 @@ mod tests {
             let err = Resources::parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    /// Found by fuzz/ (targets resources and messages): serde_json's default float parsing read
+    /// `5e35` as 4.9999999999999995e35, so a value changed on its way through JSON. module-abi
+    /// turns on serde_json's `float_roundtrip`.
+    #[test]
+    fn values_cross_json_exactly() {
+        let r = Resources::parse("  ;  ; ; ;2:111111111111111111111111111111111.111E1").unwrap();
+        let back: Resources = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        let r: Resources =
+            serde_json::from_str(r#"{"value": 500000000000000000000000000000000000}"#).unwrap();
+        assert_eq!(r.get("value"), Some(5e35));
+        let back: Resources = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.get("value"), Some(5e35));
+        for text in ["5e35", "1.1111111111111111e33", "0.30000000000000004", "2.2250738585072014e-308"] {
+            let expected: f64 = text.parse().unwrap();
+            let r: Resources = serde_json::from_str(&format!(r#"{{"x": {text}}}"#)).unwrap();
+            assert_eq!(r.get("x"), Some(expected), "{text}");
+        }
+    }
+
+    /// The JSON form refused `{"cpus": "-1"}` but took `{"cpus": -1}` (the text form refuses
+    /// both) and took any name, so a decoded value did not display as text that parses back.
+    #[test]
+    fn json_follows_the_text_forms_rules() {
+        for json in
+            [r#"{"cpus": -1}"#, r#"{"mem": -0.5e3}"#, r#"{"a;b:1": 2}"#, r#"{"": 1}"#, r#"{"cpus(role)": 1}"#]
+        {
+            assert!(serde_json::from_str::<Resources>(json).is_err(), "{json}");
+        }
+        let r: Resources = serde_json::from_str(r#"{"cpus": -0.0, "gpus_2": "inf", "mem": 0}"#).unwrap();
+        assert_eq!(Resources::parse(&r.to_string()).unwrap(), r);
     }
 
     #[test]
