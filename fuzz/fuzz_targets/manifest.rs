@@ -27,6 +27,6 @@ fuzz_target!(|data: &[u8]| {
                 let _ = library.library_file();
             }
         }
-        Err(message) => assert!(!message.is_empty(), "an empty error for {text:?}"),
+        Err(error) => assert!(!error.to_string().is_empty(), "an empty error for {text:?}"),
     }
 });
