@@ -472,6 +472,27 @@ fn license_text(name: &str, crates: &[Crate]) -> Result<String> {
     if name == "Apache-2.0" {
         return Ok(" On Debian systems, the full text of the Apache License, Version 2.0, can be\n found in /usr/share/common-licenses/Apache-2.0.\n".to_string());
     }
+    if name == "LLVM-exception" {
+        // Crates under "Apache-2.0 WITH LLVM-exception" (rustix, linux-raw-sys) ship the licence
+        // and the exception in one file; the exception is its part from its heading on.
+        let texts = crates
+            .iter()
+            .filter_map(|c| fs::read_to_string(c.dir.join("LICENSE-Apache-2.0_WITH_LLVM-exception")).ok());
+        for text in texts {
+            if let Some(found) = text.find("LLVM Exceptions to the Apache 2.0 License") {
+                let start = text[..found].rfind('\n').map_or(0, |n| n + 1);
+                return Ok(text[start..]
+                    .trim_end()
+                    .lines()
+                    .map(
+                        |l| if l.trim().is_empty() { " .".to_string() } else { format!(" {}", l.trim_end()) },
+                    )
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n");
+            }
+        }
+    }
     let upper = name.to_ascii_uppercase();
     let short = upper.split(['-', '.']).next().unwrap_or_default().to_string();
     let candidates = [
