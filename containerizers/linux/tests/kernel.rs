@@ -37,6 +37,9 @@ macro_rules! ensure {
 #[path = "kernel/fixture.rs"]
 mod fixture;
 
+#[path = "kernel/filesystem.rs"]
+mod filesystem;
+
 use fixture::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -474,7 +477,7 @@ fn main() {
         ("environment_working_directory_and_rlimits", environment_working_directory_and_rlimits),
     ];
     let reason = cannot_run();
-    let trials = tests
+    let mut trials: Vec<Trial> = tests
         .into_iter()
         .map(|(name, test)| match &reason {
             None => Trial::test(name, test),
@@ -487,6 +490,7 @@ fn main() {
             }
         })
         .collect();
+    trials.extend(filesystem::trials(reason.as_deref()));
     libtest_mimic::run(&args, trials).exit();
 }
 
