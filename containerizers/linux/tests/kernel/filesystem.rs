@@ -56,10 +56,24 @@ pub fn trials(suite_reason: Option<&str>) -> Vec<Trial> {
 }
 
 fn cannot_run() -> Option<String> {
-    let static_busybox = std::fs::read(BUSYBOX)
-        .ok()
-        .is_some_and(|elf| elf.starts_with(b"\x7fELF") && !elf.windows(12).any(|w| w == b"/ld-linux-x8"));
-    (!static_busybox).then(|| format!("needs busybox-static at {BUSYBOX} (apt-get install busybox-static)"))
+    let usable = std::fs::read(BUSYBOX).ok().is_some_and(|elf| is_static_elf64(&elf));
+    (!usable).then(|| format!("needs busybox-static at {BUSYBOX} (apt-get install busybox-static)"))
+}
+
+/// Whether `elf` is a 64-bit little-endian ELF without an interpreter (`PT_INTERP`): a static
+/// binary, which runs in a rootfs that holds nothing else.
+fn is_static_elf64(elf: &[u8]) -> bool {
+    let u16_at = |at: usize| elf.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |at: usize| elf.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u64_at = |at: usize| elf.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    if !elf.starts_with(b"\x7fELF\x02\x01") {
+        return false;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+        return false;
+    };
+    const PT_INTERP: u32 = 3;
+    (0..phnum).all(|i| u32_at(phoff as usize + i * phentsize).is_some_and(|kind| kind != PT_INTERP))
 }
 
 // ---------------------------------------------------------------------------------------------
