@@ -11,8 +11,13 @@ use std::path::{Path, PathBuf};
 pub const HARNESS_DIR_ENV: &str = "AGENT_HARNESS_DIR";
 
 /// The libraries the suite's manifest loads.
-const LIBRARIES: &[&str] =
-    &["cgroups_isolator", "namespaces_isolator", "linux_containerizer", "brokenmodules"];
+const LIBRARIES: &[&str] = &[
+    "cgroups_isolator",
+    "namespaces_isolator",
+    "filesystem_isolator",
+    "linux_containerizer",
+    "brokenmodules",
+];
 
 /// The directory holding the built artifacts.
 #[derive(Debug, Clone)]

@@ -75,6 +75,8 @@ pub mod isolators {
     pub const IPC: &str = "org_apache_mesos_NamespacesIpcIsolator";
     pub const UTS: &str = "org_apache_mesos_NamespacesUtsIsolator";
     pub const NET: &str = "org_apache_mesos_NamespacesNetIsolator";
+    pub const FS_LINUX: &str = "org_apache_mesos_LinuxFilesystemIsolator";
+    pub const FS_POSIX: &str = "org_apache_mesos_PosixFilesystemIsolator";
     pub const BROKEN: &str = "org_apache_mesos_TestBrokenIsolator";
     /// The harness's default `--isolation`.
     pub const DEFAULT: &[&str] = &[CPU, MEM, PID];

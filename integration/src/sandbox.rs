@@ -113,6 +113,10 @@ impl Sandbox {
                 {"name": crate::isolators::UTS, "parameters": uts},
                 {"name": crate::isolators::NET},
             ]}),
+            json!({"file": file("filesystem_isolator"), "modules": [
+                {"name": crate::isolators::FS_LINUX},
+                {"name": crate::isolators::FS_POSIX},
+            ]}),
             json!({"file": file("linux_containerizer"), "modules": [
                 {"name": "org_apache_mesos_LinuxContainerizer", "parameters": [
                     p("launcher_dir", &self.artifacts.dir.display().to_string()),

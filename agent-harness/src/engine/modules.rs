@@ -81,6 +81,10 @@ pub const SUITE: &[(&str, &[&str])] = &[
             "org_apache_mesos_NamespacesNetIsolator",
         ],
     ),
+    (
+        "filesystem_isolator",
+        &["org_apache_mesos_LinuxFilesystemIsolator", "org_apache_mesos_PosixFilesystemIsolator"],
+    ),
     ("linux_containerizer", &["org_apache_mesos_LinuxContainerizer"]),
 ];
 

@@ -14,8 +14,9 @@
 //!   reaps it without blocking and reads the status file the helper wrote.
 //!
 //! Helper side ([`helper`], the `mesos-containerizer launch` binary, a fresh single-threaded
-//! process): reads the spec, waits for the release, makes the mounts private, mounts, sets the
-//! hostname and rlimits, then stays as the container's init: it runs the command with its output
+//! process): reads the spec, waits for the release, makes the mounts slave, mounts (at container
+//! paths inside the rootfs, when there is one), pivots into the rootfs, sets the hostname and
+//! rlimits, then stays as the container's init: it runs the command with its output
 //! in the sandbox's `stdout` and `stderr` files (never the host's streams: an attached host follows
 //! those files), reaps every process, forwards signals, and writes how the command ended.
 //!

@@ -7,9 +7,17 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::os::fd::OwnedFd;
+
 use module_abi::ContainerTermination;
+use nix::fcntl::{OFlag, openat, renameat};
+use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
+
+/// The status file's name, and the temporary name it is written under.
+const STATUS: &str = "status";
+const STATUS_TMP: &str = "status.tmp";
 
 /// The files of one container's runtime directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +49,7 @@ impl RuntimeDir {
     }
 
     pub fn status(&self) -> PathBuf {
-        self.dir.join("status")
+        self.dir.join(STATUS)
     }
 
     /// Creates the directory; one left by an earlier container of the same id is an error, since
@@ -75,11 +83,37 @@ impl RuntimeDir {
         }
     }
 
+    /// The directory held open for the helper's status file: once the helper has entered a
+    /// rootfs, the directory's path names nothing it can reach.
+    pub fn open_for_status(&self) -> Result<StatusWriter> {
+        let dir =
+            nix::fcntl::open(&self.dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Error::io("open the runtime directory", &self.dir)(e.into()))?;
+        Ok(StatusWriter { dir, path: self.dir.clone() })
+    }
+}
+
+/// Writes the status file through a descriptor of the runtime directory, with the same
+/// temporary-then-`rename` rule as [`write_atomically`].
+#[derive(Debug)]
+pub struct StatusWriter {
+    dir: OwnedFd,
+    path: PathBuf,
+}
+
+impl StatusWriter {
     /// Writes the helper's termination.
-    pub fn write_status(&self, termination: &ContainerTermination) -> Result<()> {
+    pub fn write(&self, termination: &ContainerTermination) -> Result<()> {
+        let status = self.path.join(STATUS);
         let json = serde_json::to_vec(termination)
-            .map_err(|e| Error::Parse { path: self.status(), reason: e.to_string() })?;
-        write_atomically(&self.status(), &json)
+            .map_err(|e| Error::Parse { path: status.clone(), reason: e.to_string() })?;
+        let tmp = self.path.join(STATUS_TMP);
+        let flags = OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(&self.dir, STATUS_TMP, flags, Mode::from_bits_truncate(0o644))
+            .map_err(|e| Error::io("create", &tmp)(e.into()))?;
+        fs::File::from(fd).write_all(&json).map_err(Error::io("write", &tmp))?;
+        renameat(&self.dir, STATUS_TMP, &self.dir, STATUS)
+            .map_err(|e| Error::io("rename into place", &status)(e.into()))
     }
 }
 
@@ -111,12 +145,17 @@ mod tests {
         assert!(rt.create().is_err(), "a second container of the same id must not reuse the directory");
         assert_eq!(rt.read_status().unwrap(), None);
         let t = ContainerTermination { exit_code: Some(3), signal: None };
-        rt.write_status(&t).unwrap();
+        rt.open_for_status().unwrap().write(&t).unwrap();
         assert_eq!(fs::read_to_string(rt.status()).unwrap(), r#"{"exit_code":3}"#);
         assert_eq!(rt.read_status().unwrap(), Some(t));
         fs::write(rt.status(), "{garbage").unwrap();
         assert!(rt.read_status().unwrap_err().to_string().contains("status"));
+        let other = ContainerTermination { exit_code: None, signal: Some(9) };
+        rt.open_for_status().unwrap().write(&other).unwrap();
+        assert_eq!(rt.read_status().unwrap(), Some(other));
+        assert!(!rt.path().join("status.tmp").exists());
         rt.remove().unwrap();
+        assert!(rt.open_for_status().is_err());
         rt.remove().unwrap();
         assert!(!rt.path().exists());
         fs::remove_dir_all(&tmp).unwrap();

@@ -122,6 +122,33 @@ fn rlimit(limit: &RLimit) -> Result<Limit, String> {
     Ok(Limit { resource, soft, hard })
 }
 
+/// A rootfs is entered with `pivot_root` in the container's own mount namespace, so it needs
+/// `CLONE_NEWNS`; it must be a directory (the one check here that looks at the file system); and
+/// a mount must not cover it whole, since mount targets are paths inside it.
+fn validate_rootfs(
+    rootfs: &str,
+    flags: u64,
+    mounts: &[module_abi::ContainerMountInfo],
+) -> Result<(), String> {
+    if !has(flags, libc::CLONE_NEWNS) {
+        return Err("a rootfs needs a mount namespace (CLONE_NEWNS in clone_namespaces)".to_owned());
+    }
+    if !rootfs.starts_with('/') {
+        return Err(format!("the rootfs '{rootfs}' is not an absolute path"));
+    }
+    match std::fs::metadata(rootfs) {
+        Ok(metadata) if metadata.is_dir() => {}
+        Ok(_) => return Err(format!("the rootfs '{rootfs}' is not a directory")),
+        Err(e) => return Err(format!("the rootfs '{rootfs}' cannot be used: {e}")),
+    }
+    if let Some(mount) =
+        mounts.iter().find(|m| m.target.split('/').all(|part| part.is_empty() || part == "."))
+    {
+        return Err(format!("mount target '{}' would cover the whole rootfs", mount.target));
+    }
+    Ok(())
+}
+
 /// Checks everything the helper will do with the request, on the host, before the clone.
 pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
     let flags = clone_flags(&request.launch_info)?;
@@ -133,6 +160,12 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
     }
     if let Some(mount) = info.mounts.iter().find(|m| !m.target.starts_with('/')) {
         return Err(format!("mount target '{}' is not an absolute path", mount.target));
+    }
+    if let Some(mount) = info.mounts.iter().find(|m| m.target.split('/').any(|part| part == "..")) {
+        return Err(format!("mount target '{}' has a '..' component", mount.target));
+    }
+    if let Some(rootfs) = &info.rootfs {
+        validate_rootfs(rootfs, flags, &info.mounts)?;
     }
     if let Some(hostname) = &info.hostname {
         if !has(flags, libc::CLONE_NEWUTS) {
@@ -146,7 +179,6 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
     let unsupported = [
         ("effective_capabilities", info.effective_capabilities.is_some()),
         ("bounding_capabilities", info.bounding_capabilities.is_some()),
-        ("rootfs", info.rootfs.is_some()),
         ("no_new_privileges", info.no_new_privileges.is_some()),
         ("seccomp", info.seccomp.is_some()),
         ("user", info.user.is_some()),
@@ -288,5 +320,45 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&request(shell("true"), info)).unwrap_err().contains("64"));
+    }
+
+    #[test]
+    fn validate_a_rootfs() {
+        let dir =
+            std::env::temp_dir().join(format!("linux-containerizer-spec-rootfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("file");
+        std::fs::write(&file, "").unwrap();
+        let with = |rootfs: &str, namespaces: Vec<i32>, target: &str| {
+            let mount = ContainerMountInfo {
+                target: target.into(),
+                source: Some("proc".into()),
+                fs_type: Some("proc".into()),
+                flags: 0,
+                options: None,
+            };
+            let info = ContainerLaunchInfo {
+                rootfs: Some(rootfs.into()),
+                clone_namespaces: namespaces,
+                mounts: vec![mount],
+                ..Default::default()
+            };
+            validate(&request(shell("true"), info))
+        };
+        let ns = || vec![libc::CLONE_NEWNS];
+        let rootfs = dir.display().to_string();
+        assert!(with(&rootfs, ns(), "/proc").is_ok());
+        assert!(with(&rootfs, vec![libc::CLONE_NEWPID], "/proc").unwrap_err().contains("CLONE_NEWNS"));
+        let err = with(&file.display().to_string(), ns(), "/proc").unwrap_err();
+        assert_eq!(err, format!("the rootfs '{}' is not a directory", file.display()));
+        assert!(with("/nonexistent/rootfs", ns(), "/proc").unwrap_err().contains("cannot be used"));
+        assert!(with("rootfs", ns(), "/proc").unwrap_err().contains("not an absolute path"));
+        assert!(with(&rootfs, ns(), "/").unwrap_err().contains("would cover the whole rootfs"));
+        assert!(with(&rootfs, ns(), "/./").unwrap_err().contains("would cover the whole rootfs"));
+        assert_eq!(
+            with(&rootfs, ns(), "/a/../../etc").unwrap_err(),
+            "mount target '/a/../../etc' has a '..' component"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -37,6 +37,9 @@ macro_rules! ensure {
 #[path = "kernel/fixture.rs"]
 mod fixture;
 
+#[path = "kernel/filesystem.rs"]
+mod filesystem;
+
 use fixture::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -482,7 +485,7 @@ fn main() {
         ("environment_working_directory_and_rlimits", environment_working_directory_and_rlimits),
     ];
     let reason = cannot_run();
-    let trials = tests
+    let mut trials: Vec<Trial> = tests
         .into_iter()
         .map(|(name, test)| match &reason {
             None => Trial::test(name, test),
@@ -495,6 +498,7 @@ fn main() {
             }
         })
         .collect();
+    trials.extend(filesystem::trials(reason.as_deref()));
     libtest_mimic::run(&args, trials).exit();
 }
 

@@ -101,10 +101,12 @@ fn launch(args: &Args) -> Result<i32, String> {
 
     let sandbox = Path::new(&request.container_config.directory);
     let (stdout, stderr) = (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?);
+    // Opened before the mounts: after a pivot into a rootfs its path is out of reach.
+    let status = runtime.open_for_status().map_err(|e| e.to_string())?;
     setup::apply(&request)?;
 
     let termination = init::run(&request, stdout, stderr)?;
-    runtime.write_status(&termination).map_err(|e| e.to_string())?;
+    status.write(&termination).map_err(|e| e.to_string())?;
     Ok(termination.exit_status())
 }
 

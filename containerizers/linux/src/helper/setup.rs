@@ -1,12 +1,61 @@
 //! Applying the launch info inside the new namespaces, before the command runs: mount propagation,
-//! mounts, hostname, rlimits. Every step was validated on the host ([`crate::spec::validate`]);
-//! what fails here is the kernel saying no, reported with the step that failed.
+//! the mounts, the rootfs, hostname, rlimits. Every step was validated on the host
+//! ([`crate::spec::validate`]); what fails here is the kernel saying no, reported with the step
+//! that failed.
+//!
+//! # Mount targets, and the rootfs
+//!
+//! A mount's `target` is a path **in the container**; its `source` (for a bind mount) is a path
+//! on the host, as the helper sees it before it enters the rootfs. Without a rootfs the two are
+//! the same file system. With one (`launch_info.rootfs`), in order:
+//!
+//! 1. the mounts of `/` are made slave, recursively (as without a rootfs): nothing mounted below
+//!    propagates to the host, so every mount dies with the container's mount namespace;
+//! 2. the rootfs is bind-mounted onto itself (`MS_BIND | MS_REC`): `pivot_root` needs its new
+//!    root to be a mount point (Mesos and runc do the same);
+//! 3. every mount, in launch-info order, goes at `<rootfs><target>`, resolved inside the rootfs
+//!    ([`in_root`]: a symlink in the rootfs that points outside is taken inside it, as the
+//!    container will see it; missing directories are created there). So `namespaces/pid`'s
+//!    `/proc` lands on the container's `/proc`, and a volume at `/data` on the rootfs's `/data`;
+//! 4. if a mount put a fresh file system (not a bind) at `/dev`, the symlinks `fd`, `stdin`,
+//!    `stdout`, `stderr` and `ptmx -> pts/ptmx` are added to it where free, as runc does for a
+//!    `/dev` it sets up (the launch info has no file operations to ask for them);
+//! 5. `pivot_root(".", ".")` from inside the rootfs, then the old root (now stacked on `.`) is
+//!    made slave and lazily unmounted (runc's sequence, which needs no `put_old` directory in the
+//!    rootfs); then the helper moves to the working directory.
+//!
+//! A read-only bind (`MS_BIND | MS_RDONLY`) is remounted read-only, since the kernel ignores
+//! `MS_RDONLY` on the bind itself (Mesos's `fs::mount` does the same); the remount keeps the
+//! mount's `nosuid`, `nodev`, `noexec` and atime flags.
+//!
+//! On an initramfs root (the vm-tests guests), `pivot_root` is impossible (`EINVAL`: the root
+//! mount has no parent to move it under). There the helper does what runc's `--no-pivot` and
+//! `switch_root` do: `MS_MOVE` the rootfs onto `/` and `chroot` into it.
 
-use module_abi::{ContainerMountInfo, LaunchRequest};
-use nix::mount::{MsFlags, mount};
+mod in_root;
+
+use std::path::Path;
+
+use module_abi::{ContainerLaunchInfo, ContainerMountInfo, LaunchRequest};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::resource::setrlimit;
+use nix::sys::stat::Mode;
+use nix::sys::statvfs::{FsFlags, fstatvfs};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root, symlinkat};
 
+use self::in_root::{Kind, Root, fd_path};
 use crate::spec;
+
+/// The symlinks runc puts in a `/dev` it sets up.
+const DEV_SYMLINKS: [(&str, &str); 5] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("ptmx", "pts/ptmx"),
+];
 
 /// Applies the launch info to this process (and so to the command it will run).
 pub fn apply(request: &LaunchRequest) -> Result<(), String> {
@@ -19,8 +68,25 @@ pub fn apply(request: &LaunchRequest) -> Result<(), String> {
         mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
             .map_err(|e| format!("failed to make the mounts of '/' slave recursively: {e}"))?;
     }
-    for m in &info.mounts {
-        mount_one(m)?;
+    let root = match &info.rootfs {
+        Some(rootfs) => Some(bind_rootfs(Path::new(rootfs))?),
+        None if !info.mounts.is_empty() => Some(Root::at(Path::new("/"))?),
+        None => None,
+    };
+    if let Some(root) = &root {
+        for m in &info.mounts {
+            mount_one(root, m)?;
+        }
+    }
+    if let (Some(root), Some(_)) = (&root, &info.rootfs) {
+        if mounts_fresh_dev(info) {
+            dev_symlinks(root)?;
+        }
+        enter(root)?;
+        let cwd = spec::working_directory(request);
+        chdir(&cwd).map_err(|e| {
+            format!("the working directory {} is not usable in the rootfs: {e}", cwd.display())
+        })?;
     }
     if let Some(hostname) = &info.hostname {
         nix::unistd::sethostname(hostname)
@@ -34,22 +100,169 @@ pub fn apply(request: &LaunchRequest) -> Result<(), String> {
     Ok(())
 }
 
-fn mount_one(m: &ContainerMountInfo) -> Result<(), String> {
+/// Makes the rootfs a mount point of its own and opens it.
+fn bind_rootfs(rootfs: &Path) -> Result<Root, String> {
+    Root::at(rootfs)?;
+    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(|e| format!("failed to bind-mount the rootfs {} onto itself: {e}", rootfs.display()))?;
+    // Opened again by path: the walk enters the bind just made.
+    Root::at(rootfs)
+}
+
+/// One mount at its target inside `root`.
+fn mount_one(root: &Root, m: &ContainerMountInfo) -> Result<(), String> {
     let flags = MsFlags::from_bits_retain(m.flags as libc::c_ulong);
-    if let Err(e) = std::fs::create_dir_all(&m.target) {
-        // A bind mount of a file needs a file as its target; anything else needs a directory.
-        if !std::path::Path::new(&m.target).exists() {
-            return Err(format!("failed to create the mount target {}: {e}", m.target));
+    let describe = || {
+        format!(
+            "{} ({}) at {} in {}",
+            m.source.as_deref().unwrap_or("none"),
+            m.fs_type.as_deref().unwrap_or("no type"),
+            m.target,
+            root.path().display()
+        )
+    };
+    // A bind of a file or device needs a file to land on; anything else a directory. Targets of
+    // mounts without a source (a remount, a propagation change) must exist already.
+    let target = if m.source.is_some() && !flags.contains(MsFlags::MS_REMOUNT) {
+        let bind_of_file = flags.contains(MsFlags::MS_BIND)
+            && m.source.as_deref().is_some_and(|s| std::fs::metadata(s).is_ok_and(|md| !md.is_dir()));
+        root.create(&m.target, if bind_of_file { Kind::File } else { Kind::Directory })?
+    } else {
+        root.open(&m.target).map_err(|e| format!("failed to mount {}: {e}", describe()))?
+    };
+    mount(m.source.as_deref(), fd_path(&target).as_str(), m.fs_type.as_deref(), flags, m.options.as_deref())
+        .map_err(|e| format!("failed to mount {}: {e}", describe()))?;
+    let read_only_bind = MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    if flags.contains(read_only_bind) && !flags.contains(MsFlags::MS_REMOUNT) {
+        remount_read_only(root, &m.target)
+            .map_err(|e| format!("failed to make {} read-only: {e}", describe()))?;
+    }
+    Ok(())
+}
+
+/// Remounts the bind mount at `target` read-only, keeping its other per-mount flags (a bind
+/// remount sets them all, so any left out would be cleared).
+fn remount_read_only(root: &Root, target: &str) -> nix::Result<()> {
+    // Resolved again: the walk now ends at the root of the new mount, which is what a remount
+    // must name.
+    let top = root.open(target)?;
+    let current = fstatvfs(&top)?.flags();
+    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    for (statvfs, mount) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if current.contains(statvfs) {
+            flags |= mount;
         }
     }
-    mount(m.source.as_deref(), m.target.as_str(), m.fs_type.as_deref(), flags, m.options.as_deref()).map_err(
-        |e| {
-            format!(
-                "failed to mount {} ({}) at {}: {e}",
-                m.source.as_deref().unwrap_or("none"),
-                m.fs_type.as_deref().unwrap_or("no type"),
-                m.target
-            )
-        },
-    )
+    if !current.intersects(FsFlags::ST_NOATIME | FsFlags::ST_RELATIME) {
+        flags |= MsFlags::MS_STRICTATIME;
+    }
+    mount(None::<&str>, fd_path(&top).as_str(), None::<&str>, flags, None::<&str>)
+}
+
+/// Whether the launch info mounts a fresh file system (not a bind) at `/dev`.
+fn mounts_fresh_dev(info: &ContainerLaunchInfo) -> bool {
+    info.mounts.iter().any(|m| {
+        let bind = MsFlags::from_bits_retain(m.flags as libc::c_ulong).contains(MsFlags::MS_BIND);
+        m.target.trim_end_matches('/') == "/dev" && !bind && m.fs_type.is_some()
+    })
+}
+
+/// runc's `/dev` symlinks, where the mounts left the names free.
+fn dev_symlinks(root: &Root) -> Result<(), String> {
+    let dev =
+        root.open("/dev").map_err(|e| format!("failed to open /dev in {}: {e}", root.path().display()))?;
+    for (name, points_to) in DEV_SYMLINKS {
+        match symlinkat(points_to, &dev, name) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(format!("failed to create the symlink /dev/{name} -> {points_to}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Makes `root` this process's root directory (and its mount namespace's), leaving the old one
+/// unreachable.
+fn enter(root: &Root) -> Result<(), String> {
+    let old_root = open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| format!("failed to open the current root: {e}"))?;
+    fchdir(root.fd())
+        .map_err(|e| format!("failed to change into the rootfs {}: {e}", root.path().display()))?;
+    match pivot_root(".", ".") {
+        Ok(()) => {
+            // The old root is now stacked on top of the new one, at ".". The kernel leaves the
+            // working directory there, but says nothing it promises: go there by descriptor.
+            fchdir(&old_root).map_err(|e| format!("failed to change into the old root: {e}"))?;
+            // Slave before the unmount so it cannot propagate to a peer on the host (already
+            // true after the recursive slave above; kept so this step stands on its own).
+            mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+                .map_err(|e| format!("failed to make the old root slave: {e}"))?;
+            umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("failed to detach the old root: {e}"))?;
+        }
+        Err(Errno::EINVAL) if root_is_initramfs() => {
+            mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>).map_err(|e| {
+                format!("failed to move the rootfs {} onto / (initramfs root): {e}", root.path().display())
+            })?;
+            chroot(".")
+                .map_err(|e| format!("failed to chroot into the rootfs {}: {e}", root.path().display()))?;
+        }
+        Err(e) => return Err(format!("failed to pivot_root into the rootfs {}: {e}", root.path().display())),
+    }
+    drop(old_root);
+    chdir("/").map_err(|e| format!("failed to change into the new root: {e}"))?;
+    // The helper keeps a descriptor of its runtime directory on the host (for the status file):
+    // not dumpable, its /proc/<pid>/fd is out of reach of the container's processes unless they
+    // hold CAP_SYS_PTRACE.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| format!("failed to make the helper non-dumpable: {e}"))?;
+    Ok(())
+}
+
+/// Whether `/` is the initial ramfs: the namespace's root mount, which has no parent (mountinfo
+/// shows it as its own parent). `pivot_root` refuses to move it.
+fn root_is_initramfs() -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    // The last mount at "/" is the one on top, the root this process sees.
+    let root = table.lines().rev().find(|line| line.split(' ').nth(4) == Some("/"));
+    root.is_some_and(|line| {
+        let mut fields = line.split(' ');
+        let (id, parent) = (fields.next(), fields.next());
+        id == parent || line.contains(" - rootfs ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `MS_*` are `c_ulong`, `u32` on 32-bit targets: the cast is not a no-op everywhere.
+    #[allow(clippy::unnecessary_cast)]
+    const BIND: u64 = libc::MS_BIND as u64;
+
+    fn mount_at(target: &str, flags: u64, fs_type: Option<&str>) -> ContainerMountInfo {
+        ContainerMountInfo {
+            target: target.into(),
+            source: Some("x".into()),
+            fs_type: fs_type.map(str::to_owned),
+            flags,
+            options: None,
+        }
+    }
+
+    #[test]
+    fn dev_symlinks_only_for_a_fresh_dev() {
+        let info = |m: ContainerMountInfo| ContainerLaunchInfo { mounts: vec![m], ..Default::default() };
+        assert!(mounts_fresh_dev(&info(mount_at("/dev", 0, Some("tmpfs")))));
+        assert!(mounts_fresh_dev(&info(mount_at("/dev/", 0, Some("tmpfs")))));
+        assert!(!mounts_fresh_dev(&info(mount_at("/dev", BIND, None))));
+        assert!(!mounts_fresh_dev(&info(mount_at("/dev/shm", 0, Some("tmpfs")))));
+    }
 }
