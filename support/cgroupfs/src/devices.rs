@@ -74,6 +74,11 @@ impl fmt::Display for DeviceAccess {
     }
 }
 
+/// Why a rule's text did not parse; the message quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleParseError(String);
+
 /// One allowed kind, major, minor and access; `None` is `*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DeviceRule {
@@ -105,7 +110,11 @@ impl DeviceRule {
     }
 
     /// Parses the kernel's form (`c 1:3 rwm`, `b *:* m`, `a`), as v1 `devices.list` shows it.
-    pub fn parse(text: &str) -> Result<DeviceRule, String> {
+    pub fn parse(text: &str) -> Result<DeviceRule, RuleParseError> {
+        Self::parse_text(text).map_err(RuleParseError)
+    }
+
+    fn parse_text(text: &str) -> Result<DeviceRule, String> {
         let mut fields = text.split_whitespace();
         let kind = match fields.next() {
             Some("a") => DeviceKind::All,

@@ -57,7 +57,7 @@ impl V1Cgroup {
         files::read(&path)?
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|line| DeviceRule::parse(line).map_err(|reason| files::parse_error(&path, reason)))
+            .map(|line| DeviceRule::parse(line).map_err(|e| files::parse_error(&path, e.to_string())))
             .collect()
     }
 
