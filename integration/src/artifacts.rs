@@ -13,6 +13,7 @@ pub const HARNESS_DIR_ENV: &str = "AGENT_HARNESS_DIR";
 /// The libraries the suite's manifest loads.
 const LIBRARIES: &[&str] = &[
     "cgroups_isolator",
+    "posix_isolator",
     "namespaces_isolator",
     "filesystem_isolator",
     "linux_containerizer",

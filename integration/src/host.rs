@@ -81,6 +81,23 @@ impl Host {
         }
     }
 
+    /// Why a controller cannot be tested here (on top of [`Self::containers_skip_reason`]): the
+    /// v1 hierarchy `v1` is not mounted, or the v2 root does not offer `v2` (`None`: v2 needs none).
+    pub fn controller_skip_reason(&self, v1: &str, v2: Option<&str>) -> Option<String> {
+        match self.mode {
+            CgroupMode::V1 => {
+                self.mounts.v1_mount(v1).is_none().then(|| format!("cgroup v1 controller not mounted: {v1}"))
+            }
+            CgroupMode::V2 => {
+                let path = self.hierarchy.join("cgroup.controllers");
+                let available = std::fs::read_to_string(&path).unwrap_or_default();
+                let v2 = v2?;
+                (!available.split_whitespace().any(|c| c == v2))
+                    .then(|| format!("cgroup v2 controller not in {}: {v2}", path.display()))
+            }
+        }
+    }
+
     /// Every cgroup mount point (each v1 hierarchy and each cgroup2 mount), each once: where a
     /// test's cgroups root may have left something.
     pub fn cgroup_mounts(&self) -> Vec<PathBuf> {

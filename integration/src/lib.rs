@@ -9,7 +9,8 @@
 //!   binary decides when its tests are listed which of them can run; the others are listed as
 //!   ignored with the reason, never counted as passed ([`Suite`]).
 //! - [`Sandbox`]: one test's private world: a unique cgroups root `it-<pid>-<n>`, a work dir and a
-//!   runtime dir under a temp dir, and a module manifest loading the suite's modules with them.
+//!   runtime dir under a temp dir, and a module manifest loading the suite's modules with them
+//!   (every cgroups isolator with that root).
 //!   It runs `agent-harness run`/`recover` ([`RunOutput`]) or builds an in-process
 //!   [`agent_harness::engine::Engine`] ([`Sandbox::in_container`]) for tests that look inside a
 //!   running container. [`Sandbox::assert_clean`] is every test's last step: no cgroup, process,
@@ -23,7 +24,7 @@
 //! ```
 //!
 //! Container commands use only busybox applets (`sh`, `cat`, `sleep`, `head`, `tail`, `ls`,
-//! `grep`, `hostname`, `echo`, `tee`, `mkfifo`, `sha256sum`, `rm`): the same tests run inside qemu
+//! `grep`, `hostname`, `echo`, `tee`, `mkfifo`, `sha256sum`, `rm`, `mknod`, `dd`): the same tests run inside qemu
 //! guests whose only userland is busybox. Nothing here asserts on elapsed time: waits are bounded only to turn a hang into a
 //! failure.
 
@@ -71,6 +72,10 @@ pub type TestResult<T = ()> = Result<T, Failed>;
 pub mod isolators {
     pub const CPU: &str = "org_apache_mesos_CgroupsCpuIsolator";
     pub const MEM: &str = "org_apache_mesos_CgroupsMemIsolator";
+    pub const PIDS: &str = "org_apache_mesos_CgroupsPidsIsolator";
+    pub const DEVICES: &str = "org_apache_mesos_CgroupsDevicesIsolator";
+    pub const POSIX_CPU: &str = "org_apache_mesos_PosixCpuIsolator";
+    pub const POSIX_MEM: &str = "org_apache_mesos_PosixMemIsolator";
     pub const PID: &str = "org_apache_mesos_NamespacesPidIsolator";
     pub const IPC: &str = "org_apache_mesos_NamespacesIpcIsolator";
     pub const UTS: &str = "org_apache_mesos_NamespacesUtsIsolator";

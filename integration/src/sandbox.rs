@@ -32,7 +32,7 @@ impl Broken {
 pub struct SandboxOptions {
     /// Load `brokenmodules`' TestBrokenIsolator with these parameters.
     pub broken: Option<Broken>,
-    /// `cgroups_enable_cfs=true` for both cgroups isolators.
+    /// `cgroups_enable_cfs=true` for the cgroups isolators.
     pub enable_cfs: bool,
     /// The UTS isolator's `hostname` parameter.
     pub hostname: Option<String>,
@@ -106,6 +106,12 @@ impl Sandbox {
             json!({"file": file("cgroups_isolator"), "modules": [
                 {"name": crate::isolators::CPU, "parameters": cgroups},
                 {"name": crate::isolators::MEM, "parameters": cgroups},
+                {"name": crate::isolators::PIDS, "parameters": cgroups},
+                {"name": crate::isolators::DEVICES, "parameters": cgroups},
+            ]}),
+            json!({"file": file("posix_isolator"), "modules": [
+                {"name": crate::isolators::POSIX_CPU},
+                {"name": crate::isolators::POSIX_MEM},
             ]}),
             json!({"file": file("namespaces_isolator"), "modules": [
                 {"name": crate::isolators::PID},

@@ -15,6 +15,10 @@ pub enum Need {
     Containers,
     /// CFS bandwidth control (v1 `cpu.cfs_quota_us`).
     Cfs,
+    /// The pids controller (v1 `pids` hierarchy, v2 `pids` offered by the root).
+    Pids,
+    /// Device isolation: the v1 `devices` hierarchy (v2 filters devices with eBPF, no controller).
+    Devices,
     /// The workspace's sources and the cargo that built this test, to build another harness
     /// (absent inside the vm-tests guests).
     Toolchain,
@@ -52,6 +56,8 @@ impl Suite {
         needs.iter().find_map(|need| match need {
             Need::Containers => self.host.containers_skip_reason(),
             Need::Cfs => self.host.cfs_skip_reason(),
+            Need::Pids => self.host.controller_skip_reason("pids", Some("pids")),
+            Need::Devices => self.host.controller_skip_reason("devices", None),
             Need::Toolchain => crate::toolchain_skip_reason(),
         })
     }

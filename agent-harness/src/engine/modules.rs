@@ -71,7 +71,16 @@ pub const INSTALLED_MANIFEST: &str = "/etc/agent-harness/modules.json";
 /// (`packaging/` generates their file list and [`INSTALLED_MANIFEST`] from it). Adding a library
 /// to the suite is one line here.
 pub const SUITE: &[(&str, &[&str])] = &[
-    ("cgroups_isolator", &["org_apache_mesos_CgroupsCpuIsolator", "org_apache_mesos_CgroupsMemIsolator"]),
+    (
+        "cgroups_isolator",
+        &[
+            "org_apache_mesos_CgroupsCpuIsolator",
+            "org_apache_mesos_CgroupsMemIsolator",
+            "org_apache_mesos_CgroupsPidsIsolator",
+            "org_apache_mesos_CgroupsDevicesIsolator",
+        ],
+    ),
+    ("posix_isolator", &["org_apache_mesos_PosixCpuIsolator", "org_apache_mesos_PosixMemIsolator"]),
     (
         "namespaces_isolator",
         &[
@@ -336,6 +345,13 @@ mod tests {
         let m = suite_manifest(dir.path(), &skip).manifest;
         assert_eq!(m.libraries.len(), 1);
         let names: Vec<_> = m.libraries[0].modules.iter().map(|m| m.name.clone().unwrap()).collect();
-        assert_eq!(names, ["org_apache_mesos_CgroupsCpuIsolator"]);
+        assert_eq!(
+            names,
+            [
+                "org_apache_mesos_CgroupsCpuIsolator",
+                "org_apache_mesos_CgroupsPidsIsolator",
+                "org_apache_mesos_CgroupsDevicesIsolator"
+            ]
+        );
     }
 }

@@ -229,6 +229,8 @@ fn kit_suite_modules(work_dir: &std::path::Path, user_loaded: &[String]) -> Opti
             vec![
                 entry("org_apache_mesos_CgroupsCpuIsolator", Vec::new()),
                 entry("org_apache_mesos_CgroupsMemIsolator", Vec::new()),
+                entry("org_apache_mesos_CgroupsPidsIsolator", Vec::new()),
+                entry("org_apache_mesos_CgroupsDevicesIsolator", Vec::new()),
             ],
         ),
     ]

@@ -1,14 +1,16 @@
-//! What the two modules share: the container table, the hierarchies in use, and the `Isolator`
+//! What the modules share: the container table, the hierarchies in use, and the `Isolator`
 //! lifecycle (prepare, isolate, update, usage, status, cleanup, recover) written once over a
-//! [`Subsystem`], the small trait in which `cgroups/cpu` ([`crate::cpu`]) and `cgroups/mem`
-//! ([`crate::mem`]) differ.
+//! [`Subsystem`], the small trait in which `cgroups/cpu` ([`crate::cpu`]), `cgroups/mem`
+//! ([`crate::mem`]), `cgroups/pids` ([`crate::pids`]) and `cgroups/devices` ([`crate::devices`])
+//! differ, as Mesos's `SubsystemProcess`es do under its one cgroups isolator.
 //!
 //! Layout, as Mesos: `<cgroups_root>/<container id>` in every hierarchy of the subsystem's
 //! controllers on v1 (`cpu` and `cpuacct` are separate mounts on some hosts and co-mounted on
 //! others; cgroupfs deduplicates), and `<hierarchy>/<cgroups_root>/<id>` with the processes in
-//! its `leaf` on v2. On v2 both isolators and the containerizer share that one cgroup, so there
-//! `prepare` creates what is missing and enables its controller, and `cleanup` removes the cgroup
-//! if it is still there; whichever comes first does the work. On v1 each hierarchy is the
+//! its `leaf` on v2. On v2 the cgroups isolators and the containerizer share that one cgroup, so
+//! there `prepare` creates what is missing and enables its controller (none for `cgroups/devices`,
+//! whose eBPF filter is attached to the cgroup itself), and `cleanup` removes the cgroup if it is
+//! still there; whichever comes first does the work. On v1 each hierarchy is the
 //! isolator's own and `prepare` refuses an existing cgroup with Mesos's message.
 //!
 //! The table lock is never held across a wait: `cleanup` takes the container out of the table
@@ -69,6 +71,12 @@ pub trait Subsystem: Sized + Send + Sync + 'static {
     /// Builds the subsystem, refusing parameters the host cannot honour. `hierarchies` holds only
     /// this subsystem's controllers, all of which are known to be there.
     fn new(config: &Config, hierarchies: &Hierarchies) -> Result<Self>;
+    /// Called once, when `prepare` has created the cgroup and before any process is in it (not
+    /// after `recover`): what is set for the container's whole life (the device whitelist).
+    fn prepare(&self, ctx: Ctx<'_>, cgroup: &Cgroup) -> Result<()> {
+        let _ = (ctx, cgroup);
+        Ok(())
+    }
     /// Writes the limits for `resources` (requests) and `limits`.
     fn update(&self, ctx: Ctx<'_>, cgroup: &Cgroup, resources: &Resources, limits: &Resources) -> Result<()>;
     /// Called once the cgroup exists, after `prepare` or `recover`: opens what must stay open.
@@ -106,7 +114,8 @@ struct Container<T> {
     state: T,
 }
 
-/// A cgroups isolator: Mesos's `cgroups/cpu` or `cgroups/mem` depending on `S`.
+/// A cgroups isolator: Mesos's `cgroups/cpu`, `cgroups/mem`, `cgroups/pids` or `cgroups/devices`
+/// depending on `S`.
 pub struct CgroupsIsolator<S: Subsystem> {
     config: Config,
     hierarchies: Hierarchies,
@@ -321,13 +330,14 @@ impl<S: Subsystem> Isolator for CgroupsIsolator<S> {
         let cgroup = self.cgroup(container_id)?;
         self.create(ctx, &cgroup)?;
         // Held from here on, so the `cleanup` that follows a failed prepare removes the cgroup.
-        let state = match self.subsystem.start(ctx, &cgroup) {
-            Ok(state) => state,
-            Err(e) => {
-                let _ = self.destroy(ctx, &cgroup);
-                return Err(e.into());
-            }
-        };
+        let state =
+            match self.subsystem.prepare(ctx, &cgroup).and_then(|()| self.subsystem.start(ctx, &cgroup)) {
+                Ok(state) => state,
+                Err(e) => {
+                    let _ = self.destroy(ctx, &cgroup);
+                    return Err(e.into());
+                }
+            };
         self.table().insert(
             name.clone(),
             Container {

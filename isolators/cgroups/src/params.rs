@@ -1,25 +1,31 @@
 //! The module parameters, named after the Mesos agent flags they stand for, and their parsing.
 //!
-//! Both modules accept the same keys, as Mesos's flags are agent-wide and one manifest commonly
-//! gives both modules the same list; a key that only concerns the other module is validated and
-//! otherwise ignored. `cgroups_root`, `cgroups_hierarchy` and `cgroups_destroy_timeout` are the
-//! flags every cgroups module shares ([`cgroupfs::flags`]); the other two are this crate's own.
+//! Every module of the crate accepts the same keys, as Mesos's flags are agent-wide and one
+//! manifest commonly gives all the cgroups isolators the same list; a key that only concerns
+//! another module is validated and otherwise ignored. `cgroups_root`, `cgroups_hierarchy` and
+//! `cgroups_destroy_timeout` are the flags every cgroups module shares ([`cgroupfs::flags`]); the
+//! others are this crate's own: `cgroups_enable_cfs` (cpu), `cgroups_limit_swap` (mem) and `pids`
+//! (pids: the `pids.max` of a container whose limits have no `pids`; Mesos has no such flag).
 //! An unknown key, a key given twice or a value that does not parse fails module creation with
 //! the module, the key and the value named ([`module_params`]).
 
 use cgroupfs::CgroupsFlags;
 use cgroupfs::flags::{CGROUPS_DESTROY_TIMEOUT, CGROUPS_HIERARCHY, CGROUPS_ROOT};
+use cgroupfs::pids::PID_MAX_LIMIT;
 use module_abi::Parameter;
-use module_params::{ParamError, Params};
+use module_params::{ParamError, Params, ValueError};
 
 /// `--cgroups_enable_cfs`: enforce the cpus request as a CFS quota.
 pub const CGROUPS_ENABLE_CFS: &str = "cgroups_enable_cfs";
 /// `--cgroups_limit_swap`: limit memory plus swap as well (v1 `memory.memsw.limit_in_bytes`).
 pub const CGROUPS_LIMIT_SWAP: &str = "cgroups_limit_swap";
 
-/// Every key either module takes.
+/// `pids`: the task limit of every container whose limits have no `pids` (cgroups/pids).
+pub const PIDS: &str = "pids";
+
+/// Every key the modules take.
 const KNOWN: &[&str] =
-    &[CGROUPS_ROOT, CGROUPS_HIERARCHY, CGROUPS_ENABLE_CFS, CGROUPS_LIMIT_SWAP, CGROUPS_DESTROY_TIMEOUT];
+    &[CGROUPS_ROOT, CGROUPS_HIERARCHY, CGROUPS_ENABLE_CFS, CGROUPS_LIMIT_SWAP, CGROUPS_DESTROY_TIMEOUT, PIDS];
 
 /// The parsed parameters, with Mesos's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +34,8 @@ pub struct Config {
     pub cgroups: CgroupsFlags,
     pub enable_cfs: bool,
     pub limit_swap: bool,
+    /// `pids`: the default `pids.max`, from 1 to the kernel's `PID_MAX_LIMIT`; `None`: unlimited.
+    pub pids: Option<u64>,
 }
 
 impl Config {
@@ -38,7 +46,16 @@ impl Config {
             cgroups: CgroupsFlags::from_params(&params)?,
             enable_cfs: params.bool(CGROUPS_ENABLE_CFS)?.unwrap_or(false),
             limit_swap: params.bool(CGROUPS_LIMIT_SWAP)?.unwrap_or(false),
+            pids: params.parse(PIDS, parse_pids)?,
         })
+    }
+}
+
+/// A task count from 1 to `PID_MAX_LIMIT`, the range `pids.max` takes.
+fn parse_pids(value: &str) -> Result<u64, ValueError> {
+    match value.parse::<u64>() {
+        Ok(n @ 1..=PID_MAX_LIMIT) => Ok(n),
+        _ => Err(ValueError::Other(format!("expected a number of tasks from 1 to {PID_MAX_LIMIT}"))),
     }
 }
 
@@ -60,6 +77,7 @@ mod tests {
         assert_eq!(config.cgroups.hierarchy, PathBuf::from("/sys/fs/cgroup"));
         assert!(!config.enable_cfs);
         assert!(!config.limit_swap);
+        assert_eq!(config.pids, None);
         assert_eq!(config.cgroups.destroy_timeout, Duration::from_secs(60));
     }
 
@@ -73,9 +91,11 @@ mod tests {
                 ("cgroups_enable_cfs", "true"),
                 ("cgroups_limit_swap", "true"),
                 ("cgroups_destroy_timeout", "1.5mins"),
+                ("pids", "4194304"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.pids, Some(4_194_304));
         assert_eq!(config.cgroups.root, "mesos/test");
         assert_eq!(config.cgroups.hierarchy, PathBuf::from("/tmp/cg"));
         assert!(config.enable_cfs && config.limit_swap);
@@ -95,6 +115,11 @@ mod tests {
             ("cgroups_root", "/abs"),
             ("cgroups_root", ""),
             ("cgroups_hierarchy", "relative"),
+            ("pids", "0"),
+            ("pids", "-1"),
+            ("pids", "4194305"),
+            ("pids", "max"),
+            ("pids", "1.5"),
         ] {
             let err = Config::parse("cgroups/cpu", &params(&[(key, value)])).unwrap_err().to_string();
             let start = format!("cgroups/cpu: invalid value '{value}' for parameter '{key}': ");

@@ -1,30 +1,38 @@
-//! Privileged tests of both modules on this machine's kernel, driven through the `Isolator` trait
-//! (the harness engine does not load them yet).
+//! Privileged tests of the modules on this machine's kernel, driven through the `Isolator` trait.
 //!
 //! Whether each test can run is decided when the list is built (root? are its controllers mounted
 //! or offered?); a test that cannot run is listed as ignored with the reason in its name, so it is
 //! counted as skipped, never as passed. Every test uses its own `cgroups_root`
 //! (`cgroups-isolator-test-<pid>-<n>`), kills its children, checks at the end that no cgroup of
 //! that root is left in any hierarchy, and removes the root even when it fails.
+//!
+//! The cpu and mem tests are here; those of `cgroups/pids` and `cgroups/devices` are in
+//! `kernel/pids.rs` and `kernel/devices.rs`, which also list their cgroup v2 variants on a v1 host
+//! (skipped, or run on the hybrid host's own cgroup2 mount where that is enough).
 mod common;
+#[path = "kernel/devices.rs"]
+mod devices;
+#[path = "kernel/pids.rs"]
+mod pids;
 
 use std::time::Duration;
 
 use cgroupfs::{CgroupManager, CgroupMode, Controller, CpuQuota, Hierarchies, MemoryLimit, ScratchRoot};
 use cgroups_isolator::{CgroupsCpuIsolator, CgroupsMemIsolator};
-use common::{Kid, MB, TestResult, config, eventually, parameters, readable, skip_reason, test_root};
-use libtest_mimic::{Arguments, Completion, Trial};
+use common::{Kid, MB, TestFn, TestResult, config, eventually, parameters, readable, skip_reason, trial};
+use libtest_mimic::Arguments;
 use module_abi::{ContainerId, ContainerState, Isolator, Module, Reason};
-
-type TestFn = fn(&Hierarchies, &ScratchRoot) -> TestResult;
 
 const CPU: &[Controller] = &[Controller::Cpu, Controller::Cpuacct];
 const MEM: &[Controller] = &[Controller::Memory];
 const BOTH: &[Controller] = &[Controller::Cpu, Controller::Cpuacct, Controller::Memory];
 
 fn main() {
+    if let Ok(mode) = std::env::var(common::CHILD_ENV) {
+        common::child(&mode);
+    }
     let args = Arguments::from_args();
-    let (_, hierarchies, version) = cgroupfs::testing::host();
+    let (mounts, hierarchies, version) = cgroupfs::testing::host();
     let tests: [(&str, &[Controller], TestFn); 10] = [
         ("cpu_values_for_half_a_cpu", CPU, cpu_values_for_half_a_cpu),
         ("ROOT_UserCpuUsage", CPU, user_cpu_usage),
@@ -37,7 +45,7 @@ fn main() {
         ("no_resources_keeps_kernel_defaults", BOTH, no_resources_keeps_kernel_defaults),
         ("limit_swap_raises_memsw_with_the_limit", MEM, limit_swap_raises_memsw_with_the_limit),
     ];
-    let trials = tests
+    let mut trials: Vec<_> = tests
         .into_iter()
         .map(|(name, needed, test)| {
             let name = format!("{version}::{name}");
@@ -48,23 +56,11 @@ fn main() {
             if name.ends_with("limit_swap_raises_memsw_with_the_limit") && skip.is_none() {
                 skip = swap_skip_reason(&hierarchies);
             }
-            match skip {
-                // Even under `--include-ignored` it reports itself ignored, never passed.
-                Some(reason) => Trial::ignorable_test(format!("{name} [skipped: {reason}]"), move || {
-                    Ok(Completion::ignored_with(reason))
-                })
-                .with_ignored_flag(true),
-                None => {
-                    let hierarchies = hierarchies.clone();
-                    Trial::test(name, move || {
-                        let root = test_root(&hierarchies);
-                        test(&hierarchies, &root)?;
-                        Ok(root.finish()?)
-                    })
-                }
-            }
+            trial(name, skip, hierarchies.clone(), test)
         })
         .collect();
+    trials.extend(pids::trials(&hierarchies, version));
+    trials.extend(devices::trials(&mounts, &hierarchies, version));
     libtest_mimic::run(&args, trials).exit();
 }
 

@@ -60,9 +60,13 @@ pub enum Error {
     #[error("cannot limit memory+swap at {path}: {reason}")]
     SwapLimitUnavailable { path: PathBuf, reason: &'static str },
 
-    /// A system call on a cgroup file failed (eventfd, inotify, kill).
+    /// A system call on a cgroup file failed (eventfd, inotify, kill, bpf).
     #[error("failed to {op} for {path}: {source}")]
     Sys { op: &'static str, path: PathBuf, source: nix::errno::Errno },
+
+    /// The kernel's eBPF verifier refused the v2 device filter; `log` is what it said.
+    #[error("the eBPF verifier refused the device filter for {path} ({errno}): {log}")]
+    Verifier { path: PathBuf, errno: nix::errno::Errno, log: String },
 
     /// A bounded wait (freeze, processes exiting) ran out.
     #[error("timed out after {timeout:?} waiting for {what} in {path}")]

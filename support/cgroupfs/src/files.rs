@@ -65,7 +65,8 @@ pub(crate) fn read_flat_keyed(path: &Path) -> Result<BTreeMap<String, u64>> {
     Ok(parse_flat_keyed(&read(path)?))
 }
 
-/// Reads `cgroup.procs`: one pid per line, each process once (threads are not listed).
+/// Reads `cgroup.procs` (one pid per line, each process once) or a thread list (`tasks`,
+/// `cgroup.threads`: one thread id per line).
 pub(crate) fn read_procs(path: &Path) -> Result<Vec<i32>> {
     read(path)?
         .lines()

@@ -25,20 +25,24 @@ pub enum Controller {
     Memory,
     /// `freezer` (v1 only; v2 has the core `cgroup.freeze` and `cgroup.kill`).
     Freezer,
-    /// `pids`.
+    /// `pids`: the task limit `pids.max` (v1 and v2).
     Pids,
+    /// `devices` (v1 only: `devices.allow`/`devices.deny`; v2 has no such controller and filters
+    /// device access with an eBPF program attached to the cgroup, see [`crate::ebpf`]).
+    Devices,
     /// The named v1 hierarchy `name=systemd` that Mesos's launcher also places containers in.
     Systemd,
 }
 
 impl Controller {
     /// Every controller this crate knows.
-    pub const ALL: [Controller; 6] = [
+    pub const ALL: [Controller; 7] = [
         Controller::Cpu,
         Controller::Cpuacct,
         Controller::Memory,
         Controller::Freezer,
         Controller::Pids,
+        Controller::Devices,
         Controller::Systemd,
     ];
 
@@ -50,6 +54,7 @@ impl Controller {
             Controller::Memory => "memory",
             Controller::Freezer => "freezer",
             Controller::Pids => "pids",
+            Controller::Devices => "devices",
             Controller::Systemd => "name=systemd",
         }
     }
@@ -60,7 +65,7 @@ impl Controller {
             Controller::Cpu => Some("cpu"),
             Controller::Memory => Some("memory"),
             Controller::Pids => Some("pids"),
-            Controller::Cpuacct | Controller::Freezer | Controller::Systemd => None,
+            Controller::Cpuacct | Controller::Freezer | Controller::Devices | Controller::Systemd => None,
         }
     }
 }

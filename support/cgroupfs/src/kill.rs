@@ -52,9 +52,15 @@ fn poll_until(timeout: Duration, mut done: impl FnMut() -> Result<bool>) -> Resu
 
 /// Every pid in `cgroup.procs` of `dir` and of its descendant cgroups.
 pub(crate) fn pids_in_subtree(dir: &Path) -> Result<Vec<i32>> {
+    ids_in_subtree(dir, "cgroup.procs")
+}
+
+/// Every id in the list file `list` (`cgroup.procs`, `tasks`, `cgroup.threads`) of `dir` and of
+/// its descendant cgroups, sorted and each once.
+pub(crate) fn ids_in_subtree(dir: &Path, list: &str) -> Result<Vec<i32>> {
     let mut pids = Vec::new();
     for cgroup in files::subtree_bottom_up(dir)? {
-        match files::read_procs(&cgroup.join("cgroup.procs")) {
+        match files::read_procs(&cgroup.join(list)) {
             Ok(found) => pids.extend(found),
             // Removed concurrently (a nested cgroup being destroyed): it holds no process.
             Err(Error::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}

@@ -5,9 +5,13 @@
 //!   pick (v2 only when cgroup2 is mounted at the hierarchy root; hybrid hosts are v1).
 //! - [`Hierarchies`]: the injectable root (tests point it at a temp dir). It hands out a [`Cgroup`]
 //!   for `<cgroups_root>/<container_id>` and lists container cgroups for recovery.
-//! - [`CgroupManager`]: the operations on a container cgroup (create, assign, cpu and memory
-//!   limits, statistics, OOM listener, kill, remove), implemented by [`V1Cgroup`], [`V2Cgroup`] and
-//!   the [`Cgroup`] enum that delegates to them.
+//! - [`CgroupManager`]: the operations on a container cgroup (create, assign, cpu, memory and
+//!   pids limits, device rules, statistics, OOM listener, kill, remove), implemented by
+//!   [`V1Cgroup`], [`V2Cgroup`] and the [`Cgroup`] enum that delegates to them.
+//! - [`pids`]: `pids.max` ([`PidsLimit`]) and what the controller reports.
+//! - [`devices`]: device rules in the kernel's form and Mesos's default whitelist; on v1 they are
+//!   `devices.allow` lines, on v2 an eBPF program ([`ebpf`]: the instructions, the filter and
+//!   the `bpf(2)` calls, written here rather than taken from a crate; its docs say why).
 //! - [`formulas`]: Mesos's resource-to-cgroup formulas as pure functions, and memory+swap
 //!   (`--cgroups_limit_swap`, v1 `memory.memsw.*`) through [`MemorySpec::limit_swap`] and
 //!   [`Hierarchies::check_swap_limit`].
@@ -43,6 +47,8 @@
 //! together. [`mounts`] is one short parser with those rules, tested on recorded tables; its
 //! [`mounts::unescape`] is what the harness applies to procfs's mount points.
 
+pub mod devices;
+pub mod ebpf;
 mod error;
 mod files;
 pub mod flags;
@@ -52,6 +58,7 @@ mod kill;
 mod manager;
 pub mod mounts;
 mod oom;
+pub mod pids;
 mod scratch;
 mod stats;
 mod v1;
@@ -60,6 +67,7 @@ mod v2;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use devices::{DEFAULT_WHITELIST, DeviceAccess, DeviceKind, DeviceRule};
 pub use error::{Error, Result};
 pub use flags::CgroupsFlags;
 pub use formulas::{CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
@@ -67,6 +75,7 @@ pub use hierarchies::{Controller, Hierarchies};
 pub use manager::{Cgroup, CgroupManager, CpuSettings, MemorySettings};
 pub use mounts::{CgroupMode, CgroupMounts, detect};
 pub use oom::{OomListener, format_bytes, limitation_message};
+pub use pids::{PidsLimit, PidsSettings};
 pub use scratch::ScratchRoot;
 pub use stats::{Statistics, clock_ticks_per_second};
 pub use v1::V1Cgroup;

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::devices::DeviceRule;
 use crate::error::Result;
 use crate::formulas::{CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
 use crate::oom::OomListener;
+use crate::pids::{PidsLimit, PidsSettings};
 use crate::stats::Statistics;
 use crate::v1::V1Cgroup;
 use crate::v2::V2Cgroup;
@@ -62,8 +64,18 @@ pub trait CgroupManager {
     fn update_memory(&self, spec: &MemorySpec) -> Result<MemorySettings>;
     /// Reads back the memory limits.
     fn memory_settings(&self) -> Result<MemorySettings>;
+    /// Writes `pids.max`, the tasks the cgroup and its descendants may hold.
+    fn update_pids(&self, max: PidsLimit) -> Result<()>;
+    /// Reads back `pids.max`, `pids.current` and the forks refused (`pids.events`).
+    fn pids_settings(&self) -> Result<PidsSettings>;
+    /// Allows exactly `rules` to the cgroup's processes and denies every other device: on v1
+    /// `devices.deny` of everything, then one `devices.allow` line per rule; on v2 an eBPF device
+    /// filter attached to the cgroup ([`crate::ebpf`]).
+    fn update_devices(&self, rules: &[DeviceRule]) -> Result<()>;
     /// Reads the statistics of the controllers in use.
     fn stats(&self) -> Result<Statistics>;
+    /// The threads in the cgroup and its descendants (v1 `tasks`, v2 `cgroup.threads`), sorted.
+    fn threads(&self) -> Result<Vec<i32>>;
     /// A descriptor that becomes readable on OOM (and on other memory events, see [`OomListener`]).
     fn oom_listener(&self) -> Result<OomListener>;
     /// Whether the cgroup has hit an OOM.
@@ -125,8 +137,20 @@ impl CgroupManager for Cgroup {
     fn memory_settings(&self) -> Result<MemorySettings> {
         delegate!(self, cg => cg.memory_settings())
     }
+    fn update_pids(&self, max: PidsLimit) -> Result<()> {
+        delegate!(self, cg => cg.update_pids(max))
+    }
+    fn pids_settings(&self) -> Result<PidsSettings> {
+        delegate!(self, cg => cg.pids_settings())
+    }
+    fn update_devices(&self, rules: &[DeviceRule]) -> Result<()> {
+        delegate!(self, cg => cg.update_devices(rules))
+    }
     fn stats(&self) -> Result<Statistics> {
         delegate!(self, cg => cg.stats())
+    }
+    fn threads(&self) -> Result<Vec<i32>> {
+        delegate!(self, cg => cg.threads())
     }
     fn oom_listener(&self) -> Result<OomListener> {
         delegate!(self, cg => cg.oom_listener())

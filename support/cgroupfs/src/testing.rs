@@ -132,11 +132,32 @@ impl FakeCgroupfs {
                         ("memory.current", "12288"),
                         ("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"),
                         ("memory.stat", "anon 8192\nfile 4096\nkernel 100\nfile_mapped 0\nunevictable 0\n"),
+                        ("pids.max", "max"),
+                        ("pids.current", "0"),
+                        ("cgroup.threads", ""),
                     ],
                 );
-                write(&dir.join(crate::v2::LEAF), &[("cgroup.procs", "")]);
+                write(&dir.join(crate::v2::LEAF), &[("cgroup.procs", ""), ("cgroup.threads", "")]);
             }
         }
+    }
+}
+
+impl FakeCgroupfs {
+    /// Writes the control files the kernel would give the fresh v1 container cgroup `<root>/<id>`
+    /// in the pids and devices hierarchies (the devices one with its inherited `a *:* rwm`).
+    pub fn populate_pids_devices(&self, root: &str, id: &str) {
+        let procs = [("cgroup.procs", ""), ("tasks", "")];
+        write(&self.dir(Controller::Pids, root, id), &procs);
+        write(
+            &self.dir(Controller::Pids, root, id),
+            &[("pids.max", "max"), ("pids.current", "0"), ("pids.events", "max 0\n")],
+        );
+        write(&self.dir(Controller::Devices, root, id), &procs);
+        write(
+            &self.dir(Controller::Devices, root, id),
+            &[("devices.allow", ""), ("devices.deny", ""), ("devices.list", "a *:* rwm\n")],
+        );
     }
 }
 

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::devices::DeviceRule;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::formulas::{self, CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
@@ -20,6 +21,7 @@ use crate::hierarchies::Controller;
 use crate::kill;
 use crate::manager::{CgroupManager, CpuSettings, MemorySettings};
 use crate::oom::{self, OomListener};
+use crate::pids::{self, PidsLimit, PidsSettings};
 use crate::stats::{self, Statistics};
 
 /// v1 reports "no limit" as the largest page-aligned `i64` (9223372036854771712 with 4 KiB pages);
@@ -47,6 +49,16 @@ impl V1Cgroup {
             controller: controller.v1_name().to_owned(),
             path: self.dirs.values().next().cloned().unwrap_or_default(),
         })
+    }
+
+    /// The device whitelist in effect (`devices.list`), as the kernel reports it.
+    pub fn device_list(&self) -> Result<Vec<DeviceRule>> {
+        let path = self.dir(Controller::Devices)?.join("devices.list");
+        files::read(&path)?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| DeviceRule::parse(line).map_err(|e| files::parse_error(&path, e.to_string())))
+            .collect()
     }
 
     /// Each directory once (co-mounted controllers share one).
@@ -191,6 +203,37 @@ impl CgroupManager for V1Cgroup {
             soft: Self::read_limit(&dir.join("memory.soft_limit_in_bytes"))?,
             hard: Self::read_limit(&dir.join("memory.limit_in_bytes"))?,
         })
+    }
+
+    fn update_pids(&self, max: PidsLimit) -> Result<()> {
+        pids::write_max(self.dir(Controller::Pids)?, max)
+    }
+
+    fn pids_settings(&self) -> Result<PidsSettings> {
+        pids::read_settings(self.dir(Controller::Pids)?)
+    }
+
+    fn update_devices(&self, rules: &[DeviceRule]) -> Result<()> {
+        // A new devices cgroup inherits its parent's whitelist (`a *:* rwm` below the root), and
+        // `devices.deny` of a single device cannot take it out of a catch-all entry, so the list
+        // could not be read back to say what is allowed. Deny everything first, then allow each
+        // rule: the list is then exactly the rules (Mesos's DevicesSubsystemProcess::prepare).
+        let dir = self.dir(Controller::Devices)?;
+        files::write(&dir.join("devices.deny"), &DeviceRule::everything().to_string())?;
+        for rule in rules {
+            files::write(&dir.join("devices.allow"), &rule.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn threads(&self) -> Result<Vec<i32>> {
+        let mut threads = Vec::new();
+        for dir in self.distinct_dirs() {
+            threads.extend(kill::ids_in_subtree(&dir, "tasks")?);
+        }
+        threads.sort_unstable();
+        threads.dedup();
+        Ok(threads)
     }
 
     fn stats(&self) -> Result<Statistics> {

@@ -229,3 +229,48 @@ fn swap_limits_need_v1_swap_accounting() {
     let err = cg.update_memory(&MemorySpec { request_bytes: MB, limit: None, limit_swap: true }).unwrap_err();
     assert!(matches!(err, Error::SwapLimitUnavailable { .. }), "{err}");
 }
+
+#[test]
+fn pids_limit_and_threads() {
+    let fake = FakeCgroupfs::v1();
+    fake.populate_pids_devices("mesos", "c1");
+    let cg = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Pids]).unwrap();
+    let dir = fake.mount(Controller::Pids).join("mesos/c1");
+    cg.update_pids(PidsLimit::Tasks(32)).unwrap();
+    assert_eq!(fake::read(dir.join("pids.max")), "32");
+    fake::write(&dir, &[("pids.current", "32"), ("pids.events", "max 5\n")]);
+    let settings = cg.pids_settings().unwrap();
+    assert_eq!((settings.max, settings.current, settings.refused), (PidsLimit::Tasks(32), 32, 5));
+    cg.update_pids(PidsLimit::Unlimited).unwrap();
+    assert_eq!(fake::read(dir.join("pids.max")), "max");
+
+    // Threads from `tasks`, nested cgroups included; processes from `cgroup.procs`.
+    fake::write(&dir, &[("cgroup.procs", "10\n"), ("tasks", "10\n11\n12\n")]);
+    fake::write(&dir.join("nested"), &[("cgroup.procs", "20\n"), ("tasks", "20\n")]);
+    assert_eq!(cg.threads().unwrap(), vec![10, 11, 12, 20]);
+    assert_eq!(cg.pids().unwrap(), vec![10, 20]);
+
+    let cpu_only = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Cpu]).unwrap();
+    let err = cpu_only.update_pids(PidsLimit::Tasks(1)).unwrap_err();
+    assert!(err.to_string().contains("does not use controller 'pids'"), "{err}");
+}
+
+#[test]
+fn devices_deny_everything_then_allow_each_rule() {
+    let fake = FakeCgroupfs::v1();
+    fake.populate_pids_devices("mesos", "c1");
+    let cg = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Devices]).unwrap();
+    let dir = fake.mount(Controller::Devices).join("mesos/c1");
+    cg.update_devices(&crate::DEFAULT_WHITELIST).unwrap();
+    assert_eq!(fake::read(dir.join("devices.deny")), "a *:* rwm");
+    // A plain file keeps only the last write; the kernel test reads devices.list for all of them.
+    assert_eq!(fake::read(dir.join("devices.allow")), "c 1:8 rwm");
+
+    let Cgroup::V1(v1) = &cg else { panic!("not v1") };
+    assert_eq!(v1.device_list().unwrap(), vec![crate::DeviceRule::everything()]);
+    fake::write(&dir, &[("devices.list", "c 1:3 rwm\nb *:* m\n")]);
+    assert_eq!(v1.device_list().unwrap(), vec![crate::DEFAULT_WHITELIST[8], crate::DEFAULT_WHITELIST[1]]);
+    fake::write(&dir, &[("devices.list", "c 1:3 rwx\n")]);
+    let err = v1.device_list().unwrap_err().to_string();
+    assert!(err.contains("devices.list") && err.contains("bad access"), "{err}");
+}

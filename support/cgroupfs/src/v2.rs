@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::devices::DeviceRule;
+use crate::ebpf;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::formulas::{self, CpuQuota, CpuSpec, MemoryLimit, MemorySpec};
@@ -15,6 +17,7 @@ use crate::hierarchies::Controller;
 use crate::kill;
 use crate::manager::{CgroupManager, CpuSettings, MemorySettings};
 use crate::oom::{self, OomListener};
+use crate::pids::{self, PidsLimit, PidsSettings};
 use crate::stats::{self, Statistics};
 
 /// The name of the leaf cgroup holding a container's processes.
@@ -42,6 +45,12 @@ impl V2Cgroup {
     /// The leaf cgroup holding the processes.
     pub fn leaf(&self) -> PathBuf {
         self.dir.join(LEAF)
+    }
+
+    /// The ids of the eBPF device programs attached to the container's cgroup (see
+    /// [`CgroupManager::update_devices`]); one once the devices isolator has prepared it.
+    pub fn device_programs(&self) -> Result<Vec<u32>> {
+        ebpf::attached_device_programs(&self.dir)
     }
 
     /// Whether `/proc/<pid>/cgroup` places the process in this cgroup's leaf. Only a sure yes
@@ -231,6 +240,23 @@ impl CgroupManager for V2Cgroup {
             soft: Self::read_limit(&dir.join("memory.low"))?,
             hard: Self::read_limit(&dir.join("memory.max"))?,
         })
+    }
+
+    fn update_pids(&self, max: PidsLimit) -> Result<()> {
+        pids::write_max(self.require(Controller::Pids)?, max)
+    }
+
+    fn pids_settings(&self) -> Result<PidsSettings> {
+        pids::read_settings(self.require(Controller::Pids)?)
+    }
+
+    fn update_devices(&self, rules: &[DeviceRule]) -> Result<()> {
+        // On the non-leaf cgroup, so the filter covers the leaf and anything nested below it.
+        ebpf::apply_device_filter(&self.dir, rules)
+    }
+
+    fn threads(&self) -> Result<Vec<i32>> {
+        kill::ids_in_subtree(&self.dir, "cgroup.threads")
     }
 
     fn stats(&self) -> Result<Statistics> {

@@ -163,3 +163,32 @@ fn create_or_enable_shares_an_existing_cgroup() {
     v2(&cg).create_or_enable().unwrap();
     assert!(dir.join(LEAF).is_dir());
 }
+
+#[test]
+fn pids_limit_and_threads() {
+    let fake = FakeCgroupfs::v2("cpu memory pids", "");
+    fake.populate("mesos", "c1");
+    let cg = cgroup(&fake);
+    let dir = fake.dir(Controller::Pids, "mesos", "c1");
+    cg.update_pids(PidsLimit::Tasks(16)).unwrap();
+    assert_eq!(fake::read(dir.join("pids.max")), "16");
+    assert_eq!(cg.pids_settings().unwrap().max, PidsLimit::Tasks(16));
+    fake::write(&dir.join("leaf"), &[("cgroup.threads", "7\n8\n")]);
+    assert_eq!(cg.threads().unwrap(), vec![7, 8]);
+
+    let without = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Cpu]).unwrap();
+    let err = without.update_pids(PidsLimit::Unlimited).unwrap_err();
+    assert!(err.to_string().contains("does not use controller 'pids'"), "{err}");
+}
+
+#[test]
+fn devices_on_a_directory_that_is_no_cgroup_fail_naming_it() {
+    // The eBPF filter loads (as root) but cannot be attached to a plain directory; unprivileged,
+    // already the load fails. Either way the error names the directory.
+    let fake = FakeCgroupfs::v2("cpu memory pids", "");
+    fake.populate("mesos", "c1");
+    let cg = fake.hierarchies.cgroup("mesos", "c1", &[Controller::Devices]).unwrap();
+    let err = cg.update_devices(&crate::DEFAULT_WHITELIST).unwrap_err().to_string();
+    let dir = fake.dir(Controller::Devices, "mesos", "c1");
+    assert!(err.contains(&dir.display().to_string()) && err.contains("bpf"), "{err}");
+}

@@ -13,7 +13,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
-use cgroupfs::{CgroupManager, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec};
+use cgroupfs::{Cgroup, CgroupManager, Controller, CpuQuota, CpuSpec, Hierarchies, MemoryLimit, MemorySpec};
 use common::{
     CHILD_ENV, CONTROLLERS, KILL_TIMEOUT, MB, TestFn, TestResult, child, expect_sigkill, release,
     skip_reason, spawn_child, spawn_sleep, test_root,
@@ -47,7 +47,14 @@ fn main() {
         (None, None) => (Some("no cgroup2 mount beside the hierarchy root".to_owned()), hierarchies.clone()),
         (Some(root), None) => (None, Hierarchies::V2 { root: root.clone() }),
     };
-    trials.push(trial("v2_core_on_unified_mount".to_owned(), unified_skip, unified, v2_core));
+    trials.push(trial("v2_core_on_unified_mount".to_owned(), unified_skip.clone(), unified.clone(), v2_core));
+    // Device filters need no controller, only a cgroup2 directory: the unified mount has them.
+    trials.push(trial(
+        "v2_device_filter_on_unified_mount".to_owned(),
+        unified_skip,
+        unified,
+        v2_device_filter,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -205,5 +212,50 @@ fn v2_core(hierarchies: &Hierarchies, root: &str) -> TestResult {
     }
     cgroup.remove()?;
     check!(!leaf.exists() && !cgroup.exists(), "cgroup exists after remove");
+    Ok(())
+}
+
+/// The eBPF device filter on a v2 cgroup: the kernel's verifier takes it, it allows the default
+/// whitelist and denies the rest with EPERM, a second filter replaces the first (one program
+/// attached, the old one freed), and removing the cgroup frees the program.
+fn v2_device_filter(hierarchies: &Hierarchies, root: &str) -> TestResult {
+    let cgroup = hierarchies.cgroup(root, "devices", &[Controller::Devices])?;
+    cgroup.create()?;
+    let Cgroup::V2(v2) = &cgroup else { return Err("not a v2 cgroup".into()) };
+    cgroup.update_devices(&cgroupfs::DEFAULT_WHITELIST)?;
+    let first = v2.device_programs()?;
+    check!(first.len() == 1, "attached after the first filter: {first:?}");
+    cgroup.update_devices(&cgroupfs::DEFAULT_WHITELIST)?;
+    let second = v2.device_programs()?;
+    check!(
+        second.len() == 1 && second != first,
+        "attached after the second filter: {second:?}, first {first:?}"
+    );
+    common::eventually(Duration::from_secs(10), "the replaced program to be freed", || {
+        !cgroupfs::ebpf::program_loaded(first[0])
+    })?;
+
+    // /dev/null and /dev/zero are allowed; a node of /dev/mem (c 1:1) may be made but not opened.
+    let dir = tempfile::tempdir()?;
+    let node = dir.path().join("mem");
+    let script = format!(
+        "head -c 1 /dev/zero > /dev/null && echo zero; echo x > /dev/null && echo null; \
+         mknod {node} c 1 1 && echo mknod; \
+         head -c 1 {node} 2>&1 > /dev/null | grep -q 'Operation not permitted' && echo denied",
+        node = node.display()
+    );
+    let output = common::run_in(&cgroup, &script)?;
+    check!(output == "zero\nnull\nmknod\ndenied\n", "output {output:?}");
+    let err = std::fs::File::open(&node).err();
+    check!(
+        err.is_none() || err.is_some_and(|e| e.raw_os_error() != Some(libc::EPERM)),
+        "denied outside the cgroup"
+    );
+
+    cgroup.kill_all(KILL_TIMEOUT)?;
+    cgroup.remove()?;
+    common::eventually(Duration::from_secs(10), "the filter to be freed with its cgroup", || {
+        !cgroupfs::ebpf::program_loaded(second[0])
+    })?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cgroupfs::{Controller, Hierarchies, ScratchRoot};
+use cgroupfs::{CgroupManager, Controller, Hierarchies, ScratchRoot};
 use libtest_mimic::Failed;
 
 pub const MB: u64 = 1024 * 1024;
@@ -81,5 +81,30 @@ pub fn spawn_sleep() -> Result<Child, Failed> {
 pub fn expect_sigkill(child: &mut Child) -> TestResult {
     let status = child.wait()?;
     check!(status.signal() == Some(libc::SIGKILL), "child {} ended with {status}, not SIGKILL", child.id());
+    Ok(())
+}
+
+/// Runs `sh -c <script>` in `cgroup` (placed before it starts the script) and returns its stdout.
+pub fn run_in(cgroup: &impl CgroupManager, script: &str) -> Result<String, Failed> {
+    let mut sh = Command::new("sh")
+        .arg("-c")
+        .arg(format!("read x; {script}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    cgroup.assign(sh.id() as i32)?;
+    sh.stdin.take().ok_or("sh has no stdin")?.write_all(b"go\n")?;
+    let output = sh.wait_with_output()?;
+    check!(output.status.success(), "sh -c {script:?} ended with {}", output.status);
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Polls `done` every 20 ms until it holds; fails, naming `what`, past `timeout`.
+pub fn eventually(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> TestResult {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        check!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(())
 }

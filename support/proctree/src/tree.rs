@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::error::UsageError;
 
 /// What a process tree uses, summed over its processes, in the kernel's units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,10 +70,11 @@ fn all_stats(proc_root: &Path) -> io::Result<HashMap<i32, Stat>> {
 }
 
 /// The usage of `root` and all its descendants, read from `proc_root` (normally `/proc`).
-pub fn tree_usage(proc_root: &Path, root: i32) -> Result<TreeUsage, String> {
-    let stats = all_stats(proc_root).map_err(|e| format!("cannot read {}: {e}", proc_root.display()))?;
+pub fn tree_usage(proc_root: &Path, root: i32) -> Result<TreeUsage, UsageError> {
+    let stats =
+        all_stats(proc_root).map_err(|source| UsageError::List { path: proc_root.to_owned(), source })?;
     if !stats.contains_key(&root) {
-        return Err(format!("no process found at {root}"));
+        return Err(UsageError::NoProcess { pid: root, proc_root: PathBuf::from(proc_root) });
     }
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for (&pid, stat) in &stats {
@@ -82,11 +85,12 @@ pub fn tree_usage(proc_root: &Path, root: i32) -> Result<TreeUsage, String> {
     let mut pending = vec![root];
     while let Some(pid) = pending.pop() {
         let stat = &stats[&pid];
-        usage.processes += 1;
-        usage.threads += stat.num_threads;
-        usage.utime_ticks += stat.utime;
-        usage.stime_ticks += stat.stime;
-        usage.rss_pages += stat.rss;
+        // Saturating: the numbers come from the kernel, but a fake /proc can say anything.
+        usage.processes = usage.processes.saturating_add(1);
+        usage.threads = usage.threads.saturating_add(stat.num_threads);
+        usage.utime_ticks = usage.utime_ticks.saturating_add(stat.utime);
+        usage.stime_ticks = usage.stime_ticks.saturating_add(stat.stime);
+        usage.rss_pages = usage.rss_pages.saturating_add(stat.rss);
         // pid 0 is the parent of init and kthreadd, never a process of its own; a tree rooted
         // anywhere else cannot reach it, and following ppid links cannot loop.
         pending.extend(children.get(&pid).into_iter().flatten().copied());
@@ -133,7 +137,11 @@ mod tests {
             usage,
             TreeUsage { processes: 3, threads: 6, utime_ticks: 30, stime_ticks: 9, rss_pages: 15 }
         );
-        assert_eq!(tree_usage(proc_root, 99).unwrap_err(), "no process found at 99");
+        let err = tree_usage(proc_root, 99).unwrap_err().to_string();
+        assert_eq!(err, format!("no process 99 in {}", proc_root.display()));
+        let missing = proc_root.join("missing");
+        let err = tree_usage(&missing, 1).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("failed to list {}: ", missing.display())), "{err}");
     }
 
     #[test]
