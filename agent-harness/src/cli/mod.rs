@@ -20,6 +20,7 @@ use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
 use crate::trust::PathPolicy;
 
+pub mod container_info;
 pub mod logging;
 pub mod recover;
 pub mod run;
@@ -304,6 +305,13 @@ pub struct ContainerFlags {
     /// Where sandboxes and checkpoints live.
     #[arg(long = "work_dir", value_name = "DIR", default_value = DEFAULT_WORK_DIR)]
     pub work_dir: PathBuf,
+    /// Mesos's `ContainerInfo` JSON (`linux_info`, `rlimit_info`, `volumes`), inline or
+    /// `file://<path>`; unknown fields and names are errors.
+    #[arg(long = "container_info", value_name = "JSON")]
+    pub container_info: Option<String>,
+    /// A directory to be the container's root file system.
+    #[arg(long = "rootfs", value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
 }
 
 impl ContainerFlags {
@@ -312,6 +320,15 @@ impl ContainerFlags {
         let resources = Resources::parse(&self.resources).map_err(|e| anyhow!("Invalid --resources: {e}"))?;
         let limits = Resources::parse(&self.limits).map_err(|e| anyhow!("Invalid --limits: {e}"))?;
         Ok((resources, limits))
+    }
+
+    /// `--container_info` and `--rootfs`, checked.
+    pub fn container_settings(&self) -> anyhow::Result<(Option<module_abi::ContainerInfo>, Option<String>)> {
+        let info =
+            self.container_info.as_deref().map(container_info::parse).transpose().map_err(|e| anyhow!(e))?;
+        let rootfs =
+            self.rootfs.as_deref().map(container_info::rootfs).transpose().map_err(|e| anyhow!(e))?;
+        Ok((info, rootfs))
     }
 }
 

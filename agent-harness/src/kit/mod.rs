@@ -102,6 +102,8 @@ impl Ctx {
             resources: Resources::parse(resources).unwrap_or_default(),
             limits: Resources::parse(limits).unwrap_or_default(),
             attach_output: false,
+            container_info: None,
+            rootfs: None,
         }
     }
 
