@@ -27,6 +27,8 @@ pub fn container_spec(id: &str, script: &str, resources: &str, limits: &str) -> 
         resources: Resources::parse(resources).map_err(|e| e.to_string())?,
         limits: Resources::parse(limits).map_err(|e| e.to_string())?,
         attach_output: false,
+        container_info: None,
+        rootfs: None,
     })
 }
 

@@ -22,13 +22,21 @@ fn main() {
         });
         suite.test(&format!("module_{mode}_at_usage_is_skipped"), containers, move || usage_fails(mode));
     }
-    let bad_input: [(&str, BadInput); 6] = [
+    let bad_input: [(&str, BadInput); 14] = [
         ("unknown_isolator", unknown_isolator),
         ("resources_that_do_not_parse", resources_that_do_not_parse),
         ("limits_that_do_not_parse", limits_that_do_not_parse),
         ("missing_command", missing_command),
         ("bad_container_id", bad_container_id),
         ("both_modules_and_modules_dir", both_modules_and_modules_dir),
+        ("duplicate_isolation_names", duplicate_isolation_names),
+        ("duplicate_after_the_alias", duplicate_after_the_alias),
+        ("unknown_mesos_name", unknown_mesos_name),
+        ("two_filesystem_isolators", two_filesystem_isolators),
+        ("bad_bool_agent_flag_in_the_environment", bad_bool_agent_flag_in_the_environment),
+        ("container_info_that_is_not_json", container_info_that_is_not_json),
+        ("container_info_unknown_field", container_info_unknown_field),
+        ("container_info_unknown_capability", container_info_unknown_capability),
     ];
     for (name, case) in bad_input {
         suite.test(&format!("bad_input::{name}"), containers, move || refused(case));
@@ -136,4 +144,51 @@ fn both_modules_and_modules_dir(sandbox: &Sandbox) -> TestResult<(RunOutput, &'s
     std::fs::copy(&sandbox.manifest, dir.join("suite.json"))?;
     let flag = format!("--modules_dir={}", dir.display());
     Ok((sandbox.run(DEFAULT, &[&flag], TRUE)?, "--modules_dir"))
+}
+
+fn duplicate_isolation_names(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    let run = sandbox.run(&["cgroups/cpu", "cgroups/mem", "cgroups/cpu"], &[], TRUE)?;
+    Ok((run, "Duplicate entries found in --isolation flag 'cgroups/cpu,cgroups/mem,cgroups/cpu'"))
+}
+
+fn duplicate_after_the_alias(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    Ok((sandbox.run(&["cgroups", "cgroups/mem"], &[], TRUE)?, "Duplicate entries found in --isolation flag"))
+}
+
+fn unknown_mesos_name(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    Ok((
+        sandbox.run(&["cgroups/cpu", "network/cni"], &[], TRUE)?,
+        "Unknown or unsupported isolator 'network/cni'",
+    ))
+}
+
+fn two_filesystem_isolators(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    let run = sandbox.run(&["filesystem/posix", "filesystem/linux"], &[], TRUE)?;
+    Ok((run, "Using multiple filesystem isolators simultaneously is disallowed"))
+}
+
+fn bad_bool_agent_flag_in_the_environment(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    let mut command = sandbox.run_command(DEFAULT, &[], TRUE);
+    command.env("MESOS_CGROUPS_ENABLE_CFS", "maybe");
+    Ok((integration::output(command)?, "Invalid value 'maybe' for MESOS_CGROUPS_ENABLE_CFS"))
+}
+
+fn container_info_that_is_not_json(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    let run = sandbox.run(DEFAULT, &["--container_info={\"linux_info\":"], TRUE)?;
+    Ok((run, "--container_info: invalid ContainerInfo JSON"))
+}
+
+fn container_info_unknown_field(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    let run =
+        sandbox.run(DEFAULT, &[r#"--container_info={"linux_info":{"share_pid_namspace":true}}"#], TRUE)?;
+    Ok((run, "--container_info: unknown field 'linux_info.share_pid_namspace'"))
+}
+
+fn container_info_unknown_capability(sandbox: &Sandbox) -> TestResult<(RunOutput, &'static str)> {
+    let info =
+        r#"--container_info={"linux_info":{"effective_capabilities":{"capabilities":["CHOWN","CHWON"]}}}"#;
+    Ok((
+        sandbox.run(DEFAULT, &[info], TRUE)?,
+        "--container_info: linux_info.effective_capabilities.capabilities[1]: unknown capability 'CHWON'",
+    ))
 }

@@ -15,10 +15,12 @@ use clap::{Args, Parser, Subcommand};
 use module_abi::Resources;
 
 use crate::engine::ModulesError;
+use crate::engine::isolation::AgentParams;
 use crate::manifest::{self, SourcedManifest};
 use crate::module_manager::ModuleManager;
 use crate::trust::PathPolicy;
 
+pub mod container_info;
 pub mod logging;
 pub mod recover;
 pub mod run;
@@ -175,26 +177,107 @@ impl ModuleSource {
     }
 }
 
+/// The Mesos agent flags of the shipped modules ([`crate::engine::isolation::AGENT_FLAGS`]):
+/// each given flag, else its `MESOS_<FLAG>` variable, becomes a parameter of the suite's modules
+/// that take it (a user's manifest entry for a module replaces the suite's, parameters and all).
+#[derive(Debug, Args, Clone, Default)]
+pub struct AgentFlags {
+    /// The cgroup under which container cgroups are made [Mesos default: mesos].
+    #[arg(long = "cgroups_root", value_name = "PATH")]
+    pub cgroups_root: Option<String>,
+    /// Where the cgroup hierarchies are [default: /sys/fs/cgroup].
+    #[arg(long = "cgroups_hierarchy", value_name = "PATH")]
+    pub cgroups_hierarchy: Option<String>,
+    /// How long destroying a container's cgroups may take, a Mesos duration [default: 60secs].
+    #[arg(long = "cgroups_destroy_timeout", value_name = "DURATION")]
+    pub cgroups_destroy_timeout: Option<String>,
+    /// Enforce the cpus request as a CFS quota [default: false].
+    #[arg(long = "cgroups_enable_cfs", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub cgroups_enable_cfs: Option<String>,
+    /// Limit memory plus swap (cgroup v1) [default: false].
+    #[arg(long = "cgroups_limit_swap", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub cgroups_limit_swap: Option<String>,
+    /// The directory of the `mesos-containerizer` helper [default: the modules' directory].
+    #[arg(long = "launcher_dir", value_name = "DIR")]
+    pub launcher_dir: Option<String>,
+    /// The containerizer's runtime directory [default: /run/agent-harness/containerizer].
+    #[arg(long = "runtime_dir", value_name = "DIR")]
+    pub runtime_dir: Option<String>,
+    /// Effective capabilities of the containers (linux/capabilities): `{"capabilities":[...]}`.
+    #[arg(long = "effective_capabilities", value_name = "JSON")]
+    pub effective_capabilities: Option<String>,
+    /// Bounding capabilities of the containers (linux/capabilities): `{"capabilities":[...]}`.
+    #[arg(long = "bounding_capabilities", value_name = "JSON")]
+    pub bounding_capabilities: Option<String>,
+    /// The directory of seccomp profiles (linux/seccomp).
+    #[arg(long = "seccomp_config_dir", value_name = "DIR")]
+    pub seccomp_config_dir: Option<String>,
+    /// The default seccomp profile, under --seccomp_config_dir (linux/seccomp).
+    #[arg(long = "seccomp_profile_name", value_name = "NAME")]
+    pub seccomp_profile_name: Option<String>,
+}
+
+impl AgentFlags {
+    /// The flags given on the command line, by name.
+    fn given(&self) -> std::collections::BTreeMap<&'static str, String> {
+        [
+            ("cgroups_root", &self.cgroups_root),
+            ("cgroups_hierarchy", &self.cgroups_hierarchy),
+            ("cgroups_destroy_timeout", &self.cgroups_destroy_timeout),
+            ("cgroups_enable_cfs", &self.cgroups_enable_cfs),
+            ("cgroups_limit_swap", &self.cgroups_limit_swap),
+            ("launcher_dir", &self.launcher_dir),
+            ("runtime_dir", &self.runtime_dir),
+            ("effective_capabilities", &self.effective_capabilities),
+            ("bounding_capabilities", &self.bounding_capabilities),
+            ("seccomp_config_dir", &self.seccomp_config_dir),
+            ("seccomp_profile_name", &self.seccomp_profile_name),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .collect()
+    }
+
+    /// The flags in effect: the command line, else `MESOS_<FLAG>` (Mesos's precedence).
+    pub fn params(&self) -> anyhow::Result<AgentParams> {
+        AgentParams::collect(&self.given(), |name| std::env::var(name).ok()).map_err(|e| anyhow!(e))
+    }
+}
+
 /// The modules a container runs with, from the flags: the user's manifests plus the suite's
 /// built-in modules, checked against `--isolation` and `--containerizer`.
 #[derive(Debug, Args, Clone)]
 pub struct ContainerModules {
     #[command(flatten)]
     pub source: ModuleSource,
-    /// Isolator modules, comma-separated, in prepare order.
+    /// Isolators, comma-separated: Mesos's names (`cgroups/cpu`, `namespaces/pid`, ...) or module
+    /// names; built-in ones are created in Mesos's order, then modules in the order given.
     #[arg(long = "isolation", value_name = "LIST", default_value = crate::engine::DEFAULT_ISOLATION)]
     pub isolation: String,
     /// The containerizer module.
     #[arg(long = "containerizer", value_name = "NAME", default_value = crate::engine::DEFAULT_CONTAINERIZER)]
     pub containerizer: String,
+    #[command(flatten)]
+    pub agent: AgentFlags,
+}
+
+/// Parses `--isolation` and prints Mesos's deprecation warnings (for the user, whatever the level).
+pub fn parse_isolation(flag: &str) -> anyhow::Result<crate::engine::isolation::Isolation> {
+    let parsed = crate::engine::isolation::parse(flag)?;
+    for warning in &parsed.warnings {
+        let _ = writeln!(std::io::stderr(), "Warning: {warning}");
+    }
+    Ok(parsed)
 }
 
 impl ContainerModules {
     /// Loads the modules and describes the set (nothing is created yet).
     pub fn module_set(&self) -> anyhow::Result<(ModuleManager, crate::engine::ModuleSet)> {
-        let isolation = crate::engine::modules::parse_isolation(&self.isolation)?;
+        let parsed = parse_isolation(&self.isolation)?;
+        let params = self.agent.params()?;
         let user = self.source.manifests()?.unwrap_or_default();
-        let manager = crate::engine::modules::load_with_suite(&user, self.source.policy())?;
+        let manager = crate::engine::modules::load_with_suite(&user, self.source.policy(), &params)?;
+        let isolation = crate::engine::modules::resolve_isolation(&manager, &parsed, &params)?;
         let set = crate::engine::ModuleSet {
             manifest: crate::engine::modules::resolved_manifest(&manager).to_json(),
             isolation,
@@ -222,6 +305,13 @@ pub struct ContainerFlags {
     /// Where sandboxes and checkpoints live.
     #[arg(long = "work_dir", value_name = "DIR", default_value = DEFAULT_WORK_DIR)]
     pub work_dir: PathBuf,
+    /// Mesos's `ContainerInfo` JSON (`linux_info`, `rlimit_info`, `volumes`), inline or
+    /// `file://<path>`; unknown fields and names are errors.
+    #[arg(long = "container_info", value_name = "JSON")]
+    pub container_info: Option<String>,
+    /// A directory to be the container's root file system.
+    #[arg(long = "rootfs", value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
 }
 
 impl ContainerFlags {
@@ -230,6 +320,15 @@ impl ContainerFlags {
         let resources = Resources::parse(&self.resources).map_err(|e| anyhow!("Invalid --resources: {e}"))?;
         let limits = Resources::parse(&self.limits).map_err(|e| anyhow!("Invalid --limits: {e}"))?;
         Ok((resources, limits))
+    }
+
+    /// `--container_info` and `--rootfs`, checked.
+    pub fn container_settings(&self) -> anyhow::Result<(Option<module_abi::ContainerInfo>, Option<String>)> {
+        let info =
+            self.container_info.as_deref().map(container_info::parse).transpose().map_err(|e| anyhow!(e))?;
+        let rootfs =
+            self.rootfs.as_deref().map(container_info::rootfs).transpose().map_err(|e| anyhow!(e))?;
+        Ok((info, rootfs))
     }
 }
 

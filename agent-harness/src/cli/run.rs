@@ -65,6 +65,7 @@ pub fn random_container_id() -> String {
 pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     // Every input is checked before anything is loaded or created.
     let (resources, limits) = args.container.resources_and_limits()?;
+    let (container_info, rootfs) = args.container.container_settings()?;
     let Some(program) = args.command.first() else {
         return Err(anyhow!("no command given: agent-harness run [FLAGS] -- COMMAND [ARGS...]"));
     };
@@ -89,6 +90,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         resources,
         limits,
         attach_output: !args.json,
+        container_info,
+        rootfs,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

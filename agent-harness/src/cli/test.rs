@@ -2,8 +2,7 @@
 
 use clap::Args;
 
-use super::ModuleSource;
-use crate::engine::modules::parse_isolation;
+use super::{AgentFlags, ModuleSource, parse_isolation};
 use crate::kit::report::{Format, Summary};
 use crate::kit::{self, KitOptions};
 
@@ -11,9 +10,11 @@ use crate::kit::{self, KitOptions};
 pub struct TestArgs {
     #[command(flatten)]
     pub source: ModuleSource,
-    /// The isolator modules to test, comma-separated, in prepare order.
+    /// The isolators to test, comma-separated: Mesos's names or module names (as `run` takes them).
     #[arg(long = "isolation", value_name = "LIST")]
     pub isolation: String,
+    #[command(flatten)]
+    pub agent: AgentFlags,
     /// The containerizer (default: the suite's Linux containerizer, with the kit's own cgroups root).
     #[arg(long = "containerizer", value_name = "NAME")]
     pub containerizer: Option<String>,
@@ -29,10 +30,12 @@ pub struct TestArgs {
 pub fn test(args: &TestArgs) -> anyhow::Result<Summary> {
     let format: Format = args.format.parse()?;
     let isolation = parse_isolation(&args.isolation)?;
+    let agent = args.agent.params()?;
     let manifests = args.source.manifests()?.unwrap_or_default();
     Ok(kit::run(KitOptions {
         manifests,
         isolation,
+        agent,
         containerizer: args.containerizer.clone(),
         filter: args.filter.clone(),
         format,

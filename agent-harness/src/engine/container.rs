@@ -78,6 +78,10 @@ pub struct ContainerSpec {
     /// Copy the command's output to the harness's own stdout and stderr too: the harness follows
     /// the sandbox's files ([`Launched::output`]); the container only ever writes those.
     pub attach_output: bool,
+    /// Mesos's `ContainerInfo` (`--container_info`), given to every module in the config.
+    pub container_info: Option<module_abi::ContainerInfo>,
+    /// The container's root file system, an absolute directory (`--rootfs`).
+    pub rootfs: Option<String>,
 }
 
 /// A container whose command has been released to run.
@@ -209,6 +213,8 @@ impl Engine {
             resources: spec.resources.clone(),
             limits: spec.limits.clone(),
             directory: sandbox.display().to_string(),
+            container_info: spec.container_info.clone(),
+            rootfs: spec.rootfs.clone(),
             ..ContainerConfig::default()
         };
         let mut checkpoint = Checkpoint {

@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod container;
+pub mod isolation;
 pub mod launch_info;
 pub mod modules;
 pub mod output;

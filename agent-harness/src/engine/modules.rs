@@ -19,6 +19,7 @@ use module_abi::Kind;
 use thiserror::Error;
 
 use crate::engine::checkpoint::ModuleSet;
+use crate::engine::isolation::{self, AgentParams, Isolation};
 use crate::instance::CreateError;
 use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, ParseError, SourcedManifest};
 use crate::module_manager::{LoadError, ModuleManager};
@@ -30,6 +31,8 @@ use crate::{AnonymousHandle, ContainerizerHandle, IsolatorHandle};
 pub enum ModulesError {
     #[error("Duplicate entries found in --isolation flag '{flag}'")]
     DuplicateIsolation { flag: String },
+    #[error("Using multiple filesystem isolators simultaneously is disallowed")]
+    MultipleFilesystems,
     #[error("Error loading modules: {0}")]
     Load(#[source] LoadError),
     /// `role` is `isolator` or `containerizer`; `hint` says where the suite's libraries were
@@ -47,8 +50,8 @@ pub enum ModulesError {
     Manifest(#[source] crate::manifest::ManifestError),
 }
 
-/// `--isolation` when none is given.
-pub const DEFAULT_ISOLATION: &str = "org_apache_mesos_CgroupsCpuIsolator,org_apache_mesos_CgroupsMemIsolator,org_apache_mesos_NamespacesPidIsolator";
+/// `--isolation` when none is given (Mesos's names, [`super::isolation`]).
+pub use super::isolation::DEFAULT_ISOLATION;
 
 /// `--containerizer` when none is given.
 pub const DEFAULT_CONTAINERIZER: &str = "org_apache_mesos_LinuxContainerizer";
@@ -133,22 +136,38 @@ pub fn suite_source() -> Option<SuiteSource> {
     suite_dir().map(SuiteSource::Libraries)
 }
 
-/// The suite's modules this harness loads, leaving out modules named in `skip`; the installed
-/// manifest must pass `policy`.
+/// The suite's modules this harness loads, leaving out modules named in `skip`, with the agent
+/// flags' parameters (`params`); the installed manifest must pass `policy`.
 pub fn suite_modules(
     skip: &HashSet<String>,
     policy: PathPolicy,
+    params: &AgentParams,
 ) -> Result<Option<SourcedManifest>, ModulesError> {
     match suite_source() {
         None => Ok(None),
-        Some(SuiteSource::Libraries(dir)) => Ok(Some(suite_manifest(&dir, skip))),
+        Some(SuiteSource::Libraries(dir)) => Ok(Some(with_agent_params(suite_manifest(&dir, skip), params))),
         Some(SuiteSource::Manifest(path)) => {
             policy.check(&path, "module manifest").map_err(ModulesError::Untrusted)?;
             let sourced = crate::manifest::from_flag_value(&format!("file://{}", path.display()), |_| {})
                 .map_err(ModulesError::Manifest)?;
-            Ok(Some(without(sourced, skip)))
+            Ok(Some(with_agent_params(without(sourced, skip), params)))
         }
     }
+}
+
+/// `sourced` with the agent flags' parameters on every module that takes them; a flag replaces a
+/// parameter of the same key (the installed manifest's, say).
+pub fn with_agent_params(mut sourced: SourcedManifest, params: &AgentParams) -> SourcedManifest {
+    for library in &mut sourced.manifest.libraries {
+        for module in &mut library.modules {
+            let Some(name) = module.name.clone() else { continue };
+            for (key, value) in params.for_module(&name) {
+                module.parameters.retain(|p| p.key != key);
+                module.parameters.push(module_abi::Parameter { key, value });
+            }
+        }
+    }
+    sourced
 }
 
 /// `sourced` without the modules named in `skip`, and without libraries left with no module.
@@ -182,13 +201,17 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
     }
 }
 
-/// Loads the user's manifests, then the suite's modules they do not replace, checking library
-/// paths under `policy`.
-pub fn load_with_suite(user: &[SourcedManifest], policy: PathPolicy) -> Result<ModuleManager, ModulesError> {
+/// Loads the user's manifests, then the suite's modules they do not replace (with the agent
+/// flags' `params`), checking library paths under `policy`.
+pub fn load_with_suite(
+    user: &[SourcedManifest],
+    policy: PathPolicy,
+    params: &AgentParams,
+) -> Result<ModuleManager, ModulesError> {
     let mut manager = ModuleManager::with_policy(policy);
     manager.load_all(user).map_err(ModulesError::Load)?;
     let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
-    match suite_modules(&loaded, policy)? {
+    match suite_modules(&loaded, policy, params)? {
         Some(suite) => {
             tracing::debug!(source = %suite.source, "loading the suite's modules");
             manager.load(&suite).map_err(ModulesError::Load)?;
@@ -215,15 +238,44 @@ pub fn resolved_manifest(manager: &ModuleManager) -> Manifest {
     Manifest { libraries }
 }
 
-/// Splits an `--isolation` value; duplicates are Mesos's error.
-pub fn parse_isolation(flag: &str) -> Result<Vec<String>, ModulesError> {
-    let names: Vec<String> =
-        flag.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
-    let mut seen = HashSet::new();
-    if names.iter().any(|n| !seen.insert(n)) {
-        return Err(ModulesError::DuplicateIsolation { flag: flag.to_string() });
+/// The isolator modules of a parsed `--isolation` (Mesos's names resolved, in Mesos's creation
+/// order, [`isolation::resolve`]), given what `manager` loaded; an unknown name is Mesos's error.
+pub fn resolve_isolation(
+    manager: &ModuleManager,
+    parsed: &Isolation,
+    params: &AgentParams,
+) -> Result<Vec<String>, ModulesError> {
+    let controllers = if parsed.items.iter().any(|n| n == "cgroups/all") {
+        isolation::host_controllers(params.hierarchy())
+    } else {
+        HashSet::new()
+    };
+    isolation::resolve(parsed, |name| manager.contains(name, Kind::Isolator), &controllers).map_err(|missing| {
+        let hint = match missing.module {
+            Some(module) => format!(" (its module {module} is not loaded{})", suite_hint(module)),
+            None if missing.name == "cgroups/all" => {
+                " (no cgroups controller of the suite's cgroups/* isolators is both enabled on this host and loaded)"
+                    .to_string()
+            }
+            None => suite_hint(&missing.name),
+        };
+        ModulesError::Unknown { role: "isolator", name: missing.name, hint }
+    })
+}
+
+/// Where the suite's modules were sought, when `name` is one of the suite's modules and missing.
+fn suite_hint(name: &str) -> String {
+    match suite_source() {
+        None if SUITE.iter().any(|(_, modules)| modules.contains(&name))
+            || isolation::builtin_name(name).is_some() =>
+        {
+            format!(
+                " (the suite's module libraries are neither next to the agent-harness binary nor in {INSTALLED_MODULES_DIR})"
+            )
+        }
+        Some(SuiteSource::Manifest(path)) => format!(" (not in '{}')", path.display()),
+        _ => String::new(),
     }
-    Ok(names)
 }
 
 /// The instances a container runs with.
@@ -241,13 +293,7 @@ impl ModuleInstances {
     /// when one is wrong.
     pub fn create(manager: &ModuleManager, set: ModuleSet) -> Result<ModuleInstances, ModulesError> {
         // A suite module that is missing because the suite's libraries are: say where they were sought.
-        let hint = |name: &str| match suite_source() {
-            None if SUITE.iter().any(|(_, modules)| modules.contains(&name)) => format!(
-                " (the suite's module libraries are neither next to the agent-harness binary nor in {INSTALLED_MODULES_DIR})"
-            ),
-            Some(SuiteSource::Manifest(path)) => format!(" (not in '{}')", path.display()),
-            _ => String::new(),
-        };
+        let hint = suite_hint;
         let unknown =
             |role, name: &str| ModulesError::Unknown { role, name: name.to_string(), hint: hint(name) };
         for name in &set.isolation {
@@ -302,13 +348,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn isolation_is_split_and_duplicates_refused() {
-        assert_eq!(parse_isolation("a, b,,c").unwrap(), ["a", "b", "c"]);
-        assert_eq!(
-            parse_isolation("a,b,a").unwrap_err().to_string(),
-            "Duplicate entries found in --isolation flag 'a,b,a'"
-        );
-        assert!(parse_isolation("").unwrap().is_empty());
+    fn agent_params_go_to_the_modules_that_take_them_and_replace_the_same_key() {
+        let manifest = crate::manifest::parse(
+            r#"{"libraries": [
+                {"file": "/x/libc.so", "modules": [
+                    {"name": "org_apache_mesos_CgroupsCpuIsolator", "parameters": [{"key": "cgroups_root", "value": "old"}]},
+                    {"name": "org_apache_mesos_NamespacesPidIsolator"}
+                ]}
+            ]}"#,
+        )
+        .unwrap();
+        let sourced = SourcedManifest { source: ManifestSource::Inline, manifest };
+        let params = AgentParams { values: [("cgroups_root".to_string(), "new".to_string())].into() };
+        let m = with_agent_params(sourced, &params).manifest;
+        let cpu = &m.libraries[0].modules[0].parameters;
+        assert_eq!(cpu.len(), 1);
+        assert_eq!((cpu[0].key.as_str(), cpu[0].value.as_str()), ("cgroups_root", "new"));
+        assert!(m.libraries[0].modules[1].parameters.is_empty());
     }
 
     #[test]

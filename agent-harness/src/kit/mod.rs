@@ -44,7 +44,10 @@ pub enum KitError {
 #[derive(Debug, Clone)]
 pub struct KitOptions {
     pub manifests: Vec<SourcedManifest>,
-    pub isolation: Vec<String>,
+    /// `--isolation`, parsed; resolved once the modules are loaded.
+    pub isolation: crate::engine::isolation::Isolation,
+    /// The agent flags given, as the suite's modules' parameters (over the kit's own).
+    pub agent: crate::engine::isolation::AgentParams,
     pub containerizer: Option<String>,
     pub filter: Option<String>,
     pub format: Format,
@@ -99,6 +102,8 @@ impl Ctx {
             resources: Resources::parse(resources).unwrap_or_default(),
             limits: Resources::parse(limits).unwrap_or_default(),
             attach_output: false,
+            container_info: None,
+            rootfs: None,
         }
     }
 
@@ -265,7 +270,7 @@ pub fn run(options: KitOptions) -> Result<Summary, KitError> {
 }
 
 fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
-    if options.isolation.is_empty() {
+    if options.isolation.items.is_empty() {
         return Err(KitError::NoIsolation);
     }
     let containerizer = options.containerizer.clone().unwrap_or_else(|| DEFAULT_CONTAINERIZER.to_string());
@@ -276,11 +281,15 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
             m.manifest.libraries.iter().flat_map(|l| l.modules.iter().filter_map(|e| e.name.clone()))
         })
         .collect();
-    manifests.extend(kit_suite_modules(&work_dir, &user_loaded));
-    let manager = load_with_suite(&manifests, options.policy)?;
+    manifests.extend(
+        kit_suite_modules(&work_dir, &user_loaded)
+            .map(|kit| crate::engine::modules::with_agent_params(kit, &options.agent)),
+    );
+    let manager = load_with_suite(&manifests, options.policy, &options.agent)?;
+    let isolation = crate::engine::modules::resolve_isolation(&manager, &options.isolation, &options.agent)?;
     let set = ModuleSet {
         manifest: resolved_manifest(&manager).to_json(),
-        isolation: options.isolation.clone(),
+        isolation,
         containerizer,
         allow_writable_modules: options.policy == crate::trust::PathPolicy::AllowWritable,
     };

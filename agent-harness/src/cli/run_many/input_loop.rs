@@ -20,6 +20,9 @@ pub(super) struct Launches {
     pub(super) prefix: String,
     pub(super) resources: Resources,
     pub(super) limits: Resources,
+    /// `--container_info` and `--rootfs`, for every container.
+    pub(super) container_info: Option<module_abi::ContainerInfo>,
+    pub(super) rootfs: Option<String>,
     /// How many containers may be live at once.
     pub(super) concurrency: usize,
 }
@@ -38,6 +41,8 @@ impl Launches {
             resources: self.resources.clone(),
             limits: self.limits.clone(),
             attach_output: false,
+            container_info: self.container_info.clone(),
+            rootfs: self.rootfs.clone(),
         }
     }
 }

@@ -80,6 +80,7 @@ fn raise_open_files_limit() {
 /// Runs every line of the input; the exit status.
 pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
     let (resources, limits) = args.container.resources_and_limits()?;
+    let (container_info, rootfs) = args.container.container_settings()?;
     if args.concurrency == 0 {
         return Err(anyhow!("Invalid --concurrency: it must be at least 1"));
     }
@@ -102,7 +103,8 @@ pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
     let (manager, set) = args.container.modules.module_set()?;
     let instances = ModuleInstances::create(&manager, set)?;
     let containers = Rc::new(Containers::new(Engine::new(instances, &args.container.work_dir)));
-    let launches = Launches { prefix, resources, limits, concurrency: args.concurrency };
+    let launches =
+        Launches { prefix, resources, limits, container_info, rootfs, concurrency: args.concurrency };
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let mut stop = Stop::new();
