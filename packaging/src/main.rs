@@ -581,7 +581,7 @@ mod tests {
         assert!(main.contains(".SH FILES") && main.contains("/etc/agent\\-harness/modules.json"), "{main}");
         let run = String::from_utf8(pages[2].1.clone()).unwrap();
         assert!(
-            run.contains("org_apache_mesos_CgroupsCpuIsolator,\\:org_apache_mesos_CgroupsMemIsolator"),
+            run.contains("[default: cgroups/cpu,\\:cgroups/mem,\\:namespaces/pid]"),
             "{run}"
         );
     }
