@@ -36,6 +36,8 @@ macro_rules! ensure {
 
 #[path = "kernel/fixture.rs"]
 mod fixture;
+#[path = "kernel/process.rs"]
+mod process;
 
 use fixture::*;
 
@@ -474,7 +476,7 @@ fn main() {
         ("environment_working_directory_and_rlimits", environment_working_directory_and_rlimits),
     ];
     let reason = cannot_run();
-    let trials = tests
+    let mut trials: Vec<Trial> = tests
         .into_iter()
         .map(|(name, test)| match &reason {
             None => Trial::test(name, test),
@@ -487,6 +489,7 @@ fn main() {
             }
         })
         .collect();
+    trials.extend(process::trials(reason.as_deref()));
     libtest_mimic::run(&args, trials).exit();
 }
 

@@ -1,10 +1,10 @@
 //! Applying the launch info inside the new namespaces, before the command runs: mount propagation,
-//! mounts, hostname, rlimits. Every step was validated on the host ([`crate::spec::validate`]);
-//! what fails here is the kernel saying no, reported with the step that failed.
+//! mounts, hostname. Every step was validated on the host ([`crate::spec::validate`]); what fails
+//! here is the kernel saying no, reported with the step that failed. (The command's own process
+//! attributes, rlimits included, are `process`'s, applied in the command's process.)
 
 use module_abi::{ContainerMountInfo, LaunchRequest};
 use nix::mount::{MsFlags, mount};
-use nix::sys::resource::setrlimit;
 
 use crate::spec;
 
@@ -25,11 +25,6 @@ pub fn apply(request: &LaunchRequest) -> Result<(), String> {
     if let Some(hostname) = &info.hostname {
         nix::unistd::sethostname(hostname)
             .map_err(|e| format!("failed to set the hostname '{hostname}': {e}"))?;
-    }
-    for limit in spec::rlimits(&info.rlimits)? {
-        setrlimit(limit.resource, limit.soft, limit.hard).map_err(|e| {
-            format!("failed to set rlimit {:?} to {}/{}: {e}", limit.resource, limit.soft, limit.hard)
-        })?;
     }
     Ok(())
 }
