@@ -39,6 +39,15 @@ const SUITE: &[(&str, &[&str])] = &[
         ],
     ),
     ("linux_containerizer", &["org_apache_mesos_LinuxContainerizer"]),
+    (
+        "linux_isolators",
+        &[
+            "org_apache_mesos_LinuxCapabilitiesIsolator",
+            "org_apache_mesos_LinuxNnpIsolator",
+            "org_apache_mesos_PosixRLimitsIsolator",
+            "org_apache_mesos_LinuxSeccompIsolator",
+        ],
+    ),
 ];
 
 /// The directory holding the suite's libraries: next to this binary, else the installed location.
