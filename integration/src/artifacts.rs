@@ -12,7 +12,7 @@ pub const HARNESS_DIR_ENV: &str = "AGENT_HARNESS_DIR";
 
 /// The libraries the suite's manifest loads.
 const LIBRARIES: &[&str] =
-    &["cgroups_isolator", "namespaces_isolator", "linux_containerizer", "brokenmodules"];
+    &["cgroups_isolator", "namespaces_isolator", "linux_isolators", "linux_containerizer", "brokenmodules"];
 
 /// The directory holding the built artifacts.
 #[derive(Debug, Clone)]

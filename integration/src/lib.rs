@@ -76,6 +76,10 @@ pub mod isolators {
     pub const UTS: &str = "org_apache_mesos_NamespacesUtsIsolator";
     pub const NET: &str = "org_apache_mesos_NamespacesNetIsolator";
     pub const BROKEN: &str = "org_apache_mesos_TestBrokenIsolator";
+    pub const CAPABILITIES: &str = "org_apache_mesos_LinuxCapabilitiesIsolator";
+    pub const NNP: &str = "org_apache_mesos_LinuxNnpIsolator";
+    pub const RLIMITS: &str = "org_apache_mesos_PosixRLimitsIsolator";
+    pub const SECCOMP: &str = "org_apache_mesos_LinuxSeccompIsolator";
     /// The harness's default `--isolation`.
     pub const DEFAULT: &[&str] = &[CPU, MEM, PID];
 }
