@@ -17,7 +17,8 @@
 //!    `PR_SET_KEEPCAPS` first when an effective set is asked for, so the permitted set survives it;
 //! 4. the effective set becomes the effective, permitted and ambient sets (Mesos's
 //!    `calculateCapabilities`): the ambient set is what a non-root command keeps across `execve`;
-//!    a root command gets, by the kernel's rules for uid 0, its bounding set back on `execve`;
+//!    a root command gets, by the kernel's rules for uid 0, its bounding set back on `execve`,
+//!    unless `no_new_privs` is set (then no `execve` adds to the permitted set);
 //! 5. `prctl(PR_SET_NO_NEW_PRIVS, 1)`;
 //! 6. the seccomp filter, last, so it filters only the command.
 //!

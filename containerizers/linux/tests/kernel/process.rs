@@ -112,7 +112,8 @@ fn effective_capabilities_of_a_root_command() -> TestResult {
 }
 
 /// The operator's sets, a wider bounding set: for uid 0 the kernel grants the bounding set again
-/// on `execve` (root's file capabilities are all), while the ambient set is the effective one.
+/// on `execve` (root's file capabilities are all), while the ambient set is the effective one;
+/// with no_new_privs, `execve` adds nothing and the command holds the effective set only.
 fn operator_sets_for_a_root_command() -> TestResult {
     let f = Fixture::new()?;
     let isolator = capabilities_isolator(&[
@@ -124,7 +125,12 @@ fn operator_sets_for_a_root_command() -> TestResult {
     ensure!(field(&out, "CapBnd") == Some(CHOWN_NET_RAW), "CapBnd: {out}");
     ensure!(field(&out, "CapEff") == Some(CHOWN_NET_RAW), "CapEff: {out}");
     ensure!(field(&out, "CapAmb") == Some(CHOWN), "CapAmb: {out}");
-    f.finish(&["c1"], &[])
+    let nnp = LinuxNnpIsolator::create(vec![]).map_err(msg)?;
+    let termination = run(&f, "c2", shell(CAPS_SCRIPT), Asked::default(), &[&isolator, &nnp])?;
+    let out = status_of(&f, "c2", termination)?;
+    ensure!(field(&out, "CapBnd") == Some(CHOWN_NET_RAW), "CapBnd with no_new_privs: {out}");
+    ensure!(field(&out, "CapEff") == Some(CHOWN), "CapEff with no_new_privs: {out}");
+    f.finish(&["c1", "c2"], &[])
 }
 
 /// A non-root command keeps its effective set across `execve` through the ambient set, and gets
