@@ -16,6 +16,7 @@ const LIBRARIES: &[&str] = &[
     "posix_isolator",
     "namespaces_isolator",
     "filesystem_isolator",
+    "linux_isolators",
     "linux_containerizer",
     "brokenmodules",
 ];

@@ -83,6 +83,10 @@ pub mod isolators {
     pub const FS_LINUX: &str = "org_apache_mesos_LinuxFilesystemIsolator";
     pub const FS_POSIX: &str = "org_apache_mesos_PosixFilesystemIsolator";
     pub const BROKEN: &str = "org_apache_mesos_TestBrokenIsolator";
+    pub const CAPABILITIES: &str = "org_apache_mesos_LinuxCapabilitiesIsolator";
+    pub const NNP: &str = "org_apache_mesos_LinuxNnpIsolator";
+    pub const RLIMITS: &str = "org_apache_mesos_PosixRLimitsIsolator";
+    pub const SECCOMP: &str = "org_apache_mesos_LinuxSeccompIsolator";
     /// The harness's default `--isolation`.
     pub const DEFAULT: &[&str] = &[CPU, MEM, PID];
 }

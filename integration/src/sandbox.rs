@@ -36,6 +36,12 @@ pub struct SandboxOptions {
     pub enable_cfs: bool,
     /// The UTS isolator's `hostname` parameter.
     pub hostname: Option<String>,
+    /// The capabilities isolator's `effective_capabilities` and `bounding_capabilities`.
+    pub effective_capabilities: Option<String>,
+    pub bounding_capabilities: Option<String>,
+    /// The seccomp isolator's default profile (its JSON text), written to
+    /// [`Sandbox::seccomp_dir`] as `default.json`.
+    pub seccomp_profile: Option<String>,
 }
 
 /// A test's cgroups root (`it-<pid>-<n>`), work dir, runtime dir and manifest, all under one
@@ -85,6 +91,10 @@ impl Sandbox {
         }
         std::fs::create_dir_all(&self.work_dir)?;
         std::fs::create_dir_all(self.markers())?;
+        std::fs::create_dir_all(self.seccomp_dir())?;
+        if let Some(profile) = &self.options.seccomp_profile {
+            std::fs::write(self.seccomp_dir().join("default.json"), profile)?;
+        }
         std::fs::write(&self.manifest, serde_json::to_vec_pretty(&self.manifest_json())?)?;
         Ok(self)
     }
@@ -102,6 +112,14 @@ impl Sandbox {
             None => vec![],
         };
         let file = |name: &str| self.artifacts.library(name).display().to_string();
+        let mut capabilities = vec![];
+        let options = &self.options;
+        capabilities.extend(options.effective_capabilities.as_ref().map(|v| p("effective_capabilities", v)));
+        capabilities.extend(options.bounding_capabilities.as_ref().map(|v| p("bounding_capabilities", v)));
+        let mut seccomp = vec![p("seccomp_config_dir", &self.seccomp_dir().display().to_string())];
+        if options.seccomp_profile.is_some() {
+            seccomp.push(p("seccomp_profile_name", "default.json"));
+        }
         let mut libraries = vec![
             json!({"file": file("cgroups_isolator"), "modules": [
                 {"name": crate::isolators::CPU, "parameters": cgroups},
@@ -122,6 +140,12 @@ impl Sandbox {
             json!({"file": file("filesystem_isolator"), "modules": [
                 {"name": crate::isolators::FS_LINUX},
                 {"name": crate::isolators::FS_POSIX},
+            ]}),
+            json!({"file": file("linux_isolators"), "modules": [
+                {"name": crate::isolators::CAPABILITIES, "parameters": capabilities},
+                {"name": crate::isolators::NNP},
+                {"name": crate::isolators::RLIMITS},
+                {"name": crate::isolators::SECCOMP, "parameters": seccomp},
             ]}),
             json!({"file": file("linux_containerizer"), "modules": [
                 {"name": "org_apache_mesos_LinuxContainerizer", "parameters": [
@@ -146,6 +170,11 @@ impl Sandbox {
     /// `--modules=file://<manifest>`.
     pub fn modules_flag(&self) -> String {
         format!("--modules=file://{}", self.manifest.display())
+    }
+
+    /// The seccomp isolator's `seccomp_config_dir`.
+    pub fn seccomp_dir(&self) -> PathBuf {
+        self.base.join("seccomp")
     }
 
     /// A directory outside any sandbox where container commands leave marker files (the

@@ -580,9 +580,6 @@ mod tests {
         let main = String::from_utf8(pages[0].1.clone()).unwrap();
         assert!(main.contains(".SH FILES") && main.contains("/etc/agent\\-harness/modules.json"), "{main}");
         let run = String::from_utf8(pages[2].1.clone()).unwrap();
-        assert!(
-            run.contains("[default: cgroups/cpu,\\:cgroups/mem,\\:namespaces/pid]"),
-            "{run}"
-        );
+        assert!(run.contains("[default: cgroups/cpu,\\:cgroups/mem,\\:namespaces/pid]"), "{run}");
     }
 }

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 
 /// Packages whose `kernel` test binary is a privileged suite.
 const KERNEL_SUITES: &[&str] =
-    &["cgroupfs", "cgroups_isolator", "namespaces-isolator", "linux-containerizer"];
+    &["cgroupfs", "cgroups_isolator", "namespaces-isolator", "linux-isolators", "linux-containerizer"];
 
 /// The package whose every test binary is a privileged suite (when it is in the workspace).
 const INTEGRATION: &str = "integration";

@@ -98,6 +98,15 @@ pub const SUITE: &[(&str, &[&str])] = &[
         &["org_apache_mesos_LinuxFilesystemIsolator", "org_apache_mesos_PosixFilesystemIsolator"],
     ),
     ("linux_containerizer", &["org_apache_mesos_LinuxContainerizer"]),
+    (
+        "linux_isolators",
+        &[
+            "org_apache_mesos_LinuxCapabilitiesIsolator",
+            "org_apache_mesos_LinuxNnpIsolator",
+            "org_apache_mesos_PosixRLimitsIsolator",
+            "org_apache_mesos_LinuxSeccompIsolator",
+        ],
+    ),
 ];
 
 /// The directory holding the suite's libraries: next to this binary, else the installed location.

@@ -15,10 +15,12 @@
 //!
 //! Helper side ([`helper`], the `mesos-containerizer launch` binary, a fresh single-threaded
 //! process): reads the spec, waits for the release, makes the mounts slave, mounts (at container
-//! paths inside the rootfs, when there is one), pivots into the rootfs, sets the hostname and
-//! rlimits, then stays as the container's init: it runs the command with its output
-//! in the sandbox's `stdout` and `stderr` files (never the host's streams: an attached host follows
-//! those files), reaps every process, forwards signals, and writes how the command ended.
+//! paths inside the rootfs, when there is one), pivots into the rootfs, sets the hostname, then
+//! stays as the container's init: it runs the command with its output in the sandbox's `stdout`
+//! and `stderr` files (never the host's streams: an attached host follows those files), reaps
+//! every process, forwards signals, and writes how the command ended. The command's rlimits, user,
+//! capabilities, `no_new_privs` and seccomp filter are set in the command's own process, right
+//! before its `execve`.
 //!
 //! [`params`] lists the module parameters; [`spec`] holds the pure decisions both sides share.
 //!

@@ -1,13 +1,17 @@
 //! The launch spec: the `LaunchRequest` the host writes to `<runtime>/containers/<id>/spec` and the
 //! helper reads back, and the pure decisions both sides make from it (clone flags, argv,
-//! environment, working directory, rlimits). Everything here is checked on the host before the
-//! clone, so a bad request fails `launch` with one line instead of a container that dies at exec.
+//! environment, working directory, rlimits, capabilities, the seccomp program). Everything here is
+//! checked on the host before the clone, so a bad request fails `launch` with one line instead of a
+//! container that dies at exec.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use module_abi::{CommandInfo, ContainerLaunchInfo, LaunchRequest, RLimit};
-use nix::sys::resource::{RLIM_INFINITY, Resource};
+use std::str::FromStr;
+
+use caps::{Capability, CapsHashSet};
+use module_abi::{CommandInfo, ContainerLaunchInfo, LaunchRequest, RLimit, SeccompProgram};
+pub use rlimits::Limit;
 
 /// `PATH` when neither the command nor an isolator sets one (Mesos's `os::host_default_path`).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -79,47 +83,85 @@ pub fn working_directory(request: &LaunchRequest) -> PathBuf {
     )
 }
 
-/// One `setrlimit` to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub resource: Resource,
-    pub soft: u64,
-    pub hard: u64,
-}
-
 /// Parses the launch info's rlimits, by Mesos's names (`RLMT_NOFILE`) or the kernel's (`NOFILE`,
-/// `RLIMIT_NOFILE`); an absent soft or hard limit is unlimited.
+/// `RLIMIT_NOFILE`); an absent soft or hard limit is unlimited (module-abi's `RLimit`). The table
+/// and the rules are the `rlimits` crate's, which the `posix/rlimits` isolator uses too.
 pub fn rlimits(limits: &[RLimit]) -> Result<Vec<Limit>, String> {
-    limits.iter().map(rlimit).collect()
+    ::rlimits::parse_all(limits).map_err(|e| e.to_string())
 }
 
-fn rlimit(limit: &RLimit) -> Result<Limit, String> {
-    let name = limit.kind.trim_start_matches("RLMT_").trim_start_matches("RLIMIT_");
-    let resource = match name.to_ascii_uppercase().as_str() {
-        "AS" => Resource::RLIMIT_AS,
-        "CORE" => Resource::RLIMIT_CORE,
-        "CPU" => Resource::RLIMIT_CPU,
-        "DATA" => Resource::RLIMIT_DATA,
-        "FSIZE" => Resource::RLIMIT_FSIZE,
-        "LOCKS" => Resource::RLIMIT_LOCKS,
-        "MEMLOCK" => Resource::RLIMIT_MEMLOCK,
-        "MSGQUEUE" => Resource::RLIMIT_MSGQUEUE,
-        "NICE" => Resource::RLIMIT_NICE,
-        "NOFILE" => Resource::RLIMIT_NOFILE,
-        "NPROC" => Resource::RLIMIT_NPROC,
-        "RSS" => Resource::RLIMIT_RSS,
-        "RTPRIO" => Resource::RLIMIT_RTPRIO,
-        "RTTIME" => Resource::RLIMIT_RTTIME,
-        "SIGPENDING" => Resource::RLIMIT_SIGPENDING,
-        "STACK" => Resource::RLIMIT_STACK,
-        _ => return Err(format!("unknown rlimit type '{}'", limit.kind)),
-    };
-    let soft = limit.soft.unwrap_or(RLIM_INFINITY);
-    let hard = limit.hard.unwrap_or(RLIM_INFINITY);
-    if soft > hard {
-        return Err(format!("rlimit '{}' has a soft limit {soft} above its hard limit {hard}", limit.kind));
+/// The `SECCOMP_FILTER_FLAG_*` the helper passes on: `TSYNC`, `LOG` and `SPEC_ALLOW`.
+pub const SECCOMP_FLAGS: u32 = 1 | 2 | 4;
+
+/// The kernel's limit on a seccomp filter's length (`BPF_MAXINSNS`).
+pub const SECCOMP_MAX_INSTRUCTIONS: usize = 4096;
+
+/// The capability sets a launch info asks for; `None` leaves a set as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub effective: Option<CapsHashSet>,
+    pub bounding: Option<CapsHashSet>,
+}
+
+/// Parses Mesos's capability names (`CHOWN`, `NET_RAW`: the kernel's without `CAP_`).
+fn capability_set(names: &[String], field: &str) -> Result<CapsHashSet, String> {
+    names
+        .iter()
+        .map(|name| {
+            Capability::from_str(&format!("CAP_{name}"))
+                .map_err(|_| format!("{field} in the launch info: unknown capability '{name}'"))
+        })
+        .collect()
+}
+
+/// The launch info's capabilities. The effective set must lie within the bounding set: the
+/// helper makes the effective set the ambient set too, which the kernel keeps within the
+/// inheritable set, which Mesos's launcher sets to the bounding set.
+pub fn capabilities(info: &ContainerLaunchInfo) -> Result<Capabilities, String> {
+    let effective = info
+        .effective_capabilities
+        .as_deref()
+        .map(|n| capability_set(n, "effective_capabilities"))
+        .transpose()?;
+    let bounding = info
+        .bounding_capabilities
+        .as_deref()
+        .map(|n| capability_set(n, "bounding_capabilities"))
+        .transpose()?;
+    if let (Some(effective), Some(bounding)) = (&effective, &bounding) {
+        let mut outside: Vec<String> = effective.difference(bounding).map(|c| c.to_string()).collect();
+        if !outside.is_empty() {
+            outside.sort();
+            return Err(format!(
+                "the effective capabilities {} are not in the bounding capabilities of the launch info",
+                outside.join(", ")
+            ));
+        }
     }
-    Ok(Limit { resource, soft, hard })
+    Ok(Capabilities { effective, bounding })
+}
+
+/// Checks the launch info's seccomp program as far as the host can: not empty, not longer than
+/// the kernel takes, only flags the helper passes on. The kernel checks the instructions.
+pub fn seccomp(info: &ContainerLaunchInfo) -> Result<Option<&SeccompProgram>, String> {
+    let Some(program) = &info.seccomp else { return Ok(None) };
+    if program.filter.is_empty() {
+        return Err("the seccomp program in the launch info is empty".to_owned());
+    }
+    if program.filter.len() > SECCOMP_MAX_INSTRUCTIONS {
+        return Err(format!(
+            "the seccomp program in the launch info has {} instructions, more than the kernel's {SECCOMP_MAX_INSTRUCTIONS}",
+            program.filter.len()
+        ));
+    }
+    if program.flags & !SECCOMP_FLAGS != 0 {
+        return Err(format!(
+            "the seccomp program in the launch info asks for flags {:#x}; only SECCOMP_FILTER_FLAG_TSYNC, _LOG and \
+             _SPEC_ALLOW are supported",
+            program.flags & !SECCOMP_FLAGS
+        ));
+    }
+    Ok(Some(program))
 }
 
 /// A rootfs is entered with `pivot_root` in the container's own mount namespace, so it needs
@@ -155,6 +197,8 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
     argv(&request.container_config.command)?;
     rlimits(&request.launch_info.rlimits)?;
     let info = &request.launch_info;
+    capabilities(info)?;
+    seccomp(info)?;
     if !info.mounts.is_empty() && !has(flags, libc::CLONE_NEWNS) {
         return Err("mounts need a mount namespace (CLONE_NEWNS in clone_namespaces)".to_owned());
     }
@@ -176,14 +220,8 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
         }
     }
     // Fields of the launch info this containerizer does not apply yet are refused, never ignored.
-    let unsupported = [
-        ("effective_capabilities", info.effective_capabilities.is_some()),
-        ("bounding_capabilities", info.bounding_capabilities.is_some()),
-        ("no_new_privileges", info.no_new_privileges.is_some()),
-        ("seccomp", info.seccomp.is_some()),
-        ("user", info.user.is_some()),
-        ("supplementary_groups", !info.supplementary_groups.is_empty()),
-    ];
+    let unsupported =
+        [("user", info.user.is_some()), ("supplementary_groups", !info.supplementary_groups.is_empty())];
     if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
         return Err(format!("{field} in the launch info is not supported by this containerizer"));
     }
@@ -195,7 +233,8 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
-    use module_abi::{ContainerConfig, ContainerId, ContainerMountInfo, EnvironmentVariable};
+    use module_abi::{ContainerConfig, ContainerId, ContainerMountInfo, EnvironmentVariable, SockFilter};
+    use rlimits::{RLIM_INFINITY, Resource};
 
     use super::*;
 
@@ -286,10 +325,18 @@ mod tests {
             RLimit { kind: "core".into(), soft: None, hard: None },
         ])
         .unwrap();
-        assert_eq!(parsed[0], Limit { resource: Resource::RLIMIT_NOFILE, soft: 10, hard: 20 });
+        assert_eq!(
+            parsed[0],
+            Limit { name: "RLMT_NOFILE", resource: Resource::RLIMIT_NOFILE, soft: 10, hard: 20 }
+        );
         assert_eq!(
             parsed[1],
-            Limit { resource: Resource::RLIMIT_CORE, soft: RLIM_INFINITY, hard: RLIM_INFINITY }
+            Limit {
+                name: "RLMT_CORE",
+                resource: Resource::RLIMIT_CORE,
+                soft: RLIM_INFINITY,
+                hard: RLIM_INFINITY
+            }
         );
         assert!(rlimits(&[RLimit { kind: "RLMT_BOGUS".into(), soft: None, hard: None }]).is_err());
         assert!(rlimits(&[RLimit { kind: "NOFILE".into(), soft: Some(5), hard: Some(4) }]).is_err());
@@ -320,6 +367,73 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&request(shell("true"), info)).unwrap_err().contains("64"));
+    }
+
+    fn names(list: &[&str]) -> Option<Vec<String>> {
+        Some(list.iter().map(|n| n.to_string()).collect())
+    }
+
+    #[test]
+    fn capabilities_by_mesos_names_effective_within_bounding() {
+        let info = ContainerLaunchInfo {
+            effective_capabilities: names(&["CHOWN"]),
+            bounding_capabilities: names(&["CHOWN", "NET_RAW"]),
+            ..Default::default()
+        };
+        let caps = capabilities(&info).unwrap();
+        assert_eq!(caps.effective, Some([Capability::CAP_CHOWN].into()));
+        assert_eq!(caps.bounding, Some([Capability::CAP_CHOWN, Capability::CAP_NET_RAW].into()));
+        assert!(validate(&request(shell("true"), info)).is_ok());
+        assert_eq!(capabilities(&ContainerLaunchInfo::default()).unwrap(), Capabilities::default());
+        let empty = ContainerLaunchInfo { effective_capabilities: names(&[]), ..Default::default() };
+        assert_eq!(capabilities(&empty).unwrap().effective, Some(CapsHashSet::new()));
+
+        let unknown =
+            ContainerLaunchInfo { bounding_capabilities: names(&["CAP_CHOWN"]), ..Default::default() };
+        assert_eq!(
+            validate(&request(shell("true"), unknown)).unwrap_err(),
+            "bounding_capabilities in the launch info: unknown capability 'CAP_CHOWN'"
+        );
+        let outside = ContainerLaunchInfo {
+            effective_capabilities: names(&["KILL", "CHOWN", "NET_RAW"]),
+            bounding_capabilities: names(&["NET_RAW"]),
+            ..Default::default()
+        };
+        assert_eq!(
+            capabilities(&outside).unwrap_err(),
+            "the effective capabilities CAP_CHOWN, CAP_KILL are not in the bounding capabilities of the launch info"
+        );
+    }
+
+    #[test]
+    fn seccomp_programs_are_checked_for_what_the_host_can_see() {
+        let insn = SockFilter { code: 0x06, jt: 0, jf: 0, k: libc::SECCOMP_RET_ALLOW };
+        let with = |filter: Vec<SockFilter>, flags: u32| ContainerLaunchInfo {
+            seccomp: Some(SeccompProgram { filter, flags }),
+            no_new_privileges: Some(true),
+            ..Default::default()
+        };
+        assert!(validate(&request(shell("true"), with(vec![insn], 2))).is_ok());
+        assert!(validate(&request(shell("true"), with(vec![], 0))).unwrap_err().contains("is empty"));
+        assert!(
+            validate(&request(shell("true"), with(vec![insn; 4097], 0)))
+                .unwrap_err()
+                .contains("4097 instructions")
+        );
+        assert!(validate(&request(shell("true"), with(vec![insn], 8))).unwrap_err().contains("flags 0x8"));
+    }
+
+    #[test]
+    fn what_is_not_applied_yet_is_refused() {
+        let user = ContainerLaunchInfo { user: Some("nobody".into()), ..Default::default() };
+        assert_eq!(
+            validate(&request(shell("true"), user)).unwrap_err(),
+            "user in the launch info is not supported by this containerizer"
+        );
+        let groups = ContainerLaunchInfo { supplementary_groups: vec![10], ..Default::default() };
+        assert!(validate(&request(shell("true"), groups)).unwrap_err().starts_with("supplementary_groups"));
+        let nnp = ContainerLaunchInfo { no_new_privileges: Some(false), ..Default::default() };
+        assert!(validate(&request(shell("true"), nnp)).is_ok());
     }
 
     #[test]

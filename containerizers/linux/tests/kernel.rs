@@ -36,6 +36,8 @@ macro_rules! ensure {
 
 #[path = "kernel/fixture.rs"]
 mod fixture;
+#[path = "kernel/process.rs"]
+mod process;
 
 #[path = "kernel/filesystem.rs"]
 mod filesystem;
@@ -499,6 +501,7 @@ fn main() {
         })
         .collect();
     trials.extend(filesystem::trials(reason.as_deref()));
+    trials.extend(process::trials(reason.as_deref()));
     libtest_mimic::run(&args, trials).exit();
 }
 

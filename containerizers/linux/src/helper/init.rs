@@ -20,6 +20,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, User};
 
+use super::process::Attributes;
 use super::report;
 use crate::spec;
 
@@ -34,12 +35,14 @@ struct Launcher {
 }
 
 impl Launcher {
-    fn command(&self, info: &CommandInfo) -> Result<(String, Command), String> {
+    /// The command of `info`, switched to `user` by std (the container's command is switched by
+    /// its process attributes instead, which need to act on both sides of the switch).
+    fn command(&self, info: &CommandInfo, user: Option<&User>) -> Result<(String, Command), String> {
         let (program, argv) = spec::argv(info)?;
         let mut command = Command::new(&program);
         command.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(self.env.iter().cloned());
         command.current_dir(&self.cwd).stdin(Stdio::null());
-        if let Some(user) = &self.user {
+        if let Some(user) = user {
             command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
         }
         // std keeps the parent's signal mask across exec, and the init loop blocks the signals it
@@ -80,9 +83,11 @@ pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<Contai
         ),
     };
     let launcher = Launcher { env: spec::environment(request), cwd, user };
+    // Decided before anything runs; applied in the command's process, right before its execve.
+    let attributes = Attributes::new(request, launcher.user.as_ref()).map_err(|e| e.to_string())?;
 
     for pre in &request.launch_info.pre_exec_commands {
-        let (program, mut command) = launcher.command(pre)?;
+        let (program, mut command) = launcher.command(pre, launcher.user.as_ref())?;
         command.stdout(duplicate(&stdout)?).stderr(duplicate(&stderr)?);
         let status =
             command.status().map_err(|e| format!("failed to execute pre-exec command '{program}': {e}"))?;
@@ -102,7 +107,8 @@ pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<Contai
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| format!("failed to become a child subreaper: {e}"))?;
 
-    let (program, mut command) = launcher.command(&request.container_config.command)?;
+    let (program, mut command) = launcher.command(&request.container_config.command, None)?;
+    attributes.install(&mut command);
     command.stdout(stdout).stderr(stderr);
     let child = match command.spawn() {
         Ok(child) => child,

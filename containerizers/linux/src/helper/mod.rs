@@ -4,7 +4,9 @@
 //! exec'ed straight from the host's clone, so it is single-threaded and free to do anything. In
 //! order: read the spec, wait for the host's release byte (the host isolates us meanwhile), apply
 //! the launch info ([`setup`]), then stay as the container's init ([`init`]) until the command ends,
-//! write its termination to the status file, and exit with the shell's convention.
+//! write its termination to the status file, and exit with the shell's convention. The command's
+//! own process attributes (rlimits, user, capabilities, no_new_privs, seccomp) are set in its
+//! process, right before its `execve` ([`process`]).
 //!
 //! Output: the command's stdout and stderr are the sandbox's `stdout` and `stderr` files (opened
 //! for appending), attached or not, and the helper's own messages ([`report`]) go to its stderr,
@@ -13,6 +15,7 @@
 //! attached host shows the output by following the files (`LaunchRequest::attach_output`).
 
 mod init;
+mod process;
 mod setup;
 
 use std::fs::{File, OpenOptions};

@@ -1,7 +1,8 @@
 //! Applying the launch info inside the new namespaces, before the command runs: mount propagation,
-//! the mounts, the rootfs, hostname, rlimits. Every step was validated on the host
+//! the mounts, the rootfs, hostname. Every step was validated on the host
 //! ([`crate::spec::validate`]); what fails here is the kernel saying no, reported with the step
-//! that failed.
+//! that failed. (The command's own process attributes, rlimits included, are `process`'s, applied
+//! in the command's process.)
 //!
 //! # Mount targets, and the rootfs
 //!
@@ -40,7 +41,6 @@ use module_abi::{ContainerLaunchInfo, ContainerMountInfo, LaunchRequest};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sys::resource::setrlimit;
 use nix::sys::stat::Mode;
 use nix::sys::statvfs::{FsFlags, fstatvfs};
 use nix::unistd::{chdir, chroot, fchdir, pivot_root, symlinkat};
@@ -91,11 +91,6 @@ pub fn apply(request: &LaunchRequest) -> Result<(), String> {
     if let Some(hostname) = &info.hostname {
         nix::unistd::sethostname(hostname)
             .map_err(|e| format!("failed to set the hostname '{hostname}': {e}"))?;
-    }
-    for limit in spec::rlimits(&info.rlimits)? {
-        setrlimit(limit.resource, limit.soft, limit.hard).map_err(|e| {
-            format!("failed to set rlimit {:?} to {}/{}: {e}", limit.resource, limit.soft, limit.hard)
-        })?;
     }
     Ok(())
 }

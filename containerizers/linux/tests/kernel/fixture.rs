@@ -211,6 +211,11 @@ pub fn merge(into: &mut ContainerLaunchInfo, info: ContainerLaunchInfo) {
     into.mounts.extend(info.mounts);
     into.environment.extend(info.environment);
     into.hostname = into.hostname.take().or(info.hostname);
+    into.rlimits.extend(info.rlimits);
+    into.effective_capabilities = into.effective_capabilities.take().or(info.effective_capabilities);
+    into.bounding_capabilities = into.bounding_capabilities.take().or(info.bounding_capabilities);
+    into.no_new_privileges = into.no_new_privileges.take().or(info.no_new_privileges);
+    into.seccomp = into.seccomp.take().or(info.seccomp);
 }
 
 pub fn shell(script: &str) -> CommandInfo {
