@@ -496,6 +496,7 @@ fn license_text(name: &str, crates: &[Crate]) -> Result<String> {
     let upper = name.to_ascii_uppercase();
     let short = upper.split(['-', '.']).next().unwrap_or_default().to_string();
     let candidates = [
+        format!("LICENSE-{name}"),
         format!("LICENSE-{upper}"),
         format!("LICENSE-{short}"),
         format!("LICENSE.{short}"),
