@@ -60,12 +60,24 @@ pub(crate) fn read_settings(dir: &Path) -> Result<PidsSettings> {
         "max" => PidsLimit::Unlimited,
         _ => PidsLimit::Tasks(files::parse_u64(&max_path, &text)?),
     };
-    let events = files::read_optional(&dir.join("pids.events"))?.unwrap_or_default();
-    Ok(PidsSettings {
-        max,
-        current: files::read_u64(&dir.join("pids.current"))?,
-        refused: files::parse_flat_keyed(&events).get("max").copied().unwrap_or(0),
-    })
+    Ok(PidsSettings { max, current: files::read_u64(&dir.join("pids.current"))?, refused: refused(dir)? })
+}
+
+/// The forks refused under `dir`: `max` of its `pids.events` plus its child cgroups'. Before
+/// Linux 6.13 the kernel counts a refusal in the cgroup of the task that forked, not in the one
+/// whose limit refused it, and on v2 a container's tasks sit in its `leaf` child.
+fn refused(dir: &Path) -> Result<u64> {
+    let count = |dir: &Path| -> Result<u64> {
+        let events = files::read_optional(&dir.join("pids.events"))?.unwrap_or_default();
+        Ok(files::parse_flat_keyed(&events).get("max").copied().unwrap_or(0))
+    };
+    let mut total = count(dir)?;
+    if let Ok(children) = std::fs::read_dir(dir) {
+        for child in children.flatten().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())) {
+            total += count(&child.path())?;
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
