@@ -16,8 +16,11 @@ fn usage_of_a_running_process_tree() -> TestResult {
     let sandbox = Sandbox::new()?;
     let spec = container_spec("c1", "sleep 600 & while :; do :; done", "", "")?;
     let (usage, _) = sandbox.in_container(&[POSIX_CPU, POSIX_MEM, PID], &spec, |engine, launched| {
-        usage_until(engine, &launched.container_id, "0.125 s of user time and resident memory", |u| {
-            u.cpus_user_time_secs.is_some_and(|t| t >= 0.125) && u.mem_rss_bytes.is_some_and(|b| b > 0)
+        // Waits for the whole tree too: on a slow guest the shell's fork can still be under way.
+        usage_until(engine, &launched.container_id, "0.125 s of user time, memory and 3 processes", |u| {
+            u.cpus_user_time_secs.is_some_and(|t| t >= 0.125)
+                && u.mem_rss_bytes.is_some_and(|b| b > 0)
+                && u.processes.is_some_and(|p| p >= 3)
         })
     })?;
     // The container's first process (the launch helper), the shell and its sleep.
