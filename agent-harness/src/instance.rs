@@ -1,12 +1,17 @@
 //! A created module instance and the host side of a call through its kind table (read and
 //! checked at load by [`crate::table`]: slots an older module lacks read as `None`, and the
 //! handles fall back to the kind's default behaviour for them).
+//!
+//! Every JSON call runs under a deadline ([`crate::deadline`]); a call that overruns it poisons the
+//! instance for its container (for every container, when the call is about none), and what a
+//! module writes back is bounded ([`MAX_RESULT_BYTES`]).
 
+use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use module_abi::{CallFn, Kind, Output, Parameters, STATUS_OK};
+use module_abi::{CallFn, ContainerId, Kind, Output, Parameters, STATUS_OK};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use thiserror::Error;
@@ -18,7 +23,73 @@ use crate::table::KindTable;
 pub struct Instance {
     module: Arc<LoadedModule>,
     ptr: *mut c_void,
+    poison: Mutex<Poison>,
 }
+
+/// The calls of an instance that overran their deadline, by what they were about.
+#[derive(Debug, Default)]
+struct Poison {
+    /// A call about no container (`recover`, ...) overran: every later call is skipped.
+    all: Option<String>,
+    /// Container id → the call of it that overran: that container's later calls are skipped.
+    containers: BTreeMap<String, String>,
+}
+
+/// The most a call's result (or error message) may be; past it the call fails. A result is a
+/// small JSON message (the largest, a launch info with a compiled seccomp program, is tens of
+/// kilobytes), so only a broken module meets it, and the harness's memory stays bounded.
+pub const MAX_RESULT_BYTES: usize = 16 << 20;
+
+/// How much of a module's error message or malformed result an error line shows.
+const SHOWN_BYTES: usize = 4096;
+
+/// A module's bytes for an error line: lossy UTF-8, at most [`SHOWN_BYTES`], one line.
+fn shown(bytes: &[u8]) -> String {
+    let cut = bytes.len().min(SHOWN_BYTES);
+    let mut text = String::from_utf8_lossy(&bytes[..cut]).replace(['\n', '\r'], " ");
+    if cut < bytes.len() {
+        text.push_str(&format!("... ({} bytes in all)", bytes.len()));
+    }
+    text
+}
+
+/// What a call wrote, kept up to [`MAX_RESULT_BYTES`]; `total` counts every byte.
+#[derive(Default)]
+struct Collected {
+    bytes: Vec<u8>,
+    total: usize,
+}
+
+unsafe extern "C" fn append_bounded(context: *mut c_void, data: *const u8, len: usize) {
+    if context.is_null() || data.is_null() {
+        return;
+    }
+    // SAFETY: `context` is the `Collected` of `Collected::output`, which outlives the call that
+    // writes to it; `data` points to `len` readable bytes by the writer's contract.
+    unsafe {
+        let collected = &mut *context.cast::<Collected>();
+        let room = MAX_RESULT_BYTES.saturating_sub(collected.bytes.len()).min(len);
+        collected.bytes.extend_from_slice(std::slice::from_raw_parts(data, room));
+        collected.total = collected.total.saturating_add(len);
+    }
+}
+
+impl Collected {
+    /// The writer a call is given; valid while `self` is neither moved nor dropped.
+    fn output(&mut self) -> Output {
+        Output { context: (self as *mut Collected).cast(), write: Some(append_bounded) }
+    }
+}
+
+/// An instance pointer and the slot to call with it, moved to the call thread.
+struct SendCall {
+    slot: CallFn,
+    ptr: *mut c_void,
+}
+
+// SAFETY: the ABI lets an instance be called from any host thread (see `Instance`'s `Send`), and
+// the pointer stays valid: an instance whose call is abandoned is poisoned and never destroyed.
+unsafe impl Send for SendCall {}
 
 // SAFETY: the ABI requires instances to be usable from any thread (Rust modules are `Send + Sync`
 // by the `Module` trait's bounds; C modules by the header's contract).
@@ -55,7 +126,7 @@ impl Instance {
             return Err(CreateError::Failed { name: name.clone(), message: detail.into_owned() });
         }
         tracing::debug!(module = %name, "created module instance");
-        Ok(Instance { module, ptr })
+        Ok(Instance { module, ptr, poison: Mutex::default() })
     }
 
     /// The module this is an instance of.
@@ -73,29 +144,97 @@ impl Instance {
         CreateError::HandleKind { name: self.module.name.clone(), kind: self.module.kind, wanted }
     }
 
-    /// Calls a JSON slot: `Ok(None)` when the module does not have it, else its decoded result.
+    /// Calls a JSON slot about no container in particular: `Ok(None)` when the module does not have
+    /// it, else its decoded result. Overrunning the deadline poisons the whole instance.
     pub(crate) fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: &'static str,
         slot: Option<CallFn>,
         request: &Req,
     ) -> Result<Option<Resp>, CallError> {
+        self.call_for(None, method, slot, request)
+    }
+
+    /// Calls a JSON slot about `container`: `Ok(None)` when the module does not have it, else its
+    /// decoded result. The call runs on the call thread under the deadline; overrunning it poisons
+    /// the instance for `container` (or wholly, for `None`), and a poisoned call is skipped.
+    pub(crate) fn call_for<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        container: Option<&ContainerId>,
+        method: &'static str,
+        slot: Option<CallFn>,
+        request: &Req,
+    ) -> Result<Option<Resp>, CallError> {
         let Some(slot) = slot else { return Ok(None) };
         let error = |message: String| CallError { module: self.module.name.clone(), method, message };
+        if let Some(reason) = self.poisoned(container) {
+            return Err(error(format!("skipped: {reason}")));
+        }
         let request =
             serde_json::to_vec(request).map_err(|e| error(format!("cannot encode the request: {e}")))?;
-        let mut out = Vec::new();
-        let output = Output::collector(&mut out);
-        // SAFETY: `slot` is from this instance's own table; the instance is live (dropped only with
-        // `self`); the request and the output collector outlive the call.
-        let status = unsafe { slot(self.ptr, request.as_ptr(), request.len(), &output) };
-        if status != STATUS_OK {
-            return Err(error(String::from_utf8_lossy(&out).into_owned()));
+        let call = SendCall { slot, ptr: self.ptr };
+        let result = crate::deadline::run(move || {
+            let call = call;
+            let mut collected = Collected::default();
+            let output = collected.output();
+            // SAFETY: `slot` is from this instance's own table; the instance is live (it is
+            // destroyed only with its `Instance`, and never once a call was abandoned); the request
+            // and the collector are owned by this closure and outlive the call.
+            let status = unsafe { (call.slot)(call.ptr, request.as_ptr(), request.len(), &output) };
+            (status, collected)
+        });
+        let (status, collected) = match result {
+            Ok(answer) => answer,
+            Err(crate::deadline::Abandoned::TimedOut(timeout)) => {
+                let reason = self.poison(container, method, timeout);
+                return Err(error(reason));
+            }
+            Err(crate::deadline::Abandoned::NoThread(e)) => return Err(error(e)),
+        };
+        let out = &collected.bytes;
+        if collected.total > MAX_RESULT_BYTES {
+            return Err(error(format!(
+                "wrote {} bytes, more than the {MAX_RESULT_BYTES} a result or message may have: {}",
+                collected.total,
+                shown(&out[..out.len().min(200)])
+            )));
         }
-        let bytes: &[u8] = if out.is_empty() { b"null" } else { &out };
-        serde_json::from_slice(bytes).map(Some).map_err(|e| {
-            error(format!("returned a malformed result ({e}): {}", String::from_utf8_lossy(&out)))
-        })
+        if status != STATUS_OK {
+            return Err(error(shown(out)));
+        }
+        let bytes: &[u8] = if out.is_empty() { b"null" } else { out };
+        serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| error(format!("returned a malformed result ({e}): {}", shown(out))))
+    }
+
+    /// Why calls about `container` are skipped, if they are.
+    fn poisoned(&self, container: Option<&ContainerId>) -> Option<String> {
+        let poison = self.poison.lock().unwrap_or_else(PoisonError::into_inner);
+        poison.all.clone().or_else(|| container.and_then(|id| poison.containers.get(&id.value).cloned()))
+    }
+
+    /// Records an overrun call; the reason later calls are skipped with.
+    fn poison(&self, container: Option<&ContainerId>, method: &str, timeout: std::time::Duration) -> String {
+        let timeout = crate::deadline::show(timeout);
+        let mut poison = self.poison.lock().unwrap_or_else(PoisonError::into_inner);
+        let (scope, reason) = match container {
+            Some(id) => (
+                format!("for container '{id}'"),
+                format!("its call to {method} for container '{id}' did not return within {timeout}"),
+            ),
+            None => ("".to_owned(), format!("its call to {method} did not return within {timeout}")),
+        };
+        match container {
+            Some(id) => drop(poison.containers.insert(id.value.clone(), reason)),
+            None => poison.all = Some(reason),
+        }
+        tracing::warn!(module = %self.module.name, method, timeout = %timeout, "module call abandoned");
+        let scope = if scope.is_empty() { String::new() } else { format!(" {scope}") };
+        format!(
+            "did not return within {timeout} (--module_call_timeout): the call is abandoned and the \
+             module's remaining calls{scope} are skipped"
+        )
     }
 
     pub(crate) fn ptr(&self) -> *mut c_void {
@@ -105,6 +244,12 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        let poison = self.poison.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if poison.all.is_some() || !poison.containers.is_empty() {
+            // An abandoned call may still be running in the instance: it is leaked, never destroyed.
+            tracing::warn!(module = %self.module.name, "not destroying an instance with an abandoned call");
+            return;
+        }
         if let Some(destroy) = self.module.descriptor.destroy {
             // SAFETY: `ptr` came from this module's `create` and is destroyed exactly once, here.
             unsafe { destroy(self.ptr) };

@@ -16,6 +16,7 @@
 //! ([`cli::logging`]).
 
 pub mod cli;
+pub mod deadline;
 pub mod descriptor;
 pub mod dynlib;
 pub mod engine;

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         }
     };
     cli::logging::init(cli.logging_level);
+    agent_harness::deadline::set_call_timeout(cli.module_call_timeout);
     match &cli.command {
         Command::Modules(args) => match cli::modules(args) {
             Ok(()) => ExitCode::SUCCESS,

@@ -56,6 +56,18 @@ pub struct Cli {
         default_value_t = logging::Level::Warning
     )]
     pub logging_level: logging::Level,
+    /// How long one call into a module may take, a Mesos duration (`30secs`, `500ms`). Past it the
+    /// call is abandoned: the container fails with the module and the step named, its cleanup goes
+    /// on, and that module's remaining calls for the container are skipped (see
+    /// docs/reliability.md for what that leaks).
+    #[arg(
+        long = "module_call_timeout",
+        value_name = "DURATION",
+        global = true,
+        default_value = crate::deadline::DEFAULT_CALL_TIMEOUT_TEXT,
+        value_parser = parse_call_timeout
+    )]
+    pub module_call_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -100,6 +112,15 @@ every live container and exit with 128 + the signal. Otherwise the exit status i
 container launched and was torn down cleanly (whatever its command returned), else 1.
 
 Example: printf '/bin/sleep 5\\n/bin/sleep 5\\n@usage\\n@destroy\\n' | agent-harness run-many --file=- --concurrency=10";
+
+/// `--module_call_timeout`: a Mesos duration above zero.
+fn parse_call_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match module_params::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("the deadline must be above zero".to_owned()),
+        Ok(duration) => Ok(duration),
+        Err(e) => Err(e.to_string()),
+    }
+}
 
 /// Where the modules come from: Mesos's `--modules` or `--modules_dir`.
 #[derive(Debug, Args, Clone, Default)]
@@ -312,6 +333,10 @@ pub struct ContainerFlags {
     /// A directory to be the container's root file system.
     #[arg(long = "rootfs", value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
+    /// FOR TESTS ONLY: the harness kills itself with SIGKILL at this lifecycle step (prepare,
+    /// launch, isolate, running, destroy, cleanup) of the first container that reaches it.
+    #[arg(long = "test_only_kill_at", value_name = "STEP", hide = true)]
+    pub test_only_kill_at: Option<crate::engine::KillPoint>,
 }
 
 impl ContainerFlags {

@@ -78,7 +78,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     };
     let (manager, set) = args.container.modules.module_set()?;
     let instances = ModuleInstances::create(&manager, set)?;
-    let engine = Engine::new(instances, &args.container.work_dir);
+    let engine =
+        Engine::new(instances, &args.container.work_dir).with_kill_at(args.container.test_only_kill_at);
     let spec = ContainerSpec {
         container_id: ContainerId::new(id),
         command: CommandInfo {

@@ -32,6 +32,7 @@ use tokio::io::unix::AsyncFd;
 use tracing::{debug, info, warn};
 
 use super::checkpoint::{Checkpoint, CheckpointDir, CheckpointError};
+use super::fault::{KillPoint, maybe_die};
 use super::launch_info::{Conflict, merge};
 use super::modules::ModuleInstances;
 use super::output::{Follower, OutputError};
@@ -168,11 +169,23 @@ pub struct Engine {
     pub modules: ModuleInstances,
     work_dir: PathBuf,
     checkpoints: CheckpointDir,
+    /// The test-only fault hook ([`super::fault`]).
+    kill_at: Option<KillPoint>,
 }
 
 impl Engine {
     pub fn new(modules: ModuleInstances, work_dir: &Path) -> Engine {
-        Engine { modules, work_dir: work_dir.to_path_buf(), checkpoints: CheckpointDir::new(work_dir) }
+        Engine {
+            modules,
+            work_dir: work_dir.to_path_buf(),
+            checkpoints: CheckpointDir::new(work_dir),
+            kill_at: None,
+        }
+    }
+
+    /// For the fault-injection tests only: the harness kills itself with SIGKILL at `step`.
+    pub fn with_kill_at(self, step: Option<KillPoint>) -> Engine {
+        Engine { kill_at: step, ..self }
     }
 
     /// The sandbox of a container: `<work_dir>/sandboxes/<id>`.
@@ -271,6 +284,7 @@ impl Engine {
         }
         let mut now = durations.since("prepare", start);
         info!(container_id = %id, isolators = self.modules.isolators.len(), "prepared container");
+        maybe_die(self.kill_at, KillPoint::Prepare);
 
         let request = LaunchRequest {
             container_id: id.clone(),
@@ -285,6 +299,7 @@ impl Engine {
         checkpoint.pid = Some(pid);
         self.checkpoints.write(checkpoint)?;
         now = durations.since("launch", now);
+        maybe_die(self.kill_at, KillPoint::Launch);
 
         for isolator in &self.modules.isolators {
             isolator.isolate(id, pid)?;
@@ -292,6 +307,7 @@ impl Engine {
         }
         now = durations.since("isolate", now);
         info!(container_id = %id, pid, "isolated container");
+        maybe_die(self.kill_at, KillPoint::Isolate);
 
         let (exit, watches) = self.watch(id)?;
         now = durations.since("watch", now);
@@ -300,6 +316,7 @@ impl Engine {
         self.modules.containerizer.exec(id)?;
         let running_since = durations.since("exec", now);
         info!(container_id = %id, pid, "released the command to exec");
+        maybe_die(self.kill_at, KillPoint::Running);
         Ok(Launched {
             container_id: id.clone(),
             pid,
@@ -464,6 +481,7 @@ impl Engine {
         drop(container.watches);
         drop(container.exit);
         let destroyed = self.destroy_processes(id, &mut errors);
+        maybe_die(self.kill_at, KillPoint::Destroy);
         // Every process of the container is gone, so the sandbox's files are complete.
         let warnings = container.output.map(Follower::wait).unwrap_or_default();
         let termination = match &ending {
@@ -538,6 +556,7 @@ impl Engine {
             .filter_map(|isolator| {
                 let result = isolator.cleanup(id);
                 debug!(container_id = %id, isolator = %isolator.name(), ok = result.is_ok(), "cleaned up");
+                maybe_die(self.kill_at, KillPoint::Cleanup);
                 result.err()
             })
             .map(|e| e.to_string())

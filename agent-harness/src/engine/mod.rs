@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod container;
+pub mod fault;
 pub mod isolation;
 pub mod launch_info;
 pub mod modules;
@@ -17,6 +18,7 @@ pub mod recover;
 
 pub use checkpoint::{Checkpoint, CheckpointDir, CheckpointError, ModuleSet};
 pub use container::{ContainerSpec, Ending, Engine, EngineError, Launched, Outcome};
+pub use fault::KillPoint;
 pub use modules::{DEFAULT_CONTAINERIZER, DEFAULT_ISOLATION, ModuleInstances, ModulesError};
 pub use output::{Follower, OutputError};
 pub use recover::RecoverError;

@@ -41,11 +41,12 @@ impl ContainerizerHandle {
 
     fn required<Req: Serialize, Resp: DeserializeOwned>(
         &self,
+        container: Option<&ContainerId>,
         method: &'static str,
         slot: Option<CallFn>,
         request: &Req,
     ) -> Result<Resp, CallError> {
-        self.instance.call(method, slot, request)?.ok_or_else(|| CallError {
+        self.instance.call_for(container, method, slot, request)?.ok_or_else(|| CallError {
             module: self.name().to_string(),
             method,
             message: "not implemented".to_string(),
@@ -55,18 +56,20 @@ impl ContainerizerHandle {
     /// Returns the orphans: containers on the machine not among `states`.
     pub fn recover(&self, states: Vec<ContainerState>) -> Result<Vec<ContainerId>, CallError> {
         let response: ContainerizerRecoverResponse =
-            self.required("recover", self.table.recover, &ContainerizerRecoverRequest { states })?;
+            self.required(None, "recover", self.table.recover, &ContainerizerRecoverRequest { states })?;
         Ok(response.orphans)
     }
 
     /// Creates the container's first process, blocked before exec; returns its pid.
     pub fn launch(&self, request: &LaunchRequest) -> Result<i32, CallError> {
-        let response: LaunchResponse = self.required("launch", self.table.launch, request)?;
+        let response: LaunchResponse =
+            self.required(Some(&request.container_id), "launch", self.table.launch, request)?;
         Ok(response.pid)
     }
 
     pub fn exec(&self, container_id: &ContainerId) -> Result<(), CallError> {
         self.required::<_, ()>(
+            Some(container_id),
             "exec",
             self.table.exec,
             &ContainerRequest { container_id: container_id.clone() },
@@ -76,6 +79,7 @@ impl ContainerizerHandle {
     /// The host's own copy of a descriptor that becomes readable when the first process ends.
     pub fn watch(&self, container_id: &ContainerId) -> Result<Option<OwnedFd>, CallError> {
         let response: WatchResponse = self.required(
+            Some(container_id),
             "watch",
             self.table.watch,
             &ContainerRequest { container_id: container_id.clone() },
@@ -84,11 +88,17 @@ impl ContainerizerHandle {
     }
 
     pub fn wait(&self, container_id: &ContainerId) -> Result<Option<ContainerTermination>, CallError> {
-        self.required("wait", self.table.wait, &ContainerRequest { container_id: container_id.clone() })
+        self.required(
+            Some(container_id),
+            "wait",
+            self.table.wait,
+            &ContainerRequest { container_id: container_id.clone() },
+        )
     }
 
     pub fn destroy(&self, container_id: &ContainerId) -> Result<(), CallError> {
         self.required::<_, ()>(
+            Some(container_id),
             "destroy",
             self.table.destroy,
             &ContainerRequest { container_id: container_id.clone() },
@@ -97,6 +107,6 @@ impl ContainerizerHandle {
 
     pub fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus, CallError> {
         let req = ContainerRequest { container_id: container_id.clone() };
-        Ok(self.instance.call("status", self.table.status, &req)?.unwrap_or_default())
+        Ok(self.instance.call_for(Some(container_id), "status", self.table.status, &req)?.unwrap_or_default())
     }
 }

@@ -61,19 +61,24 @@ impl IsolatorHandle {
             PrepareRequest { container_id: container_id.clone(), container_config: container_config.clone() };
         Ok(self
             .instance
-            .call::<_, Option<ContainerLaunchInfo>>("prepare", self.table.prepare, &req)?
+            .call_for::<_, Option<ContainerLaunchInfo>>(
+                Some(container_id),
+                "prepare",
+                self.table.prepare,
+                &req,
+            )?
             .flatten())
     }
 
     pub fn isolate(&self, container_id: &ContainerId, pid: i32) -> Result<(), CallError> {
         let req = IsolateRequest { container_id: container_id.clone(), pid };
-        self.instance.call::<_, ()>("isolate", self.table.isolate, &req).map(drop)
+        self.instance.call_for::<_, ()>(Some(container_id), "isolate", self.table.isolate, &req).map(drop)
     }
 
     /// The host's own copy of the module's watch descriptor, if it has one.
     pub fn watch(&self, container_id: &ContainerId) -> Result<Option<OwnedFd>, CallError> {
         let response: Option<WatchResponse> =
-            self.instance.call("watch", self.table.watch, &request(container_id))?;
+            self.instance.call_for(Some(container_id), "watch", self.table.watch, &request(container_id))?;
         match response.and_then(|r| r.fd) {
             Some(fd) => dup_module_fd(fd, self.name(), "watch").map(Some),
             None => Ok(None),
@@ -83,7 +88,8 @@ impl IsolatorHandle {
     pub fn limitation(&self, container_id: &ContainerId) -> Result<Option<ContainerLimitation>, CallError> {
         Ok(self
             .instance
-            .call::<_, Option<ContainerLimitation>>(
+            .call_for::<_, Option<ContainerLimitation>>(
+                Some(container_id),
                 "limitation",
                 self.table.limitation,
                 &request(container_id),
@@ -102,18 +108,26 @@ impl IsolatorHandle {
             resources: resources.clone(),
             limits: limits.clone(),
         };
-        self.instance.call::<_, ()>("update", self.table.update, &req).map(drop)
+        self.instance.call_for::<_, ()>(Some(container_id), "update", self.table.update, &req).map(drop)
     }
 
     pub fn usage(&self, container_id: &ContainerId) -> Result<ResourceStatistics, CallError> {
-        Ok(self.instance.call("usage", self.table.usage, &request(container_id))?.unwrap_or_default())
+        Ok(self
+            .instance
+            .call_for(Some(container_id), "usage", self.table.usage, &request(container_id))?
+            .unwrap_or_default())
     }
 
     pub fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus, CallError> {
-        Ok(self.instance.call("status", self.table.status, &request(container_id))?.unwrap_or_default())
+        Ok(self
+            .instance
+            .call_for(Some(container_id), "status", self.table.status, &request(container_id))?
+            .unwrap_or_default())
     }
 
     pub fn cleanup(&self, container_id: &ContainerId) -> Result<(), CallError> {
-        self.instance.call::<_, ()>("cleanup", self.table.cleanup, &request(container_id)).map(drop)
+        self.instance
+            .call_for::<_, ()>(Some(container_id), "cleanup", self.table.cleanup, &request(container_id))
+            .map(drop)
     }
 }

@@ -102,7 +102,9 @@ pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
     };
     let (manager, set) = args.container.modules.module_set()?;
     let instances = ModuleInstances::create(&manager, set)?;
-    let containers = Rc::new(Containers::new(Engine::new(instances, &args.container.work_dir)));
+    let containers = Rc::new(Containers::new(
+        Engine::new(instances, &args.container.work_dir).with_kill_at(args.container.test_only_kill_at),
+    ));
     let launches =
         Launches { prefix, resources, limits, container_info, rootfs, concurrency: args.concurrency };
     let local = tokio::task::LocalSet::new();
