@@ -12,18 +12,20 @@ use crate::host::Host;
 use crate::{TestResult, clean};
 
 /// `org_apache_mesos_TestBrokenIsolator`'s parameters: the step it misbehaves at (`prepare`,
-/// `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`), how (`error`, `panic`, `stall`),
-/// and how long a stall lasts (a Mesos duration such as `60secs`).
+/// `isolate`, `watch`, `usage`, `update`, `cleanup`, `recover`), how (`error`, `panic`, `stall`,
+/// `huge`, `malformed`), how long a stall lasts (a Mesos duration such as `60secs`), and the one
+/// container it misbehaves for (all, without it).
 #[derive(Debug, Clone)]
 pub struct Broken {
     pub fail_at: String,
     pub mode: String,
     pub stall: Option<String>,
+    pub container: Option<String>,
 }
 
 impl Broken {
     pub fn new(fail_at: &str, mode: &str) -> Broken {
-        Broken { fail_at: fail_at.to_owned(), mode: mode.to_owned(), stall: None }
+        Broken { fail_at: fail_at.to_owned(), mode: mode.to_owned(), stall: None, container: None }
     }
 }
 
@@ -159,6 +161,9 @@ impl Sandbox {
             let mut parameters = vec![p("fail_at", &broken.fail_at), p("mode", &broken.mode)];
             if let Some(stall) = &broken.stall {
                 parameters.push(p("stall", stall));
+            }
+            if let Some(container) = &broken.container {
+                parameters.push(p("container", container));
             }
             libraries.push(json!({"file": file("brokenmodules"), "modules": [
                 {"name": crate::isolators::BROKEN, "parameters": parameters},

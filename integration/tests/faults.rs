@@ -1,27 +1,39 @@
-//! A faulty module and bad input, through `agent-harness run`: a module error or panic at each
-//! lifecycle step fails only its container, with one `Error` line naming the module's message, and
-//! every cleanup still runs; usage failures are skipped (Mesos's `await`); bad input is refused
-//! before anything is created.
+//! A faulty module and bad input, through `agent-harness run`: a module error, panic, malformed
+//! answer, huge message or a call past `--module_call_timeout` at each lifecycle step fails only
+//! its container, with one `Error` line naming the module, the step and what went wrong, and every
+//! cleanup still runs; usage failures are skipped (Mesos's `await`); a module stuck in `cleanup`
+//! for one container of `run-many` does not stop the others or hang the harness; bad input is
+//! refused before anything is created.
 
 use integration::isolators::{BROKEN, CPU, DEFAULT, MEM, PID};
 use integration::{Broken, MB, Need, RunOutput, Sandbox, SandboxOptions, Suite, TestResult, ensure};
+
+/// Every way the broken isolator misbehaves.
+const MODES: [&str; 5] = ["error", "panic", "malformed", "huge", "stall"];
+
+/// The deadline of the runs whose module stalls (`--module_call_timeout`), and its flag.
+const TIMEOUT_FLAG: &str = "--module_call_timeout=1secs";
 
 fn main() {
     let mut suite = Suite::new();
     let containers = &[Need::Containers];
     for step in ["prepare", "isolate", "watch"] {
-        for mode in ["error", "panic"] {
+        for mode in MODES {
             suite.test(&format!("module_{mode}_at_{step}_fails_the_launch"), containers, move || {
                 launch_step_fails(step, mode)
             });
         }
     }
-    for mode in ["error", "panic"] {
+    for mode in MODES {
         suite.test(&format!("module_{mode}_at_cleanup_is_reported_after_the_run"), containers, move || {
             cleanup_fails(mode)
         });
+    }
+    for mode in ["error", "panic", "malformed", "huge"] {
         suite.test(&format!("module_{mode}_at_usage_is_skipped"), containers, move || usage_fails(mode));
     }
+    suite.test("module_stall_at_usage_skips_its_cleanup_with_an_error", containers, usage_stalls);
+    suite.test("run_many_serves_the_others_while_a_module_hangs_in_one_cleanup", containers, run_many_hang);
     let bad_input: [(&str, BadInput); 14] = [
         ("unknown_isolator", unknown_isolator),
         ("resources_that_do_not_parse", resources_that_do_not_parse),
@@ -45,12 +57,36 @@ fn main() {
 }
 
 fn broken(step: &str, mode: &str) -> TestResult<Sandbox> {
-    Sandbox::with(SandboxOptions { broken: Some(Broken::new(step, mode)), ..Default::default() })
+    // A stall lasts far past the deadline: only the deadline ends it.
+    let stall = (mode == "stall").then(|| "1hrs".to_owned());
+    Sandbox::with(SandboxOptions {
+        broken: Some(Broken { stall, ..Broken::new(step, mode) }),
+        ..Default::default()
+    })
 }
 
-/// The message TestBrokenIsolator fails with.
+/// What the error line says of TestBrokenIsolator misbehaving in `step` with `mode` (the module's
+/// name and the step are in every one: `module '...' failed in <step>: ...`). A huge message is
+/// refused with its size (64 MiB and the module's few words, `wrote 67108... bytes, more than the
+/// 16777216 a result or message may have`).
 fn message(step: &str, mode: &str) -> String {
-    format!("TestBrokenIsolator: deliberate {mode} in {step}")
+    let what = match mode {
+        "malformed" => "returned a malformed result".to_owned(),
+        "huge" => "wrote 67108".to_owned(),
+        "stall" => "did not return within 1secs (--module_call_timeout): the call is abandoned".to_owned(),
+        // The module's own words (a panic's after `module panicked at <file:line>: `).
+        _ => return format!("TestBrokenIsolator: deliberate {mode} in {step}"),
+    };
+    format!("failed in {step}: {what}")
+}
+
+/// `flags` and, for a stalling module, the short deadline.
+fn with_timeout<'a>(mode: &str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut all = flags.to_vec();
+    if mode == "stall" {
+        all.push(TIMEOUT_FLAG);
+    }
+    all
 }
 
 /// A command that leaves a marker file when it runs.
@@ -68,8 +104,10 @@ fn launch_step_fails(step: &str, mode: &str) -> TestResult {
     let command = marking(&sandbox);
     // Last, so the cgroups and pid isolators have prepared (and isolated) the container first and
     // must be cleaned up.
-    let output = sandbox.run(&[CPU, MEM, PID, BROKEN], &["--container_id=c1"], &args(&command))?;
+    let flags = with_timeout(mode, &["--container_id=c1"]);
+    let output = sandbox.run(&[CPU, MEM, PID, BROKEN], &flags, &args(&command))?;
     output.expect_one_error(&["Failed to launch container 'c1'", BROKEN, &message(step, mode)])?;
+    ensure!(output.stderr.len() < 16 << 10, "the error is not one short line: {} bytes", output.stderr.len());
     ensure!(!sandbox.markers().join("ran").exists(), "the command ran");
     ensure!(!sandbox.sandbox_dir("c1").exists(), "the failed container's sandbox is left");
     sandbox.assert_clean()
@@ -79,8 +117,10 @@ fn cleanup_fails(mode: &str) -> TestResult {
     let sandbox = broken("cleanup", mode)?;
     let command = marking(&sandbox);
     // Last, so it is cleaned up first and the cgroups isolators' cleanups come after its failure.
-    let output = sandbox.run(&[CPU, MEM, PID, BROKEN], &["--container_id=c1"], &args(&command))?;
+    let flags = with_timeout(mode, &["--container_id=c1"]);
+    let output = sandbox.run(&[CPU, MEM, PID, BROKEN], &flags, &args(&command))?;
     output.expect_one_error(&["Failed to clean up an isolator", BROKEN, &message("cleanup", mode)])?;
+    ensure!(output.stderr.len() < 16 << 10, "the error is not one short line: {} bytes", output.stderr.len());
     ensure!(sandbox.markers().join("ran").exists(), "the command did not run");
     sandbox.assert_clean()
 }
@@ -97,6 +137,73 @@ fn usage_fails(mode: &str) -> TestResult {
     ensure!(usage.mem_limit_bytes == Some(64 * MB), "no memory usage: {usage:?}");
     ensure!(usage.cpus_user_time_secs.is_some(), "no cpu usage: {usage:?}");
     ensure!(sandbox.markers().join("ran").exists(), "the command did not run");
+    sandbox.assert_clean()
+}
+
+/// A usage call past the deadline is skipped like a failed one, but the module is poisoned for the
+/// container: its cleanup is skipped too, and that is the run's one error; the others clean up.
+fn usage_stalls() -> TestResult {
+    let sandbox = broken("usage", "stall")?;
+    let command = marking(&sandbox);
+    let flags = ["--json", "--resources=cpus:0.5;mem:64", TIMEOUT_FLAG];
+    let output = sandbox.run(&[BROKEN, CPU, MEM, PID], &flags, &args(&command))?;
+    output.expect_one_error(&[
+        "Failed to clean up an isolator",
+        BROKEN,
+        "failed in cleanup: skipped: its call to usage for container",
+        "did not return within 1secs",
+    ])?;
+    let usage = output.outcome()?.usage;
+    ensure!(usage.mem_limit_bytes == Some(64 * MB), "no memory usage: {usage:?}");
+    ensure!(sandbox.markers().join("ran").exists(), "the command did not run");
+    sandbox.assert_clean()
+}
+
+/// One harness, three containers; the module hangs in the cleanup of the second only. The harness
+/// abandons that call at the deadline, reports it on that container, and runs the others to a
+/// clean end.
+fn run_many_hang() -> TestResult {
+    let broken = Broken {
+        stall: Some("1hrs".into()),
+        container: Some("hang-2".into()),
+        ..Broken::new("cleanup", "stall")
+    };
+    let sandbox = Sandbox::with(SandboxOptions { broken: Some(broken), ..Default::default() })?;
+    let file = sandbox.base.join("commands");
+    std::fs::write(&file, "/bin/true\n/bin/true\n/bin/true\n")?;
+    let mut command = sandbox.harness();
+    command
+        .arg("run-many")
+        .arg(sandbox.modules_flag())
+        .arg(format!("--work_dir={}", sandbox.work_dir.display()))
+        .arg(format!("--isolation={}", [CPU, MEM, PID, BROKEN].join(",")))
+        .arg("--container_id_prefix=hang-")
+        .arg("--concurrency=1")
+        .arg(TIMEOUT_FLAG)
+        .arg(format!("--file={}", file.display()));
+    let out = integration::output(command)?;
+    ensure!(out.code == Some(1), "run-many exited {:?}: {}", out.code, out.stderr);
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{e}: {}", out.stdout))?;
+    for id in ["hang-1", "hang-2", "hang-3"] {
+        let finished = events.iter().find(|e| e["event"] == "finished" && e["container_id"] == id);
+        let finished = finished.ok_or_else(|| format!("{id} did not finish: {}", out.stdout))?;
+        ensure!(finished["exit_status"] == 0, "{id}: {finished}");
+        let errors = finished["errors"].as_array().cloned().unwrap_or_default();
+        if id == "hang-2" {
+            let text = serde_json::Value::Array(errors).to_string();
+            ensure!(
+                text.contains(BROKEN) && text.contains("failed in cleanup") && text.contains("within 1secs"),
+                "{id}: {finished}"
+            );
+        } else {
+            ensure!(errors.is_empty(), "{id} has errors: {finished}");
+        }
+    }
     sandbox.assert_clean()
 }
 
