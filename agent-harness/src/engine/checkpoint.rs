@@ -2,10 +2,11 @@
 //! point can be followed by `agent-harness recover`, which leaves nothing behind.
 //!
 //! A checkpoint is written atomically (a temporary file in the same directory renamed into place,
-//! as Mesos's `slave::state::checkpoint`, without its fsync: see [`CheckpointDir::write`]): once
-//! before the first isolator is prepared (no pid yet), and again with the pid once the
-//! containerizer has cloned the container's first process, before it is released to exec. It names the modules the container was launched with, so recovery needs
-//! no flags. Every [`CheckpointError`] names the file or directory it is about.
+//! as Mesos's `slave::state::checkpoint`, without its fsync: see [`CheckpointDir::write`] for why
+//! none is needed): once before the first isolator is prepared (no pid yet), and again with the
+//! pid once the containerizer has cloned the container's first process, before it is released to
+//! exec. It names the modules the container was launched with, so recovery needs no flags. Every
+//! [`CheckpointError`] names the file or directory it is about; a failed write leaves no file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -122,14 +123,24 @@ impl CheckpointDir {
     }
 
     /// Writes `checkpoint` atomically: a temporary file renamed over the old one, so a reader
-    /// (`recover`) sees the old checkpoint or the new one, never a part.
+    /// (`recover`) sees the old checkpoint or the new one, never a part. A write that fails (a full
+    /// disk, a read-only work dir) removes its temporary file and is one [`CheckpointError::Write`]
+    /// naming the directory and the system's reason.
     ///
-    /// Not durably (no fsync): a checkpoint is for a harness killed at any point, and the page
-    /// cache shows `recover` the renamed file then. What it describes (the container's processes,
-    /// cgroups and runtime directory) cannot outlive the machine, so a checkpoint lost in a machine
-    /// crash names nothing that is left; module state that does outlive it (a quota project on a
-    /// sandbox) is the module's to find again, as Mesos's XFS disk isolator does from the sandboxes.
-    /// The fsync cost 0.2 ms per write on a quiet disk and 5 to 15 ms on a busy one.
+    /// No fsync, of the file or of the directory, on purpose; each one a crash could need:
+    /// - *The file before the rename* would keep a machine crash from leaving a renamed but empty
+    ///   checkpoint. A harness killed at any point cannot leave one (the page cache is the same for
+    ///   the next harness, and the rename comes after the last write), so only a machine crash
+    ///   can, and then everything a checkpoint describes (the container's processes, cgroups,
+    ///   mounts, namespaces and runtime directory) died with the machine. [`Self::sweep`] removes
+    ///   such an empty checkpoint before `recover` reads the others.
+    /// - *The directory after the rename* would make the new name itself durable: without it a
+    ///   machine crash may bring back the previous checkpoint of the container or none, which
+    ///   again names only what the crash ended.
+    ///
+    /// Module state that does outlive the machine (a quota project on a sandbox) is the module's
+    /// to find again, as Mesos's XFS disk isolator does from the sandboxes. The fsync would cost
+    /// each launch two of them: 0.2 ms each on a quiet disk, 5 to 15 ms on a busy one.
     pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
         let context = |source| CheckpointError::Write { dir: self.dir.clone(), source };
         let target = self.path(&checkpoint.container_id)?;
@@ -144,8 +155,32 @@ impl CheckpointDir {
             }
             other => other.map_err(context)?,
         };
-        file.write_all(&bytes).map_err(context)?;
-        std::fs::rename(&temp, &target).map_err(context)
+        let written = file.write_all(&bytes).and_then(|()| std::fs::rename(&temp, &target));
+        if let Err(source) = written {
+            drop(file);
+            let _ = std::fs::remove_file(&temp);
+            return Err(context(source));
+        }
+        Ok(())
+    }
+
+    /// Removes what only an interrupted write leaves: temporary files (a harness killed between
+    /// creating one and renaming it) and empty checkpoints (a machine crash after a rename whose
+    /// data never reached the disk, see [`Self::write`]). Returns a line for each one removed.
+    pub fn sweep(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut removed = Vec::new();
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let temporary = name.starts_with('.') && name.ends_with(".json.tmp");
+            let empty = name.ends_with(".json") && std::fs::metadata(&path).is_ok_and(|m| m.len() == 0);
+            if (temporary || empty) && std::fs::remove_file(&path).is_ok() {
+                let what = if temporary { "an interrupted checkpoint write" } else { "an empty checkpoint" };
+                removed.push(format!("removed {what}: '{}'", path.display()));
+            }
+        }
+        removed.sort();
+        removed
     }
 
     /// Removes a container's checkpoint (missing is fine).
@@ -278,6 +313,39 @@ mod tests {
         let err = store.read_all().unwrap_err().to_string();
         assert!(err.contains("corrupt checkpoint") && err.contains("names container 'b'"), "{err}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    }
+
+    /// What an interrupted write leaves (a temporary file, an empty checkpoint) is swept; real
+    /// checkpoints stay.
+    #[test]
+    fn sweep_removes_only_what_interrupted_writes_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::new(dir.path());
+        assert!(store.sweep().is_empty());
+        store.write(&checkpoint("kept", Some(3))).unwrap();
+        let containers = dir.path().join("meta/containers");
+        std::fs::write(containers.join(".a.json.tmp"), "{\"partial").unwrap();
+        std::fs::write(containers.join("b.json"), "").unwrap();
+        let removed = store.sweep();
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(removed[0].contains("empty") && removed[1].contains("interrupted"), "{removed:?}");
+        let all = store.read_all().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].container_id.value, "kept");
+    }
+
+    /// A write that fails leaves no temporary file behind (here the target is a directory, so the
+    /// rename fails after the data was written).
+    #[test]
+    fn a_failed_write_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::new(dir.path());
+        let containers = dir.path().join("meta/containers");
+        std::fs::create_dir_all(containers.join("x.json/inside")).unwrap();
+        let err = store.write(&checkpoint("x", None)).unwrap_err().to_string();
+        assert!(err.starts_with("cannot checkpoint into '") && err.contains("meta/containers"), "{err}");
+        let names: Vec<_> = std::fs::read_dir(&containers).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("x.json")], "only the directory in the way is left");
     }
 
     #[test]

@@ -61,7 +61,11 @@ pub async fn recover(
     scan: Option<ModuleSet>,
     kill: bool,
 ) -> Result<Vec<Recovered>, RecoverError> {
-    let checkpoints = CheckpointDir::new(work_dir).read_all()?;
+    let dir = CheckpointDir::new(work_dir);
+    for removed in dir.sweep() {
+        tracing::warn!("{removed}");
+    }
+    let checkpoints = dir.read_all()?;
     info!(work_dir = %work_dir.display(), checkpoints = checkpoints.len(), kill, "recovering");
     let mut groups: BTreeMap<String, (ModuleSet, Vec<Checkpoint>)> = BTreeMap::new();
     for checkpoint in checkpoints {
