@@ -282,6 +282,7 @@ impl Engine {
                 merge(&mut launch_info, info, isolator.name())?;
             }
         }
+        super::masks::add(&mut launch_info, &self.work_dir);
         let mut now = durations.since("prepare", start);
         info!(container_id = %id, isolators = self.modules.isolators.len(), "prepared container");
         maybe_die(self.kill_at, KillPoint::Prepare);

@@ -12,6 +12,7 @@ pub mod container;
 pub mod fault;
 pub mod isolation;
 pub mod launch_info;
+pub mod masks;
 pub mod modules;
 pub mod output;
 pub mod recover;
