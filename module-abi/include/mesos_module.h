@@ -32,7 +32,8 @@
  *   another call on the same instance. Calls on one instance for different containers may run
  *   concurrently on any host thread, so an instance must be thread-safe. Calls for the same
  *   container never overlap and come in lifecycle order. Keep no thread-local state between calls.
- *   (agent-harness makes every call from one thread today; the contract leaves it room.)
+ *   (agent-harness makes compatible, create and destroy from its main thread, and every other
+ *   call from one call thread at a time, a fresh one after a call overran its deadline.)
  *
  * The JSON requests and results are described in module-abi's Rust docs (messages module);
  * their field names follow Mesos's protobufs (ContainerID, ContainerConfig, ContainerLaunchInfo,

@@ -28,8 +28,10 @@
 //!   so instances must be thread-safe (the [`Module`] trait requires `Send + Sync`).
 //! - Calls for the *same* container never overlap and come in lifecycle order.
 //! - No call may rely on the thread it runs on (no thread-locals kept between calls).
-//! - agent-harness keeps to this strictly: every module call is made from the one thread of its
-//!   `current_thread` tokio runtime.
+//! - agent-harness keeps to this strictly: `compatible`, `create` and `destroy` are made from its
+//!   main thread, every other call from one call thread at a time (the main thread waits for it
+//!   up to `--module_call_timeout`); after a call overran its deadline, a fresh call thread takes
+//!   the next calls, and the overrunning module gets no more calls for that container.
 //!
 //! Only plain data crosses the boundary: JSON bytes for the [`messages`], integers and file
 //! descriptors. Results and errors come back through an [`Output`] writer, so memory never changes
