@@ -67,12 +67,12 @@ fn broken(step: &str, mode: &str) -> TestResult<Sandbox> {
 
 /// What the error line says of TestBrokenIsolator misbehaving in `step` with `mode` (the module's
 /// name and the step are in every one: `module '...' failed in <step>: ...`). A huge message is
-/// refused with its size (64 MiB and the module's few words, `wrote 67108... bytes, more than the
+/// refused with its size (17 MiB and the module's few words, `wrote 17825... bytes, more than the
 /// 16777216 a result or message may have`).
 fn message(step: &str, mode: &str) -> String {
     let what = match mode {
         "malformed" => "returned a malformed result".to_owned(),
-        "huge" => "wrote 67108".to_owned(),
+        "huge" => "wrote 17825".to_owned(),
         "stall" => "did not return within 1secs (--module_call_timeout): the call is abandoned".to_owned(),
         // The module's own words (a panic's after `module panicked at <file:line>: `).
         _ => return format!("TestBrokenIsolator: deliberate {mode} in {step}"),

@@ -74,7 +74,7 @@ pub enum Mode {
 }
 
 /// The length of the `huge` mode's error message: more than a host should hold for one answer.
-pub const HUGE_BYTES: usize = 64 << 20;
+pub const HUGE_BYTES: usize = 17 << 20;
 
 pub struct TestBrokenIsolator {
     fail_at: Option<Step>,
