@@ -178,7 +178,12 @@ impl LinuxContainerizer {
         let (host_end, helper_end) =
             socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(Error::sys("create the control socket"))?;
-        let fds = ChildFds::new(&devnull, &devnull, &stderr, &helper_end)?;
+        let fds = if request.inherit_stdio {
+            // An OCI runtime's `create`: the caller's streams are the container's.
+            ChildFds::new(std::io::stdin(), std::io::stdout(), std::io::stderr(), &helper_end)?
+        } else {
+            ChildFds::new(&devnull, &devnull, &stderr, &helper_end)?
+        };
         let argv = [
             crate::params::HELPER_NAME.to_owned(),
             "launch".to_owned(),

@@ -401,6 +401,8 @@ fn launch_and_leave(spec: &str) -> ! {
         },
         launch_info: ContainerLaunchInfo::default(),
         attach_output: false,
+        inherit_stdio: false,
+        release_fifo: None,
     };
     let pid = containerizer.launch(&request).expect("launch");
     containerizer.exec(&request.container_id).expect("exec");
