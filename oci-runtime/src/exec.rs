@@ -54,6 +54,7 @@ struct Prepared {
     /// `(effective = permitted = inheritable = ambient, bounding)`, by number.
     caps: Option<(Vec<caps::Capability>, Vec<caps::Capability>)>,
     no_new_privileges: bool,
+    rlimits: Vec<rlimits::Limit>,
 }
 
 fn cstring(what: &str, s: &str) -> anyhow::Result<CString> {
@@ -65,7 +66,6 @@ fn prepare(process: &Process) -> anyhow::Result<Prepared> {
         ("terminal", process.terminal),
         ("consoleSize", process.console_size.is_some()),
         ("commandLine", process.command_line.is_some()),
-        ("rlimits", !process.rlimits.is_empty()),
         ("apparmorProfile", process.apparmor_profile.as_deref().is_some_and(|p| !p.is_empty())),
         ("selinuxLabel", process.selinux_label.as_deref().is_some_and(|p| !p.is_empty())),
         ("oomScoreAdj", process.oom_score_adj.is_some_and(|a| a != 0)),
@@ -102,6 +102,15 @@ fn prepare(process: &Process) -> anyhow::Result<Prepared> {
             Some((effective, parse("bounding", &sets.bounding)?))
         }
     };
+    let limits: Vec<module_abi::RLimit> = process
+        .rlimits
+        .iter()
+        .map(|r| module_abi::RLimit {
+            kind: r.kind.clone(),
+            soft: (r.soft != u64::MAX).then_some(r.soft),
+            hard: (r.hard != u64::MAX).then_some(r.hard),
+        })
+        .collect();
     let cwd = if process.cwd.is_empty() { "/" } else { process.cwd.as_str() };
     Ok(Prepared {
         argv: process.args.iter().map(|a| cstring("args", a)).collect::<Result<_, _>>()?,
@@ -112,6 +121,7 @@ fn prepare(process: &Process) -> anyhow::Result<Prepared> {
         groups: process.user.additional_gids.clone(),
         caps,
         no_new_privileges: process.no_new_privileges,
+        rlimits: rlimits::parse_all(&limits).map_err(|e| anyhow!("process.rlimits: {e}"))?,
     })
 }
 
@@ -276,6 +286,10 @@ fn run(p: &Prepared) -> anyhow::Error {
     let result = (|| -> anyhow::Result<std::convert::Infallible> {
         nix::unistd::chdir(p.cwd.as_c_str())
             .with_context(|| format!("cannot enter the working directory {:?}", p.cwd))?;
+        for limit in &p.rlimits {
+            nix::sys::resource::setrlimit(limit.resource, limit.soft, limit.hard)
+                .with_context(|| format!("cannot set {}", limit.name))?;
+        }
         if let Some((_, bounding)) = &p.caps {
             for cap in caps::all() {
                 if !bounding.contains(&cap) {
@@ -294,7 +308,8 @@ fn run(p: &Prepared) -> anyhow::Error {
         }
         if let Some((effective, _)) = &p.caps {
             let set: caps::CapsHashSet = effective.iter().copied().collect();
-            for which in [caps::CapSet::Inheritable, caps::CapSet::Permitted, caps::CapSet::Effective] {
+            // Effective first: a capset whose effective set is outside its permitted set fails.
+            for which in [caps::CapSet::Effective, caps::CapSet::Permitted, caps::CapSet::Inheritable] {
                 caps::set(None, which, &set).map_err(|e| anyhow!("cannot set the capabilities: {e}"))?;
             }
             caps::set(None, caps::CapSet::Ambient, &set)
