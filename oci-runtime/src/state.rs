@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn our_own_process_is_alive() {
         let (state, start) = proc_stat(std::process::id() as i32).unwrap();
-        assert_eq!(state, 'R');
+        assert!(!matches!(state, 'Z' | 'X'), "{state}");
         let saved = Saved {
             id: "x".into(),
             bundle: String::new(),

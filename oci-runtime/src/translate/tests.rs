@@ -100,10 +100,7 @@ fn the_ctr_run_spec_is_served_by_the_suite_modules() {
     assert_eq!(plan.resources, Resources::new().with("cpus", 0.5));
     assert_eq!(plan.limits, Resources::new().with("cpus", 0.5).with("mem", 64.0).with("pids", 20.0));
     let linux = plan.container_info.linux_info.as_ref().unwrap();
-    assert_eq!(
-        linux.effective_capabilities.as_ref().unwrap().capabilities,
-        ["AUDIT_WRITE", "CHOWN", "KILL"]
-    );
+    assert_eq!(linux.effective_capabilities.as_ref().unwrap().capabilities, ["AUDIT_WRITE", "CHOWN", "KILL"]);
     assert_eq!(linux.bounding_capabilities.as_ref().unwrap().capabilities, ["AUDIT_WRITE", "CHOWN", "KILL"]);
     let rlimits = &plan.container_info.rlimit_info.as_ref().unwrap().rlimits;
     assert_eq!(rlimits[0].kind, "RLIMIT_NOFILE");
@@ -139,18 +136,18 @@ fn the_ctr_run_spec_is_served_by_the_suite_modules() {
     let dev = &info.mounts[1];
     assert_eq!(dev.fs_type.as_deref(), Some("tmpfs"));
     assert_eq!(dev.options.as_deref(), Some("mode=755,size=65536k"));
-    assert_eq!(dev.flags, (libc::MS_NOSUID | libc::MS_STRICTATIME) as u64);
+    assert_eq!(dev.flags, flags(libc::MS_NOSUID | libc::MS_STRICTATIME));
     let sys = &info.mounts[5];
-    assert_eq!(sys.flags, (libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV | libc::MS_RDONLY) as u64);
+    assert_eq!(sys.flags, flags(libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV | libc::MS_RDONLY));
     let data = &info.mounts[7];
     assert_eq!(data.source.as_deref(), Some("/srv/data"));
     assert_eq!(data.fs_type, None);
-    assert_eq!(data.flags, (libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY) as u64);
+    assert_eq!(data.flags, flags(libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY));
     assert_eq!(info.mounts[14].source.as_deref(), Some("/dev/null"), "a masked file gets /dev/null");
     assert_eq!(info.mounts[15].fs_type.as_deref(), Some("tmpfs"), "a masked directory gets a tmpfs");
-    assert_eq!(info.mounts[15].flags, libc::MS_RDONLY as u64);
+    assert_eq!(info.mounts[15].flags, flags(libc::MS_RDONLY));
     assert_eq!(info.mounts[16].source.as_deref(), Some("/bundles/c1/rootfs/proc/sys"));
-    assert_eq!(info.mounts[16].flags, (libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY) as u64);
+    assert_eq!(info.mounts[16].flags, flags(libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY));
 }
 
 #[test]
@@ -197,29 +194,71 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         ("process.cwd", serde_json::json!({"process": {"cwd": "relative"}})),
         ("process.env[1]", serde_json::json!({"process": {"env": ["A=1", "broken"]}})),
         ("process.args", serde_json::json!({"process": {"args": []}})),
-        ("process.capabilities.permitted", serde_json::json!({"process": {"capabilities": {"effective": ["CAP_KILL"], "permitted": []}}})),
-        ("process.capabilities.ambient", serde_json::json!({"process": {"capabilities": {"ambient": ["CAP_CHOWN"]}}})),
-        ("process.capabilities.bounding", serde_json::json!({"process": {"capabilities": {"bounding": ["KILL"]}}})),
+        (
+            "process.capabilities.permitted",
+            serde_json::json!({"process": {"capabilities": {"effective": ["CAP_KILL"], "permitted": []}}}),
+        ),
+        (
+            "process.capabilities.ambient",
+            serde_json::json!({"process": {"capabilities": {"ambient": ["CAP_CHOWN"]}}}),
+        ),
+        (
+            "process.capabilities.bounding",
+            serde_json::json!({"process": {"capabilities": {"bounding": ["KILL"]}}}),
+        ),
         ("hooks", serde_json::json!({"hooks": {"prestart": []}})),
         ("domainname", serde_json::json!({"domainname": "example.org"})),
         ("root.readonly", serde_json::json!({"root": {"path": "rootfs", "readonly": true}})),
         ("linux.seccomp", serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}})),
         ("linux.sysctl", serde_json::json!({"linux": {"sysctl": {"net.ipv4.ip_forward": "1"}}})),
-        ("linux.devices", serde_json::json!({"linux": {"devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]}})),
-        ("linux.uidMappings", serde_json::json!({"linux": {"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}})),
-        ("linux.namespaces[5].type", serde_json::json!({"linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}, {"type": "user"}]}})),
-        ("linux.namespaces[0].path", serde_json::json!({"linux": {"namespaces": [{"type": "network", "path": "/proc/1/ns/net"}, {"type": "mount"}]}})),
+        (
+            "linux.devices",
+            serde_json::json!({"linux": {"devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]}}),
+        ),
+        (
+            "linux.uidMappings",
+            serde_json::json!({"linux": {"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}}),
+        ),
+        (
+            "linux.namespaces[5].type",
+            serde_json::json!({"linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}, {"type": "user"}]}}),
+        ),
+        (
+            "linux.namespaces[0].path",
+            serde_json::json!({"linux": {"namespaces": [{"type": "network", "path": "/proc/1/ns/net"}, {"type": "mount"}]}}),
+        ),
         ("linux.namespaces", serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}})),
         ("linux.rootfsPropagation", serde_json::json!({"linux": {"rootfsPropagation": "shared"}})),
         ("linux.cgroupsPath", serde_json::json!({"linux": {"cgroupsPath": "system.slice:cri:abc"}})),
-        ("linux.resources.blockIO", serde_json::json!({"linux": {"resources": {"blockIO": {"weight": 100}}}})),
+        (
+            "linux.resources.blockIO",
+            serde_json::json!({"linux": {"resources": {"blockIO": {"weight": 100}}}}),
+        ),
         ("linux.resources.cpu.cpus", serde_json::json!({"linux": {"resources": {"cpu": {"cpus": "0"}}}})),
-        ("linux.resources.devices[0]", serde_json::json!({"linux": {"resources": {"devices": [{"allow": true, "access": "rwm"}]}}})),
-        ("linux.resources.devices[1]", serde_json::json!({"linux": {"resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 7, "access": "rwm"}]}}})),
-        ("mounts[0].type", serde_json::json!({"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}]})),
-        ("mounts[0].options", serde_json::json!({"mounts": [{"destination": "/x", "type": "bind", "source": "/y", "options": ["rbind", "rshared"]}]})),
-        ("mounts[0].options", serde_json::json!({"mounts": [{"destination": "/x", "type": "bind", "source": "/y", "options": ["rbind", "mode=755"]}]})),
-        ("mounts[0].source", serde_json::json!({"mounts": [{"destination": "/x", "type": "bind", "source": "rel"}]})),
+        (
+            "linux.resources.devices[0]",
+            serde_json::json!({"linux": {"resources": {"devices": [{"allow": true, "access": "rwm"}]}}}),
+        ),
+        (
+            "linux.resources.devices[1]",
+            serde_json::json!({"linux": {"resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 7, "access": "rwm"}]}}}),
+        ),
+        (
+            "mounts[0].type",
+            serde_json::json!({"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}]}),
+        ),
+        (
+            "mounts[0].options",
+            serde_json::json!({"mounts": [{"destination": "/x", "type": "bind", "source": "/y", "options": ["rbind", "rshared"]}]}),
+        ),
+        (
+            "mounts[0].options",
+            serde_json::json!({"mounts": [{"destination": "/x", "type": "bind", "source": "/y", "options": ["rbind", "mode=755"]}]}),
+        ),
+        (
+            "mounts[0].source",
+            serde_json::json!({"mounts": [{"destination": "/x", "type": "bind", "source": "rel"}]}),
+        ),
         ("mounts[0].destination", serde_json::json!({"mounts": [{"destination": "x", "type": "tmpfs"}]})),
         ("linux.maskedPaths[0]", serde_json::json!({"linux": {"maskedPaths": ["proc/kcore"]}})),
     ];
@@ -242,4 +281,10 @@ fn merge(value: &mut serde_json::Value, patch: &serde_json::Value) {
         }
         (value, patch) => *value = patch.clone(),
     }
+}
+
+/// `MS_*` as launch-info flags (`c_ulong` is u32 on 32-bit targets).
+#[allow(clippy::unnecessary_cast)]
+fn flags(value: libc::c_ulong) -> u64 {
+    value as u64
 }
