@@ -93,3 +93,36 @@ fn collect(dir: &Path, pids: &mut Vec<i32>) {
         }
     }
 }
+
+/// The host's cgroup hierarchies under `/sys/fs/cgroup` from `/proc/self/mountinfo`: mount point
+/// and controllers (`None` for cgroup2), named controllers (`name=systemd`) left out.
+pub fn host_hierarchies() -> Vec<(String, Option<Vec<String>>)> {
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let left: Vec<&str> = left.split(' ').collect();
+        let right: Vec<&str> = right.split(' ').collect();
+        let (Some(point), Some(fstype), Some(options)) = (left.get(4), right.first(), right.get(2)) else {
+            continue;
+        };
+        if !point.starts_with("/sys/fs/cgroup") {
+            continue;
+        }
+        match *fstype {
+            "cgroup2" => out.push((point.to_string(), None)),
+            "cgroup" => {
+                let controllers: Vec<String> = options
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("name=") && !o.contains('='))
+                    .map(str::to_owned)
+                    .collect();
+                if !controllers.is_empty() {
+                    out.push((point.to_string(), Some(controllers)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

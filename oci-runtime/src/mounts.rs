@@ -7,6 +7,8 @@
 //!   whose `ro` the helper applies by a remount. `private` and `rprivate` (and `slave`,
 //!   `rslave`) are what every container mount already is: the container's root is made rslave,
 //!   so nothing it mounts reaches the host. Other propagation words are refused;
+//! - a `cgroup` mount shows the container its own cgroups, read-only ([`cgroup_mounts`]; no
+//!   cgroup namespace: the paths are the host's);
 //! - when a fresh file system is mounted at `/dev`, runc's default devices (`null`, `zero`,
 //!   `full`, `random`, `urandom`, `tty`) are bound from the host's nodes (the helper adds the
 //!   `/dev` symlinks itself);
@@ -20,6 +22,53 @@ use module_abi::ContainerMountInfo;
 
 use crate::bundle::Mount;
 use crate::translate::{HostView, TranslateError};
+
+/// The type a `cgroup` mount has until [`translate`] expands it.
+const CGROUP_MARKER: &str = "(cgroup)";
+
+/// The controllers whose hierarchies hold the container's own cgroup (the suite's cgroups
+/// isolators' and the containerizer's freezer); in the others it sits at the root.
+const MANAGED: [&str; 6] = ["cpu", "cpuacct", "memory", "pids", "devices", "freezer"];
+
+/// A `cgroup` mount (runc's form): a `tmpfs` at the destination and, for every cgroup hierarchy
+/// of the host, a read-only bind of the container's cgroup in it (its root where the container
+/// has none of its own) at `<destination>/<hierarchy's name>`; on a pure v2 host, one bind of
+/// the container's cgroup at the destination.
+fn cgroup_mounts(
+    m: &ContainerMountInfo,
+    host: &HostView<'_>,
+    container_cgroup: &str,
+) -> Vec<ContainerMountInfo> {
+    let ro_bind = flag(libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY)
+        | (m.flags & flag(libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC));
+    let hierarchies = (host.cgroup_mounts)();
+    let bind = |source: String, target: String| ContainerMountInfo {
+        target,
+        source: Some(source),
+        fs_type: None,
+        flags: ro_bind,
+        options: None,
+    };
+    if let [(point, None)] = hierarchies.as_slice() {
+        return vec![bind(format!("{point}/{container_cgroup}"), m.target.clone())];
+    }
+    let mut out = vec![ContainerMountInfo {
+        target: m.target.clone(),
+        source: Some("tmpfs".to_owned()),
+        fs_type: Some("tmpfs".to_owned()),
+        flags: flag(libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC),
+        options: Some("mode=755".to_owned()),
+    }];
+    for (point, controllers) in hierarchies {
+        let Some(name) = Path::new(&point).file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let own = controllers.is_some_and(|c| c.iter().any(|c| MANAGED.contains(&c.as_str())));
+        let source = if own { format!("{point}/{container_cgroup}") } else { point.clone() };
+        out.push(bind(source, format!("{}/{name}", m.target.trim_end_matches('/'))));
+    }
+    out
+}
 
 /// runc's default devices, created in a fresh `/dev`.
 pub const DEFAULT_DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -141,10 +190,14 @@ fn translate_one(index: usize, m: &Mount) -> Result<ContainerMountInfo, Translat
         return Err(TranslateError::new(format!("{field}.type"), "missing (and the mount is not a bind)"));
     };
     if kind == "cgroup" || kind == "cgroup2" {
-        return Err(TranslateError::new(
-            format!("{field}.type"),
-            format!("'{kind}' mounts are not supported by this runtime"),
-        ));
+        // Expanded by `translate` (it needs the host's hierarchies): a marker here.
+        return Ok(ContainerMountInfo {
+            target: m.destination.clone(),
+            source: None,
+            fs_type: Some(CGROUP_MARKER.to_owned()),
+            flags,
+            options: None,
+        });
     }
     Ok(ContainerMountInfo {
         target: m.destination.clone(),
@@ -162,9 +215,17 @@ pub fn translate(
     masked: &[String],
     readonly: &[String],
     host: &HostView<'_>,
+    container_cgroup: &str,
 ) -> Result<Vec<ContainerMountInfo>, TranslateError> {
-    let mut out =
-        mounts.iter().enumerate().map(|(i, m)| translate_one(i, m)).collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    for (index, m) in mounts.iter().enumerate() {
+        let mount = translate_one(index, m)?;
+        if mount.fs_type.as_deref() == Some(CGROUP_MARKER) {
+            out.extend(cgroup_mounts(&mount, host, container_cgroup));
+        } else {
+            out.push(mount);
+        }
+    }
     let fresh_dev = out.iter().any(|m| m.target == "/dev" && m.flags & flag(libc::MS_BIND) == 0);
     if fresh_dev {
         for device in DEFAULT_DEVICES {

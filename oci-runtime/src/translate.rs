@@ -3,7 +3,8 @@
 //!
 //! Each property goes where the suite already has it:
 //! - namespaces: `pid`, `ipc`, `uts` and `network` to the namespaces isolators, `mount` to the
-//!   launch (the containerizer clones it);
+//!   launch (the containerizer clones it); one with a `path` (`ipc`, `uts`, `network`, `cgroup`)
+//!   is joined by the containerizer's helper instead (a pod's namespaces under CRI);
 //! - `process.capabilities` to `linux/capabilities` (through `ContainerInfo.linux_info`),
 //!   `process.rlimits` to `posix/rlimits` (`ContainerInfo.rlimit_info`), `noNewPrivileges` to
 //!   `linux/nnp`;
@@ -20,8 +21,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use module_abi::{
-    CapabilityInfo, CommandInfo, ContainerInfo, ContainerLaunchInfo, EnvironmentVariable, LinuxInfo, RLimit,
-    RLimitInfo, Resources,
+    CapabilityInfo, CommandInfo, ContainerInfo, ContainerLaunchInfo, EnvironmentVariable, LinuxInfo,
+    NamespacePath, RLimit, RLimitInfo, Resources,
 };
 use thiserror::Error;
 
@@ -95,11 +96,16 @@ pub struct HostView<'a> {
     /// a file (`Some(false)`), or is absent: masked paths that do not exist are skipped, as runc
     /// does, and the kernel's `/proc` and `/sys` are the container's too.
     pub kind_of: &'a dyn Fn(&str) -> Option<bool>,
+    /// The host's cgroup hierarchies: mount point and controllers (`None` for cgroup2).
+    pub cgroup_mounts: &'a dyn Fn() -> Vec<(String, Option<Vec<String>>)>,
 }
 
 impl HostView<'_> {
     pub fn real() -> HostView<'static> {
-        HostView { kind_of: &|path: &str| std::fs::symlink_metadata(path).ok().map(|m| m.is_dir()) }
+        HostView {
+            kind_of: &|path: &str| std::fs::symlink_metadata(path).ok().map(|m| m.is_dir()),
+            cgroup_mounts: &crate::cgroups::host_hierarchies,
+        }
     }
 }
 
@@ -143,11 +149,28 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
     let mut mount_namespace = false;
     for (index, namespace) in linux.namespaces.iter().enumerate() {
         let field = format!("linux.namespaces[{index}]");
-        if namespace.path.is_some() {
-            return Err(TranslateError::new(
-                format!("{field}.path"),
-                "joining an existing namespace is not supported by this runtime",
-            ));
+        if let Some(path) = namespace.path.as_ref().filter(|p| !p.is_empty()) {
+            // Joined by the containerizer's helper (setns), instead of an isolator's new one.
+            let kind = match namespace.kind.as_str() {
+                "ipc" => "ipc",
+                "uts" => "uts",
+                "network" => "net",
+                "cgroup" => "cgroup",
+                other => {
+                    return Err(TranslateError::new(
+                        format!("{field}.path"),
+                        format!("joining a '{other}' namespace is not supported by this runtime"),
+                    ));
+                }
+            };
+            if kind == "uts" && spec.hostname.as_ref().is_some_and(|h| !h.is_empty()) {
+                return Err(TranslateError::new(
+                    "hostname",
+                    "needs a uts namespace of its own, not a joined one",
+                ));
+            }
+            launch_info.join_namespaces.push(NamespacePath { kind: kind.to_owned(), path: path.clone() });
+            continue;
         }
         match namespace.kind.as_str() {
             "pid" => isolation.push(module::PID_NS),
@@ -194,8 +217,14 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
     }
     let rootfs = bundle.join(&root.path);
     launch_info.rootfs = Some(rootfs.display().to_string());
-    launch_info.mounts =
-        mounts::translate(&spec.mounts, &rootfs, &linux.masked_paths, &linux.readonly_paths, host)?;
+    launch_info.mounts = mounts::translate(
+        &spec.mounts,
+        &rootfs,
+        &linux.masked_paths,
+        &linux.readonly_paths,
+        host,
+        &format!("{cgroups_root}/{container_id}"),
+    )?;
 
     // The process.
     if process.args.is_empty() {

@@ -60,7 +60,9 @@ impl Bundle {
         }
         let source = busybox().ok_or("no static busybox")?;
         std::fs::copy(&source, bin.join("busybox"))?;
-        for applet in ["sh", "cat", "sleep", "echo", "hostname", "tail", "grep", "ls", "id", "seq"] {
+        for applet in
+            ["sh", "cat", "sleep", "echo", "hostname", "tail", "grep", "ls", "id", "seq", "wc", "head"]
+        {
             std::os::unix::fs::symlink("busybox", bin.join(applet))?;
         }
         let mut config = ctr_run_config(&format!("/{}/{id}", sandbox.name), script);
@@ -204,7 +206,8 @@ fn reap(pid: i32) -> TestResult<i32> {
     }
 }
 
-/// `ctr run`'s config for a busybox container (containerd 1.6's default spec).
+/// `ctr run`'s config for a busybox container (containerd 1.6's default spec), plus CRI's
+/// `cgroup` mount.
 fn ctr_run_config(cgroups_path: &str, script: &str) -> Value {
     let caps = json!([
         "CAP_CHOWN",
@@ -242,7 +245,9 @@ fn ctr_run_config(cgroups_path: &str, script: &str) -> Value {
             {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
             {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
             {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
+            {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            // Not in ctr's spec but in CRI's.
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
         ],
         "linux": {
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
@@ -273,7 +278,9 @@ fn check(condition: bool, what: impl FnOnce() -> String) -> TestResult {
 /// the exit status, delete, nothing left.
 fn lifecycle_with_limits() -> TestResult {
     let script = "echo cgroup=$(grep memory /proc/self/cgroup); echo host=$(hostname); echo nofile=$(ulimit -n); \
-                  echo ro=$(grep ' /proc/sys ' /proc/mounts | grep -c ro,); echo ready; exec sleep 1000";
+                  echo ro=$(grep ' /proc/sys ' /proc/mounts | grep -c ro,); \
+                  echo limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null); \
+                  echo ready; exec sleep 1000";
     let patch = json!({"hostname": "box", "linux": {"resources": {
         "memory": {"limit": 67108864, "reservation": 33554432},
         "cpu": {"shares": 512, "quota": 50000, "period": 100000},
@@ -297,6 +304,7 @@ fn lifecycle_with_limits() -> TestResult {
     check(out.contains("host=box"), || format!("hostname: {out}"))?;
     check(out.contains("nofile=1024"), || format!("rlimit: {out}"))?;
     check(out.contains("ro=1"), || format!("/proc/sys is not read-only: {out}"))?;
+    check(out.contains("limit=67108864"), || format!("the cgroup mount does not show the limit: {out}"))?;
     check(s.read_cgroup("life", "memory", "memory.limit_in_bytes")? == "67108864", || "memory limit".into())?;
     check(s.read_cgroup("life", "cpu", "cpu.shares")? == "512", || "cpu shares".into())?;
     check(s.read_cgroup("life", "cpu", "cpu.cfs_quota_us")? == "50000", || "cfs quota".into())?;
@@ -401,6 +409,24 @@ fn exec_pause_update() -> TestResult {
         "memory limit not updated".into()
     })?;
     check(b.sandbox.read_cgroup("ex", "pids", "pids.max")? == "30", || "pids.max not updated".into())?;
+
+    // A second container joining this one's uts and network namespaces by path, as a pod's
+    // containers join its sandbox's.
+    let joiner = Bundle::new(
+        "joiner",
+        "echo host=$(hostname) links=$(ls /sys/class/net | wc -w); echo ready",
+        json!({"linux": {"namespaces": [
+            {"type": "pid"}, {"type": "mount"}, {"type": "ipc"},
+            {"type": "uts", "path": format!("/proc/{pid}/ns/uts")},
+            {"type": "network", "path": format!("/proc/{pid}/ns/net")}
+        ]}}),
+    )?;
+    let joiner_pid = joiner.create()?;
+    joiner.ok(&["start", "joiner"])?;
+    let out = joiner.wait_for_output("ready")?;
+    check(out.contains("host=exbox links=1"), || format!("not in the first container's namespaces: {out}"))?;
+    reap(joiner_pid)?;
+    joiner.delete_and_check(false)?;
 
     check(b.fails(&["delete", "ex"])?.contains("not stopped"), || "delete of a running container".into())?;
     b.delete_and_check(true)?;

@@ -333,8 +333,9 @@ impl Containerizer for LinuxContainerizer {
 
     fn launch(&self, request: &LaunchRequest) -> module_abi::Result<i32> {
         let name = name(&request.container_id)?;
-        let flags =
-            spec::validate(request).map_err(|reason| Error::Launch { container: name.to_owned(), reason })?;
+        let flags = spec::validate(request)
+            .and_then(|flags| crate::join::validate(&request.launch_info, flags).map(|()| flags))
+            .map_err(|reason| Error::Launch { container: name.to_owned(), reason })?;
         let helper = self.helper()?;
         let _reservation = self.reserve(name)?;
         let container = self.launch_reserved(name, request, flags, &helper)?;

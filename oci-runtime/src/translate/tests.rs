@@ -57,6 +57,12 @@ fn host() -> HostView<'static> {
             "/proc/kcore" => Some(false),
             _ => None,
         },
+        cgroup_mounts: &|| {
+            vec![
+                ("/sys/fs/cgroup/memory".to_owned(), Some(vec!["memory".to_owned()])),
+                ("/sys/fs/cgroup/blkio".to_owned(), Some(vec!["blkio".to_owned()])),
+            ]
+        },
     }
 }
 
@@ -175,6 +181,24 @@ fn cgroups_paths_name_the_root_and_the_container() {
 }
 
 #[test]
+fn namespaces_with_a_path_are_joined_not_created() {
+    let mut value = ctr_spec();
+    value["linux"]["namespaces"] = serde_json::json!([
+        {"type": "pid"}, {"type": "mount"},
+        {"type": "ipc", "path": "/proc/7/ns/ipc"}, {"type": "uts", "path": "/proc/7/ns/uts"},
+        {"type": "network", "path": "/var/run/netns/pod"}
+    ]);
+    let plan = plan_of(&value).unwrap();
+    let joined: Vec<(&str, &str)> =
+        plan.launch_info.join_namespaces.iter().map(|j| (j.kind.as_str(), j.path.as_str())).collect();
+    assert_eq!(joined, [("ipc", "/proc/7/ns/ipc"), ("uts", "/proc/7/ns/uts"), ("net", "/var/run/netns/pod")]);
+    for module in [module::IPC_NS, module::UTS_NS, module::NET_NS] {
+        assert!(!plan.isolation.iter().any(|m| m == module), "{module} would make a new namespace");
+    }
+    assert!(plan.isolation.iter().any(|m| m == module::PID_NS));
+}
+
+#[test]
 fn a_user_other_than_root_goes_to_the_launch() {
     let mut value = ctr_spec();
     value["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20]});
@@ -225,7 +249,7 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         ),
         (
             "linux.namespaces[0].path",
-            serde_json::json!({"linux": {"namespaces": [{"type": "network", "path": "/proc/1/ns/net"}, {"type": "mount"}]}}),
+            serde_json::json!({"linux": {"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}, {"type": "mount"}]}}),
         ),
         ("linux.namespaces", serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}})),
         ("linux.rootfsPropagation", serde_json::json!({"linux": {"rootfsPropagation": "shared"}})),
@@ -242,10 +266,6 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         (
             "linux.resources.devices[1]",
             serde_json::json!({"linux": {"resources": {"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 7, "access": "rwm"}]}}}),
-        ),
-        (
-            "mounts[0].type",
-            serde_json::json!({"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}]}),
         ),
         (
             "mounts[0].options",
@@ -287,4 +307,33 @@ fn merge(value: &mut serde_json::Value, patch: &serde_json::Value) {
 #[allow(clippy::unnecessary_cast)]
 fn flags(value: libc::c_ulong) -> u64 {
     value as u64
+}
+
+#[test]
+fn a_cgroup_mount_shows_the_containers_own_cgroups_read_only() {
+    let mut value = ctr_spec();
+    value["mounts"] = serde_json::json!([{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["ro", "nosuid", "noexec", "nodev"]}]);
+    let plan = plan_of(&value).unwrap();
+    let mounts: Vec<(&str, Option<&str>)> =
+        plan.launch_info.mounts.iter().take(3).map(|m| (m.target.as_str(), m.source.as_deref())).collect();
+    assert_eq!(
+        mounts,
+        [
+            ("/sys/fs/cgroup", Some("tmpfs")),
+            ("/sys/fs/cgroup/memory", Some("/sys/fs/cgroup/memory/default/c1")),
+            ("/sys/fs/cgroup/blkio", Some("/sys/fs/cgroup/blkio")),
+        ]
+    );
+    assert_eq!(
+        plan.launch_info.mounts[1].flags,
+        flags(
+            libc::MS_BIND
+                | libc::MS_REC
+                | libc::MS_RDONLY
+                | libc::MS_NOSUID
+                | libc::MS_NOEXEC
+                | libc::MS_NODEV
+        )
+    );
 }

@@ -119,6 +119,7 @@ fn launch(args: &Args) -> Result<i32, String> {
     // Opened before the mounts: after a pivot into a rootfs its path is out of reach.
     let status = runtime.open_for_status().map_err(|e| e.to_string())?;
     let release = request.release_fifo.as_deref().map(open_release_fifo).transpose()?;
+    crate::join::apply(&request.launch_info)?;
     setup::apply(&request)?;
     if let Some(fifo) = &release {
         wait_for_start(fifo)?;
