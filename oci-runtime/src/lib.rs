@@ -17,6 +17,7 @@ pub mod bundle;
 pub mod cgroups;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod exec;
 pub mod features;
 pub mod lifecycle;

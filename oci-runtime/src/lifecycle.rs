@@ -48,10 +48,11 @@ pub fn create(root: &Path, id: &str, options: &CreateOptions) -> anyhow::Result<
         .with_context(|| format!("cannot use the bundle {}", options.bundle.display()))?;
     let spec = Spec::load(&bundle)?;
     let plan = translate::plan(id, &bundle, &spec, &HostView::real())?;
-    if spec.process.as_ref().is_some_and(|p| p.terminal) || options.console_socket.is_some() {
-        // `process.terminal` is refused by the translation; a console socket without it has
-        // nothing to carry.
-        bail!("--console-socket: a terminal is not supported by this runtime");
+    let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
+    match (terminal, &options.console_socket) {
+        (true, None) => bail!("process.terminal needs --console-socket"),
+        (false, Some(_)) => bail!("--console-socket needs process.terminal in config.json"),
+        _ => {}
     }
     let config = RuntimeConfig::load()?;
     state.create()?;
@@ -88,6 +89,10 @@ fn create_in(
         inherit_stdio: true,
         release_fifo: Some(fifo.display().to_string()),
     };
+    if let Some(socket) = &options.console_socket {
+        let size = spec.process.as_ref().and_then(|p| p.console_size.clone());
+        crate::console::attach(socket, size.as_ref())?;
+    }
     let runtime = current_thread()?;
     let _entered = runtime.enter();
     let launched = engine.launch(&container)?;

@@ -122,8 +122,6 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
     let process = spec.process.as_ref().ok_or_else(|| TranslateError::new("process", "missing"))?;
     let linux = spec.linux.clone().unwrap_or_default();
     refuse_present(&[
-        ("process.terminal", process.terminal),
-        ("process.consoleSize", process.console_size.is_some()),
         ("process.commandLine", process.command_line.is_some()),
         ("process.apparmorProfile", process.apparmor_profile.as_deref().is_some_and(|p| !p.is_empty())),
         ("process.selinuxLabel", process.selinux_label.as_deref().is_some_and(|p| !p.is_empty())),

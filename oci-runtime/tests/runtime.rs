@@ -437,6 +437,52 @@ fn exec_pause_update() -> TestResult {
     Ok(())
 }
 
+/// `process.terminal` with `--console-socket`: the pty master comes over the socket, the command
+/// writes to the terminal.
+fn terminal_over_the_console_socket() -> TestResult {
+    let b = Bundle::new("tty", "echo on-the-terminal", json!({"process": {"terminal": true}}))?;
+    let socket = b.sandbox.base.join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket)?;
+    let socket_arg = socket.display().to_string();
+    let dir = b.dir.display().to_string();
+    let pid_file = b.sandbox.base.join("pid").display().to_string();
+    b.ok(&["create", "--bundle", &dir, "--console-socket", &socket_arg, "--pid-file", &pid_file, "tty"])?;
+    let pid: i32 = std::fs::read_to_string(&pid_file)?.trim().parse()?;
+    let (stream, _) = listener.accept()?;
+    let mut name = [0u8; 64];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let message = nix::sys::socket::recvmsg::<()>(
+        std::os::fd::AsRawFd::as_raw_fd(&stream),
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::empty(),
+    )?;
+    let master = message
+        .cmsgs()?
+        .find_map(|c| match c {
+            nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .ok_or("no descriptor came over the console socket")?;
+    // SAFETY: the descriptor was just received and nothing else owns it.
+    let mut master = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(master) };
+    b.ok(&["start", "tty"])?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    // Read until the text came (the read fails with EIO once the last slave is closed).
+    while !String::from_utf8_lossy(&out).contains("on-the-terminal") {
+        match std::io::Read::read(&mut master, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    check(String::from_utf8_lossy(&out).contains("on-the-terminal"), || format!("terminal output {out:?}"))?;
+    check(reap(pid)? == 0, || "the command failed".into())?;
+    drop(master);
+    b.delete_and_check(false)
+}
+
 /// The errors engines key on, each one line and exit 1, with nothing left behind.
 fn errors_are_one_line() -> TestResult {
     let b = Bundle::new("bad", "true", json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}}}))?;
@@ -491,5 +537,6 @@ fn main() {
     add("limits_hold_inside", &[Need::Containers, Need::Pids], limits_hold_inside);
     add("exec_pause_update", &[Need::Containers, Need::Pids], exec_pause_update);
     add("errors_are_one_line", &[Need::Containers], errors_are_one_line);
+    add("terminal_over_the_console_socket", &[Need::Containers], terminal_over_the_console_socket);
     suite.run()
 }

@@ -211,7 +211,6 @@ fn a_user_other_than_root_goes_to_the_launch() {
 #[test]
 fn what_is_not_implemented_is_an_error_naming_the_property() {
     let cases: Vec<(&str, serde_json::Value)> = vec![
-        ("process.terminal", serde_json::json!({"process": {"terminal": true}})),
         ("process.apparmorProfile", serde_json::json!({"process": {"apparmorProfile": "docker-default"}})),
         ("process.selinuxLabel", serde_json::json!({"process": {"selinuxLabel": "x"}})),
         ("process.scheduler", serde_json::json!({"process": {"scheduler": {"policy": "SCHED_OTHER"}}})),

@@ -59,6 +59,21 @@ impl Launcher {
         unsafe {
             command.pre_exec(|| SigSet::empty().thread_set_mask().map_err(std::io::Error::from));
         }
+        if self.inherit_stdin {
+            // A terminal as stdin (an OCI runtime's `process.terminal`) becomes the command's
+            // controlling terminal, in a session of its own, as runc's init does.
+            // SAFETY: isatty, setsid and ioctl(TIOCSCTTY) are async-signal-safe system calls on
+            // the child's own descriptor 0.
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::isatty(0) == 1 && (libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0)
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         Ok((program, command))
     }
 }
