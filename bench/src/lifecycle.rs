@@ -36,8 +36,14 @@ pub struct Runtime {
     pub samples: Vec<f64>,
 }
 
-/// Writes the OCI bundle: a busybox rootfs and a config with the harness's limits and namespaces.
+/// Writes the OCI bundle: a busybox rootfs and a config with the harness's limits and namespaces,
+/// running `/bin/true`.
 pub fn write_bundle(dir: &Path) -> Result<()> {
+    write_bundle_running(dir, &["/bin/true"])
+}
+
+/// [`write_bundle`] running `args` (`args[0]` is a busybox applet in `/bin`).
+pub fn write_bundle_running(dir: &Path, args: &[&str]) -> Result<()> {
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -47,13 +53,14 @@ pub fn write_bundle(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir.join("rootfs/proc"))?;
     std::fs::create_dir_all(dir.join("rootfs/dev"))?;
     std::fs::copy(busybox, bin.join("busybox"))?;
-    std::os::unix::fs::symlink("busybox", bin.join("true"))?;
+    let applet = args[0].rsplit('/').next().unwrap_or("true");
+    std::os::unix::fs::symlink("busybox", bin.join(applet))?;
     // cpus 0.5 and mem 64 MB by Mesos's formulas, as the cgroups isolators write them: shares
     // 512, CFS quota 50 ms per 100 ms period, a 64 MiB memory limit.
     let config = serde_json::json!({
         "ociVersion": "1.0.2",
         "process": {
-            "terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/true"],
+            "terminal": false, "user": {"uid": 0, "gid": 0}, "args": args,
             "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": true
         },
         "root": {"path": "rootfs", "readonly": true},
@@ -156,6 +163,11 @@ fn available(config: &Config, runtime: &str) -> Option<String> {
         "floor (unshare)" => "unshare",
         _ => return (!config.harness.exists()).then(|| format!("{} is not built", config.harness.display())),
     };
+    missing(program)
+}
+
+/// Why `program` cannot be run (not on `PATH`), or `None`.
+pub fn missing(program: &str) -> Option<String> {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
         .unwrap_or(false);

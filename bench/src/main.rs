@@ -11,7 +11,9 @@ mod lifecycle;
 mod load;
 mod machine;
 mod many;
+mod plot;
 mod report;
+mod scale;
 mod stats;
 
 use std::path::PathBuf;
@@ -41,8 +43,9 @@ struct Args {
     /// Rounds the lifecycle part is split into (the runtimes take turns each round).
     #[arg(long, default_value_t = 4)]
     rounds: usize,
-    /// Sizes of the many-at-once part, comma-separated (0 skips the part).
-    #[arg(long, default_value = "100,1000", value_delimiter = ',')]
+    /// Sizes of the many-at-once part, comma-separated (0 skips the part): live containers, at
+    /// each of which the harness and crun launch and destroy a batch more.
+    #[arg(long, default_value = "10,100,1000,2000", value_delimiter = ',')]
     many: Vec<usize>,
     /// Where latest.md and latest.json are written.
     #[arg(long, default_value = "bench/results")]
@@ -149,9 +152,17 @@ fn main() -> Result<()> {
     let lifecycle = lifecycle::measure(&config, &bundle);
 
     let mut many = Vec::new();
+    let mut crun_scale = Vec::new();
+    let sleeper = temp.path().join("sleeper");
+    lifecycle::write_bundle_running(&sleeper, &["/bin/sleep", "3600"])?;
     for &n in args.many.iter().filter(|n| **n > 0) {
-        eprintln!("many: {n} containers");
+        eprintln!("many: {n} containers (harness)");
         many.push(many::measure(&config, n).map_err(|e| format!("{e:#}")));
+        eprintln!("many: {n} containers (crun)");
+        crun_scale.push(match lifecycle::missing("crun") {
+            Some(missing) => Err(missing),
+            None => scale::measure(&sleeper, n).map_err(|e| format!("{e:#}")),
+        });
     }
     eprintln!("module load");
     let module_load = load::module_load(&config).map_err(|e| format!("{e:#}"));
@@ -168,6 +179,7 @@ fn main() -> Result<()> {
         notes: report::notes(hid_unified),
         lifecycle,
         many,
+        crun_scale,
         module_load,
         abi,
     };
@@ -175,7 +187,8 @@ fn main() -> Result<()> {
     let markdown = report::markdown(&results);
     std::fs::write(args.out.join("latest.md"), &markdown)?;
     std::fs::write(args.out.join("latest.json"), serde_json::to_vec_pretty(&results)?)?;
+    std::fs::write(args.out.join("scale.svg"), report::scale_plot(&results))?;
     println!("{markdown}");
-    eprintln!("written: {}/latest.md and latest.json", args.out.display());
+    eprintln!("written: {}/latest.md, latest.json and scale.svg", args.out.display());
     Ok(())
 }

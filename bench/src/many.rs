@@ -17,13 +17,20 @@ use crate::{Config, HARNESS_ISOLATION, HARNESS_RESOURCES};
 /// How many `@usage` sweeps are timed at each size.
 const SWEEPS: usize = 5;
 
+/// How many containers are launched, timed, once `n` are live: the launch cost at `n`.
+pub const BATCH: usize = 20;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Many {
     pub containers: usize,
     /// From the first line written to the last `launched` line read.
     pub launch_seconds: f64,
-    /// From `@destroy` to the last `finished` line.
+    /// Per launch, in ms, of [`BATCH`] more containers launched once `containers` are live.
+    pub launch_at_n_ms: f64,
+    /// From `@destroy` to the last `finished` line (of `containers` + [`BATCH`]).
     pub destroy_seconds: f64,
+    /// `destroy_seconds` per container, in ms.
+    pub destroy_per_container_ms: f64,
     /// VmRSS before any container (modules loaded), with all live, and VmHWM at the end, in KiB.
     pub rss_idle_kib: u64,
     pub rss_loaded_kib: u64,
@@ -77,7 +84,7 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
         .arg(format!("--work_dir={}", config.work_dir.display()))
         .arg(format!("--container_id_prefix={prefix}"))
         .arg("--file=-")
-        .arg(format!("--concurrency={n}"))
+        .arg(format!("--concurrency={}", n + BATCH))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -96,23 +103,31 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
     stdin.write_all("/bin/sleep 3600\n".repeat(n).as_bytes())?;
     let launched = wait_for(&mut lines, "launched", n)?;
     let launch_seconds = start.elapsed().as_secs_f64();
-    let pids: Vec<i32> = launched.iter().filter_map(|e| e["pid"].as_i64()).map(|p| p as i32).collect();
+    let mut pids: Vec<i32> = launched.iter().filter_map(|e| e["pid"].as_i64()).map(|p| p as i32).collect();
     let rss_loaded_kib = status_kib(pid, "VmRSS");
     let threads = status_kib(pid, "Threads");
+
+    // The cost of a launch with `n` live: a batch more, timed together.
+    let start = Instant::now();
+    stdin.write_all("/bin/sleep 3600\n".repeat(BATCH).as_bytes())?;
+    let more = wait_for(&mut lines, "launched", BATCH)?;
+    let launch_at_n_ms = start.elapsed().as_secs_f64() * 1e3 / BATCH as f64;
+    pids.extend(more.iter().filter_map(|e| e["pid"].as_i64()).map(|p| p as i32));
+    let live = n + BATCH;
 
     stdin.write_all("@usage\n".repeat(SWEEPS).as_bytes())?;
     let sweeps = wait_for(&mut lines, "usage", SWEEPS)?;
     let mut sweep_ms = Vec::new();
     for sweep in &sweeps {
-        if sweep["containers"].as_u64() != Some(n as u64) {
-            bail!("a sweep saw {} containers, not {n}", sweep["containers"]);
+        if sweep["containers"].as_u64() != Some(live as u64) {
+            bail!("a sweep saw {} containers, not {live}", sweep["containers"]);
         }
         sweep_ms.push(sweep["seconds"].as_f64().unwrap_or(f64::NAN) * 1e3);
     }
 
     let start = Instant::now();
     stdin.write_all(b"@destroy\n")?;
-    let finished = wait_for(&mut lines, "finished", n)?;
+    let finished = wait_for(&mut lines, "finished", live)?;
     let destroy_seconds = start.elapsed().as_secs_f64();
     let hwm_kib = status_kib(pid, "VmHWM");
     drop(stdin);
@@ -130,7 +145,9 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
     Ok(Many {
         containers: n,
         launch_seconds,
+        launch_at_n_ms,
         destroy_seconds,
+        destroy_per_container_ms: destroy_seconds * 1e3 / live as f64,
         rss_idle_kib,
         rss_loaded_kib,
         hwm_kib,

@@ -7,7 +7,9 @@ use serde::Serialize;
 use crate::lifecycle::Runtime;
 use crate::load::{AbiCall, ModuleLoad};
 use crate::machine::{Machine, Versions};
-use crate::many::Many;
+use crate::many::{BATCH, Many};
+use crate::plot::{Chart, Series};
+use crate::scale::CrunAtScale;
 use crate::stats::ratio;
 
 #[derive(Debug, Serialize)]
@@ -18,6 +20,8 @@ pub struct Results {
     pub notes: Vec<String>,
     pub lifecycle: Vec<Runtime>,
     pub many: Vec<Result<Many, String>>,
+    /// crun at the sizes of `many`, in the same order.
+    pub crun_scale: Vec<Result<CrunAtScale, String>>,
     pub module_load: Result<ModuleLoad, String>,
     pub abi: Result<Vec<AbiCall>, String>,
 }
@@ -91,33 +95,32 @@ pub fn markdown(r: &Results) -> String {
 
     let _ = writeln!(
         s,
-        "\n**Many at once** through one `run-many` (`/bin/sleep 3600` containers, launched, swept, destroyed):\n"
+        "\n**Many at once** through one `run-many` (`/bin/sleep 3600` containers): `n` launched, then {BATCH} more timed (the launch cost with `n` live), swept with `@usage`, all destroyed:\n"
     );
     let _ = writeln!(
         s,
-        "| containers | launch all | per launch | destroy all | RSS idle | RSS all live | per container | VmHWM | threads | `usage` sweep (median) | per container | left behind |"
+        "| live `n` | launch at `n` | launch all `n` | destroy (per container) | RSS idle | RSS all live | per container | VmHWM | threads | `usage` sweep (median) | per container | left behind |"
     );
     let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for many in &r.many {
         match many {
             Ok(x) => {
+                let live = (x.containers + BATCH) as f64;
                 let sweep = x.usage_sweep_ms.map(|u| u.median);
                 let _ = writeln!(
                     s,
-                    "| {} | {:.2} s | {} ms | {:.2} s | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} MiB | {} | {} | {} | {} |",
+                    "| {} | {} ms | {:.2} s | {} ms | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} MiB | {} | {} | {} | {} |",
                     x.containers,
+                    ms(x.launch_at_n_ms),
                     x.launch_seconds,
-                    ms(x.launch_seconds * 1e3 / x.containers as f64),
-                    x.destroy_seconds,
+                    ms(x.destroy_per_container_ms),
                     x.rss_idle_kib as f64 / 1024.0,
                     x.rss_loaded_kib as f64 / 1024.0,
                     x.rss_per_container_kib,
                     x.hwm_kib as f64 / 1024.0,
                     x.threads,
                     sweep.map(|v| format!("{} ms", ms(v))).unwrap_or_else(|| "-".to_owned()),
-                    sweep
-                        .map(|v| format!("{:.0} µs", v * 1e3 / x.containers as f64))
-                        .unwrap_or_else(|| "-".to_owned()),
+                    sweep.map(|v| format!("{:.0} µs", v * 1e3 / live)).unwrap_or_else(|| "-".to_owned()),
                     if x.leaks.is_empty() { "nothing".to_owned() } else { x.leaks.join("; ") },
                 );
             }
@@ -126,6 +129,45 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
+    let _ = writeln!(
+        s,
+        "\n**Scale side by side**: the cost of one more launch and of one destroy with `n` containers live (medians; the harness's destroy is `@destroy` of all, per container), and against `n` = {}:\n",
+        r.many.iter().flatten().map(|m| m.containers).min().unwrap_or(0)
+    );
+    let _ = writeln!(
+        s,
+        "| live `n` | harness launch | crun launch | harness destroy | crun destroy | harness launch vs smallest `n` | crun launch vs smallest `n` |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|");
+    let harness_base = r.many.iter().flatten().next().map(|m| m.launch_at_n_ms);
+    let crun_base = r.crun_scale.iter().flatten().next().and_then(|c| c.launch_ms.map(|l| l.median));
+    for (many, crun) in r.many.iter().zip(&r.crun_scale) {
+        let n =
+            many.as_ref().map(|m| m.containers).or_else(|_| crun.as_ref().map(|c| c.containers)).unwrap_or(0);
+        let harness_launch = many.as_ref().ok().map(|m| m.launch_at_n_ms);
+        let harness_destroy = many.as_ref().ok().map(|m| m.destroy_per_container_ms);
+        let crun_launch = crun.as_ref().ok().and_then(|c| c.launch_ms.map(|l| l.median));
+        let crun_destroy = crun.as_ref().ok().and_then(|c| c.destroy_ms.map(|l| l.median));
+        let cell = |v: Option<f64>| v.map(|v| format!("{} ms", ms(v))).unwrap_or_else(|| "-".to_owned());
+        let vs = |v: Option<f64>, base: Option<f64>| match (v, base) {
+            (Some(v), Some(b)) if b > 0.0 => format!("{:.2}x", v / b),
+            _ => "-".to_owned(),
+        };
+        let mut row = format!(
+            "| {n} | {} | {} | {} | {} | {} | {} |",
+            cell(harness_launch),
+            cell(crun_launch),
+            cell(harness_destroy),
+            cell(crun_destroy),
+            vs(harness_launch, harness_base),
+            vs(crun_launch, crun_base)
+        );
+        if let Err(e) = crun {
+            row.push_str(&format!(" crun not measured: {e}"));
+        }
+        let _ = writeln!(s, "{row}");
+    }
+    let _ = writeln!(s, "\n![launch, destroy and memory against live containers](scale.svg)");
 
     let _ = writeln!(s, "\n**ABI call overhead** (criterion medians, `org_apache_mesos_NoopIsolator`):\n");
     match &r.abi {
@@ -183,4 +225,46 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// The scale plot ([`crate::plot`]): launch and destroy cost, harness beside crun, and the
+/// harness's memory, against the number of live containers.
+pub fn scale_plot(r: &Results) -> String {
+    let harness = |f: fn(&Many) -> f64| -> Vec<(f64, f64)> {
+        r.many.iter().flatten().map(|m| (m.containers as f64, f(m))).collect()
+    };
+    let crun = |f: fn(&CrunAtScale) -> Option<f64>| -> Vec<(f64, f64)> {
+        r.crun_scale.iter().flatten().filter_map(|c| Some((c.containers as f64, f(c)?))).collect()
+    };
+    crate::plot::svg(&[
+        Chart {
+            title: "launch with n live",
+            unit: "ms per container",
+            series: vec![
+                Series { name: "harness run-many", colour: "#1f77b4", points: harness(|m| m.launch_at_n_ms) },
+                Series { name: "crun", colour: "#d62728", points: crun(|c| c.launch_ms.map(|l| l.median)) },
+            ],
+        },
+        Chart {
+            title: "destroy",
+            unit: "ms per container",
+            series: vec![
+                Series {
+                    name: "harness run-many",
+                    colour: "#1f77b4",
+                    points: harness(|m| m.destroy_per_container_ms),
+                },
+                Series { name: "crun", colour: "#d62728", points: crun(|c| c.destroy_ms.map(|l| l.median)) },
+            ],
+        },
+        Chart {
+            title: "harness memory",
+            unit: "MiB RSS, all live",
+            series: vec![Series {
+                name: "harness run-many",
+                colour: "#1f77b4",
+                points: harness(|m| m.rss_loaded_kib as f64 / 1024.0),
+            }],
+        },
+    ])
 }

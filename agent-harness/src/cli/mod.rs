@@ -297,7 +297,9 @@ impl ContainerModules {
         let parsed = parse_isolation(&self.isolation)?;
         let params = self.agent.params()?;
         let user = self.source.manifests()?.unwrap_or_default();
-        let manager = crate::engine::modules::load_with_suite(&user, self.source.policy(), &params)?;
+        let wanted = parsed.wanted_modules(&self.containerizer);
+        let manager =
+            crate::engine::modules::load_with_suite(&user, self.source.policy(), &params, Some(&wanted))?;
         let isolation = crate::engine::modules::resolve_isolation(&manager, &parsed, &params)?;
         let set = crate::engine::ModuleSet {
             manifest: crate::engine::modules::resolved_manifest(&manager).to_json(),

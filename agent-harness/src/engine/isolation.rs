@@ -73,6 +73,32 @@ pub struct Isolation {
     pub warnings: Vec<String>,
 }
 
+impl Isolation {
+    /// The module names these isolators can resolve to, plus `containerizer`: what a harness
+    /// must load of the suite's libraries to launch with them (see [`resolve`]; `cgroups/all`
+    /// stands for every cgroups isolator, and `filesystem/posix` is wanted when no
+    /// `filesystem/*` is named, as Mesos always adds one).
+    pub fn wanted_modules(&self, containerizer: &str) -> HashSet<String> {
+        let mut wanted: HashSet<String> = HashSet::new();
+        for item in &self.items {
+            if item == "cgroups/all" {
+                wanted.extend(
+                    CGROUPS_CONTROLLERS.iter().filter_map(|(name, _)| builtin_module(name)).map(String::from),
+                );
+            } else {
+                wanted.insert(builtin_module(item).unwrap_or(item).to_owned());
+            }
+        }
+        let has_filesystem =
+            wanted.iter().any(|m| builtin_name(m).is_some_and(|n| n.starts_with("filesystem/")));
+        if !has_filesystem {
+            wanted.extend(builtin_module("filesystem/posix").map(String::from));
+        }
+        wanted.insert(containerizer.to_owned());
+        wanted
+    }
+}
+
 /// Splits and checks an `--isolation` value (see the module docs).
 pub fn parse(flag: &str) -> Result<Isolation, ModulesError> {
     let tokens: Vec<&str> = flag.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
@@ -360,6 +386,38 @@ mod tests {
 
     fn items(flag: &str) -> Vec<String> {
         parse(flag).unwrap().items
+    }
+
+    fn wanted(flag: &str) -> Vec<String> {
+        let mut names: Vec<String> =
+            parse(flag).unwrap().wanted_modules("org_apache_mesos_LinuxContainerizer").into_iter().collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_launch_wants_the_named_modules_the_containerizer_and_a_filesystem_isolator() {
+        assert_eq!(
+            wanted("cgroups/cpu,namespaces/pid,my_module"),
+            [
+                "my_module",
+                "org_apache_mesos_CgroupsCpuIsolator",
+                "org_apache_mesos_LinuxContainerizer",
+                "org_apache_mesos_NamespacesPidIsolator",
+                "org_apache_mesos_PosixFilesystemIsolator",
+            ]
+        );
+        // A filesystem isolator named either way replaces filesystem/posix.
+        assert!(!wanted("filesystem/linux").contains(&"org_apache_mesos_PosixFilesystemIsolator".to_owned()));
+        assert!(
+            !wanted("org_apache_mesos_LinuxFilesystemIsolator")
+                .contains(&"org_apache_mesos_PosixFilesystemIsolator".to_owned())
+        );
+        // cgroups/all may resolve to any cgroups isolator.
+        let all = wanted("cgroups/all");
+        for name in ["cgroups/cpu", "cgroups/mem", "cgroups/pids", "cgroups/devices"] {
+            assert!(all.contains(&builtin_module(name).unwrap().to_owned()), "{name}");
+        }
     }
 
     #[test]

@@ -211,17 +211,26 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
 }
 
 /// Loads the user's manifests, then the suite's modules they do not replace (with the agent
-/// flags' `params`), checking library paths under `policy`.
+/// flags' `params`), checking library paths under `policy`. With `wanted`, only the suite's
+/// libraries holding one of those modules are loaded ([`Isolation::wanted_modules`]).
 pub fn load_with_suite(
     user: &[SourcedManifest],
     policy: PathPolicy,
     params: &AgentParams,
+    wanted: Option<&HashSet<String>>,
 ) -> Result<ModuleManager, ModulesError> {
     let mut manager = ModuleManager::with_policy(policy);
     manager.load_all(user).map_err(ModulesError::Load)?;
     let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
     match suite_modules(&loaded, policy, params)? {
-        Some(suite) => {
+        Some(mut suite) => {
+            // Each library costs a dlopen, its relocations and the checks of every module:
+            // a launch loads only the libraries holding a module it can use.
+            if let Some(wanted) = wanted {
+                suite.manifest.libraries.retain(|library| {
+                    library.modules.iter().any(|m| m.name.as_ref().is_some_and(|n| wanted.contains(n)))
+                });
+            }
             tracing::debug!(source = %suite.source, "loading the suite's modules");
             manager.load(&suite).map_err(ModulesError::Load)?;
         }

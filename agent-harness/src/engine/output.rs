@@ -12,9 +12,13 @@
 //!   file descriptions: `O_APPEND`, an offset shared with the caller's shell, pipes, terminals and
 //!   sockets all behave as the caller set them up. A slow reader slows the copy and loses nothing:
 //!   the files keep every byte until it is copied;
-//! - woken by inotify (`IN_MODIFY`) whenever a file grows, so interactive output shows at once
-//!   (where inotify is refused, say past `fs.inotify.max_user_instances`, it looks every
-//!   [`POLL_WITHOUT_INOTIFY`] instead).
+//! - first by looking at the files after short, growing pauses ([`EARLY_LOOKS`], about 30 ms in
+//!   all), then, for a container that runs longer, woken by inotify (`IN_MODIFY`) whenever a file
+//!   grows, so interactive output shows at once (where inotify is refused, say past
+//!   `fs.inotify.max_user_instances`, it looks every [`POLL_WITHOUT_INOTIFY`] instead). Short
+//!   containers never make an inotify instance: closing one waits for an SRCU grace period
+//!   (`fsnotify_destroy_group`), measured at about 6 ms here, which a `/bin/true` container
+//!   would otherwise pay on every `run`.
 //!
 //! When every process of the container is gone the files are complete: [`Follower::complete`] has
 //! the thread copy each file to its end and stop, and [`Follower::delivered`] (or
@@ -42,6 +46,9 @@ const CHUNK: usize = 128 * 1024;
 
 /// How often the files are looked at when inotify cannot be had.
 pub const POLL_WITHOUT_INOTIFY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The pauses, in milliseconds, after which the files are looked at before inotify is set up.
+pub const EARLY_LOOKS: [u16; 5] = [1, 2, 4, 8, 16];
 
 /// Why the output of a container cannot be followed: the file, or the pipe or thread of the copy.
 #[derive(Debug, Error)]
@@ -103,16 +110,12 @@ impl Follower {
 
     /// Follows each stream's file from its current end (creating it, empty, when it is missing).
     pub fn follow(streams: Vec<Stream>) -> Result<Follower, OutputError> {
-        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-            .inspect_err(
-                |e| tracing::info!(error = %e, "no inotify for the container's output: polling its files"),
-            )
-            .ok();
-        Follower::follow_with(streams, inotify)
+        Follower::follow_with(streams, Wake::Inotify, &EARLY_LOOKS)
     }
 
-    /// [`Self::follow`], woken by `inotify` or, without it, polling.
-    fn follow_with(streams: Vec<Stream>, mut inotify: Option<Inotify>) -> Result<Follower, OutputError> {
+    /// [`Self::follow`], looking at the files after each pause of `early` (ms), then woken as
+    /// `wake` says.
+    fn follow_with(streams: Vec<Stream>, wake: Wake, early: &'static [u16]) -> Result<Follower, OutputError> {
         let mut sources = Vec::new();
         for stream in streams {
             let Stream { name, path, sink } = stream;
@@ -121,11 +124,6 @@ impl Follower {
             // can be watched before anything in the container exists.
             OpenOptions::new().append(true).create(true).mode(0o644).open(&path).map_err(failed)?;
             let mut file = File::open(&path).map_err(failed)?;
-            // The watch comes before the first read: a write after it always wakes the thread.
-            if let Some(Err(e)) = inotify.as_ref().map(|i| i.add_watch(&path, AddWatchFlags::IN_MODIFY)) {
-                tracing::info!(path = %path.display(), error = %e, "cannot watch the output file: polling it");
-                inotify = None;
-            }
             file.seek(SeekFrom::End(0)).map_err(failed)?;
             sources.push(Source { name, path, file, sink });
         }
@@ -135,7 +133,7 @@ impl Follower {
         let thread = std::thread::Builder::new()
             .name("output".to_owned())
             .spawn(move || {
-                let problems = copy_until_complete(sources, inotify.as_ref(), &complete_read);
+                let problems = copy_until_complete(sources, wake, early, &complete_read);
                 drop(finished_tx);
                 problems
             })
@@ -168,17 +166,48 @@ impl Follower {
     }
 }
 
-/// The copying thread: copies whatever the files hold, then sleeps until one grows (or, without
-/// inotify, a moment passed) or `complete` is hung up; after the hang-up, one last copy to the
-/// ends of the files.
+/// How the copying thread is woken after the early looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// By inotify, or by polling where inotify is refused.
+    Inotify,
+    /// By polling every [`POLL_WITHOUT_INOTIFY`] (tests of the fallback).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Poll,
+}
+
+/// Watches every source's file for growth; `None` (polling then) where inotify is refused.
+fn watch(sources: &[Source]) -> Option<Inotify> {
+    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+        .inspect_err(
+            |e| tracing::info!(error = %e, "no inotify for the container's output: polling its files"),
+        )
+        .ok()?;
+    for source in sources {
+        if let Err(e) = inotify.add_watch(&source.path, AddWatchFlags::IN_MODIFY) {
+            tracing::info!(path = %source.path.display(), error = %e, "cannot watch the output file: polling it");
+            return None;
+        }
+    }
+    Some(inotify)
+}
+
+/// The copying thread: copies whatever the files hold, then sleeps until one grows (or a moment
+/// passed, while the early looks last or without inotify) or `complete` is hung up; after the
+/// hang-up, one last copy to the ends of the files. Every watch is made before the copy that
+/// follows it, so a write after the watch always wakes the thread.
 fn copy_until_complete(
     mut sources: Vec<Source>,
-    inotify: Option<&Inotify>,
+    wake: Wake,
+    early: &'static [u16],
     complete: &OwnedFd,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut buffer = vec![0u8; CHUNK];
     let mut ending = false;
+    let mut early = early.iter();
+    let mut inotify: Option<Inotify> = None;
+    let mut watch_tried = wake == Wake::Poll;
     loop {
         for source in &mut sources {
             source.copy_available(&mut buffer, &mut problems);
@@ -187,12 +216,13 @@ fn copy_until_complete(
             return problems;
         }
         let mut fds = vec![PollFd::new(complete.as_fd(), PollFlags::POLLIN)];
-        let timeout = match inotify {
-            Some(inotify) => {
+        let timeout = match (early.next(), &inotify) {
+            (Some(&ms), _) => PollTimeout::from(ms),
+            (None, Some(inotify)) => {
                 fds.push(PollFd::new(inotify.as_fd(), PollFlags::POLLIN));
                 PollTimeout::NONE
             }
-            None => PollTimeout::try_from(POLL_WITHOUT_INOTIFY).unwrap_or(PollTimeout::NONE),
+            (None, None) => PollTimeout::try_from(POLL_WITHOUT_INOTIFY).unwrap_or(PollTimeout::NONE),
         };
         match poll(&mut fds, timeout) {
             Ok(_) => ending = fds[0].revents().is_some_and(|r| !r.is_empty()),
@@ -202,8 +232,14 @@ fn copy_until_complete(
         }
         // Which file grew does not matter: both are read to their ends at the top of the loop.
         // One read of the queue: what a busy writer adds meanwhile just wakes the next poll.
-        if let Some(inotify) = inotify {
+        if let Some(inotify) = &inotify {
             let _ = inotify.read_events();
+        }
+        // The early looks are over and the container still runs: from now on, be woken (once
+        // tried, never again: where inotify is refused, polling stays).
+        if !ending && early.len() == 0 && !watch_tried {
+            watch_tried = true;
+            inotify = watch(&sources);
         }
     }
 }
@@ -321,6 +357,57 @@ mod tests {
         assert_eq!(rest, b"second\n", "the last bytes come, then the end (the thread's duplicate is closed)");
     }
 
+    /// How many inotify instances this process holds (nextest runs each test in its own process).
+    fn inotify_instances() -> usize {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+            .filter(|target| target.to_string_lossy() == "anon_inode:inotify")
+            .count()
+    }
+
+    #[test]
+    fn no_inotify_while_the_early_looks_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stdout");
+        let (mut reader, sink) = pipe();
+        // One long early look: the thread polls the whole time and copies at the end.
+        let follower = Follower::follow_with(
+            vec![Stream { name: "stdout", path: path.clone(), sink: Some(sink) }],
+            Wake::Inotify,
+            &[60_000],
+        )
+        .unwrap();
+        appender(&path).write_all(b"short\n").unwrap();
+        assert_eq!(inotify_instances(), 0, "no inotify instance while the early looks last");
+        assert!(follower.wait().is_empty());
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"short\n");
+    }
+
+    #[test]
+    fn after_the_early_looks_the_files_are_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stdout");
+        let (mut reader, sink) = pipe();
+        let follower =
+            Follower::follow(vec![Stream { name: "stdout", path: path.clone(), sink: Some(sink) }]).unwrap();
+        // After the early looks the thread watches the file; wait for that (no timing asserted).
+        let deadline = std::time::Instant::now() + HANG;
+        while inotify_instances() == 0 {
+            assert!(std::time::Instant::now() < deadline, "the file was never watched");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Woken by the watch: what is appended now is copied before `complete`.
+        appender(&path).write_all(b"late\n").unwrap();
+        let mut got = [0u8; 5];
+        reader.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"late\n");
+        assert!(follower.wait().is_empty());
+        assert_eq!(inotify_instances(), 0, "the watch ends with the copy");
+    }
+
     #[test]
     fn starts_where_the_file_ended_and_creates_a_missing_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -429,7 +516,7 @@ mod tests {
         let path = dir.path().join("stdout");
         let (mut reader, sink) = pipe();
         let stream = Stream { name: "stdout", path: path.clone(), sink: Some(sink) };
-        let follower = Follower::follow_with(vec![stream], None).unwrap();
+        let follower = Follower::follow_with(vec![stream], Wake::Poll, &EARLY_LOOKS).unwrap();
         appender(&path).write_all(b"polled\n").unwrap();
         let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
         assert_eq!(poll(&mut fds, PollTimeout::try_from(HANG).unwrap()).unwrap(), 1, "nothing came");

@@ -288,7 +288,7 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
         kit_suite_modules(&work_dir, &user_loaded)
             .map(|kit| crate::engine::modules::with_agent_params(kit, &options.agent)),
     );
-    let manager = load_with_suite(&manifests, options.policy, &options.agent)?;
+    let manager = load_with_suite(&manifests, options.policy, &options.agent, None)?;
     let isolation = crate::engine::modules::resolve_isolation(&manager, &options.isolation, &options.agent)?;
     let set = ModuleSet {
         manifest: resolved_manifest(&manager).to_json(),

@@ -106,7 +106,7 @@ impl Subsystem for CpuSubsystem {
         resources: &Resources,
         limits: &Resources,
     ) -> Result<ResourceStatistics> {
-        let stats = cgroup.stats().map_err(ctx.cgroup("read the cpu statistics"))?;
+        let stats = cgroup.cpu_stats().map_err(ctx.cgroup("read the cpu statistics"))?;
         let spec = cpu_spec(ctx, resources, limits, self.enable_cfs)?;
         let quota = spec.as_ref().and_then(formulas::cpu_quota);
         let mut out = ResourceStatistics {

@@ -111,7 +111,7 @@ impl Subsystem for MemSubsystem {
         resources: &Resources,
         limits: &Resources,
     ) -> Result<ResourceStatistics> {
-        let stats = cgroup.stats().map_err(ctx.cgroup("read the memory statistics"))?;
+        let stats = cgroup.memory_stats(self.limit_swap).map_err(ctx.cgroup("read the memory statistics"))?;
         let mut out = ResourceStatistics {
             mem_total_bytes: stats.mem_total_bytes,
             mem_rss_bytes: stats.mem_rss_bytes,

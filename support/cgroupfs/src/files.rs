@@ -11,14 +11,33 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// Reads a whole control file: open, reads until end of file, close. Unlike
+/// `fs::read_to_string` it asks for no size hint (`statx`): cgroupfs reports 4096 or 0 for every
+/// file, and a usage sweep reads thousands of them.
+fn read_text(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let mut chunk = [0u8; 4096];
+    let mut bytes = Vec::new();
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// Reads a whole control file.
 pub(crate) fn read(path: &Path) -> Result<String> {
-    fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })
+    read_text(path).map_err(|source| Error::Read { path: path.to_owned(), source })
 }
 
 /// Reads a control file that may be absent (an optional kernel feature); `None` when it is missing.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
+    match read_text(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Read { path: path.to_owned(), source }),

@@ -72,8 +72,16 @@ pub trait CgroupManager {
     /// `devices.deny` of everything, then one `devices.allow` line per rule; on v2 an eBPF device
     /// filter attached to the cgroup ([`crate::ebpf`]).
     fn update_devices(&self, rules: &[DeviceRule]) -> Result<()>;
-    /// Reads the statistics of the controllers in use.
+    /// Reads the statistics of the controllers in use (everything [`Self::cpu_stats`] and
+    /// [`Self::memory_stats`] read, plus the peak memory use).
     fn stats(&self) -> Result<Statistics>;
+    /// Reads only what `cgroups/cpu` reports: CPU times, throttling and the processes. A usage
+    /// sweep calls this and [`Self::memory_stats`] from different isolators, so each reads only
+    /// its own files.
+    fn cpu_stats(&self) -> Result<Statistics>;
+    /// Reads only what `cgroups/mem` reports: usage, `memory.stat`, kernel memory and, when
+    /// `swap` (Mesos's `--cgroups_limit_swap`), memory+swap.
+    fn memory_stats(&self, swap: bool) -> Result<Statistics>;
     /// The threads in the cgroup and its descendants (v1 `tasks`, v2 `cgroup.threads`), sorted.
     fn threads(&self) -> Result<Vec<i32>>;
     /// A descriptor that becomes readable on OOM (and on other memory events, see [`OomListener`]).
@@ -148,6 +156,12 @@ impl CgroupManager for Cgroup {
     }
     fn stats(&self) -> Result<Statistics> {
         delegate!(self, cg => cg.stats())
+    }
+    fn cpu_stats(&self) -> Result<Statistics> {
+        delegate!(self, cg => cg.cpu_stats())
+    }
+    fn memory_stats(&self, swap: bool) -> Result<Statistics> {
+        delegate!(self, cg => cg.memory_stats(swap))
     }
     fn threads(&self) -> Result<Vec<i32>> {
         delegate!(self, cg => cg.threads())

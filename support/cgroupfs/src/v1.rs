@@ -105,6 +105,41 @@ impl V1Cgroup {
     }
 }
 
+impl V1Cgroup {
+    /// CPU times (`cpuacct.stat`), throttling (`cpu.stat`) and the number of processes.
+    fn read_cpu_stats(&self, stats: &mut Statistics) -> Result<()> {
+        if let Ok(dir) = self.dir(Controller::Cpuacct) {
+            let map = files::read_flat_keyed(&dir.join("cpuacct.stat"))?;
+            stats::apply_cpuacct_stat(stats, &map, stats::clock_ticks_per_second());
+        }
+        if let Ok(dir) = self.dir(Controller::Cpu) {
+            stats::apply_v1_cpu_stat(stats, &files::read_flat_keyed(&dir.join("cpu.stat"))?);
+        }
+        // Every process of the container is in each of its hierarchies: one is enough to count
+        // them (as Mesos counts in the isolator's own hierarchy).
+        let dir = self.dir(Controller::Cpuacct).or_else(|_| self.dir(Controller::Cpu));
+        stats.processes = Some(match dir {
+            Ok(dir) => kill::pids_in_subtree(dir)?.len() as u64,
+            Err(_) => self.pids()?.len() as u64,
+        });
+        Ok(())
+    }
+
+    /// `memory.usage_in_bytes`, `memory.stat`, kernel memory and, with `swap`, memory+swap.
+    fn read_memory_stats(&self, stats: &mut Statistics, swap: bool) -> Result<()> {
+        let Ok(dir) = self.dir(Controller::Memory) else { return Ok(()) };
+        stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.usage_in_bytes"))?);
+        stats::apply_v1_memory_stat(stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+        // Kernel memory and memory+swap have counters of their own, present only when the
+        // kernel accounts them.
+        stats.mem_kmem_usage_bytes = read_optional_u64(&dir.join("memory.kmem.usage_in_bytes"))?;
+        if swap {
+            stats.mem_total_memsw_bytes = read_optional_u64(&dir.join("memory.memsw.usage_in_bytes"))?;
+        }
+        Ok(())
+    }
+}
+
 impl CgroupManager for V1Cgroup {
     fn create(&self) -> Result<()> {
         let dirs = self.distinct_dirs();
@@ -238,23 +273,23 @@ impl CgroupManager for V1Cgroup {
 
     fn stats(&self) -> Result<Statistics> {
         let mut stats = Statistics::default();
-        if let Ok(dir) = self.dir(Controller::Cpuacct) {
-            let map = files::read_flat_keyed(&dir.join("cpuacct.stat"))?;
-            stats::apply_cpuacct_stat(&mut stats, &map, stats::clock_ticks_per_second());
-        }
-        if let Ok(dir) = self.dir(Controller::Cpu) {
-            stats::apply_v1_cpu_stat(&mut stats, &files::read_flat_keyed(&dir.join("cpu.stat"))?);
-        }
+        self.read_cpu_stats(&mut stats)?;
+        self.read_memory_stats(&mut stats, true)?;
         if let Ok(dir) = self.dir(Controller::Memory) {
-            stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.usage_in_bytes"))?);
             stats.mem_max_usage_bytes = Some(files::read_u64(&dir.join("memory.max_usage_in_bytes"))?);
-            stats::apply_v1_memory_stat(&mut stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
-            // Kernel memory and memory+swap have counters of their own, present only when the
-            // kernel accounts them.
-            stats.mem_kmem_usage_bytes = read_optional_u64(&dir.join("memory.kmem.usage_in_bytes"))?;
-            stats.mem_total_memsw_bytes = read_optional_u64(&dir.join("memory.memsw.usage_in_bytes"))?;
         }
-        stats.processes = Some(self.pids()?.len() as u64);
+        Ok(stats)
+    }
+
+    fn cpu_stats(&self) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        self.read_cpu_stats(&mut stats)?;
+        Ok(stats)
+    }
+
+    fn memory_stats(&self, swap: bool) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        self.read_memory_stats(&mut stats, swap)?;
         Ok(stats)
     }
 

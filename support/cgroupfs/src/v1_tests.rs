@@ -124,7 +124,22 @@ fn stats_and_oom_message() {
             ("cgroup.procs", "5\n6\n"),
         ],
     );
+    // Each isolator's part reads only its own files.
+    let cpu = cg.cpu_stats().unwrap();
+    assert_eq!(
+        (cpu.cpus_user_time_secs, cpu.cpus_nr_throttled, cpu.processes),
+        (Some(3.0), Some(2), Some(2))
+    );
+    assert_eq!((cpu.mem_total_bytes, cpu.mem_rss_bytes), (None, None));
+    let memory = cg.memory_stats(false).unwrap();
+    assert_eq!((memory.mem_total_bytes, memory.mem_rss_bytes), (Some(12288), Some(4096)));
+    assert_eq!(
+        (memory.cpus_user_time_secs, memory.processes, memory.mem_max_usage_bytes),
+        (None, None, None)
+    );
+
     let stats = cg.stats().unwrap();
+    assert_eq!(stats.mem_max_usage_bytes, Some(33554432));
     assert_eq!(stats.cpus_user_time_secs, Some(3.0));
     assert_eq!(stats.cpus_system_time_secs, Some(1.0));
     assert_eq!(stats.cpus_nr_throttled, Some(2));
@@ -195,6 +210,8 @@ fn limit_swap_holds_memory_plus_swap_to_the_hard_limit() {
         .unwrap();
     assert_eq!(fake::read(dir.join(MEMSW_LIMIT)), "-1");
     assert_eq!(cg.stats().unwrap().mem_total_memsw_bytes, Some(12288));
+    assert_eq!(cg.memory_stats(true).unwrap().mem_total_memsw_bytes, Some(12288));
+    assert_eq!(cg.memory_stats(false).unwrap().mem_total_memsw_bytes, None, "memsw only with the flag");
 
     // Without the flag memsw is left alone.
     let (_fake, cg, dir) = populated();

@@ -154,6 +154,19 @@ impl V2Cgroup {
     }
 }
 
+impl V2Cgroup {
+    /// `memory.current`, `memory.stat` and `memory.swap.current`.
+    fn read_memory_stats(&self, stats: &mut Statistics) -> Result<()> {
+        let Ok(dir) = self.require(Controller::Memory) else { return Ok(()) };
+        stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.current"))?);
+        stats::apply_v2_memory_stat(stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+        let swap = dir.join("memory.swap.current");
+        stats.mem_swap_bytes =
+            files::read_optional(&swap)?.map(|text| files::parse_u64(&swap, &text)).transpose()?;
+        Ok(())
+    }
+}
+
 impl CgroupManager for V2Cgroup {
     fn create(&self) -> Result<()> {
         if self.dir.exists() {
@@ -260,20 +273,29 @@ impl CgroupManager for V2Cgroup {
     }
 
     fn stats(&self) -> Result<Statistics> {
-        let mut stats = Statistics::default();
-        // cpu.stat is a core file: usage is there even without the cpu controller.
-        stats::apply_v2_cpu_stat(&mut stats, &files::read_flat_keyed(&self.dir.join("cpu.stat"))?);
+        let mut stats = self.cpu_stats()?;
+        self.read_memory_stats(&mut stats)?;
         if let Ok(dir) = self.require(Controller::Memory) {
-            stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.current"))?);
             let peak = dir.join("memory.peak");
             stats.mem_max_usage_bytes =
                 files::read_optional(&peak)?.map(|text| files::parse_u64(&peak, &text)).transpose()?;
-            stats::apply_v2_memory_stat(&mut stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
-            let swap = dir.join("memory.swap.current");
-            stats.mem_swap_bytes =
-                files::read_optional(&swap)?.map(|text| files::parse_u64(&swap, &text)).transpose()?;
         }
+        Ok(stats)
+    }
+
+    fn cpu_stats(&self) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        // cpu.stat is a core file: usage is there even without the cpu controller.
+        stats::apply_v2_cpu_stat(&mut stats, &files::read_flat_keyed(&self.dir.join("cpu.stat"))?);
         stats.processes = Some(self.pids()?.len() as u64);
+        Ok(stats)
+    }
+
+    /// On v2 swap has its own counter (`memory.swap.current`), read whatever `swap` says: it
+    /// is the swap use Mesos reports as `mem_swap_bytes`.
+    fn memory_stats(&self, _swap: bool) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        self.read_memory_stats(&mut stats)?;
         Ok(stats)
     }
 
