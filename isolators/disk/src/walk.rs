@@ -210,7 +210,8 @@ mod tests {
         let tree = tempfile::tempdir().unwrap();
         write(&tree.path().join("file"), 1);
         symlink(tree.path(), tree.path().join("link")).unwrap();
-        for (name, errno) in [("file", Errno::ENOTDIR), ("link", Errno::ENOTDIR), ("missing", Errno::ENOENT)] {
+        for (name, errno) in [("file", Errno::ENOTDIR), ("link", Errno::ENOTDIR), ("missing", Errno::ENOENT)]
+        {
             let err = disk_usage(&tree.path().join(name), MAX_ENTRIES).unwrap_err();
             assert_eq!(err.errno, errno, "{name}");
             assert!(err.to_string().contains(name), "{err}");
