@@ -587,4 +587,31 @@ mod tests {
             "Invalid value 'yes' for MESOS_CGROUPS_LIMIT_SWAP: expected 'true' or 'false'"
         );
     }
+
+    #[test]
+    fn disk_flags_reach_the_disk_modules_and_work_dir_only_disk_xfs() {
+        let given: BTreeMap<&'static str, String> = [
+            ("enforce_container_disk_quota", "true".to_string()),
+            ("xfs_project_range", "[1-2]".to_string()),
+        ]
+        .into();
+        // MESOS_WORK_DIR is not read: the work dir is the harness's own --work_dir.
+        let env = |name: &str| (name == "MESOS_WORK_DIR").then(|| "/elsewhere".to_string());
+        let mut params = AgentParams::collect(&given, env).unwrap();
+        assert!(!params.values.contains_key("work_dir"));
+        params.set_work_dir(Path::new("/srv/work"));
+        assert_eq!(
+            params.for_module("org_apache_mesos_DiskDuIsolator"),
+            [("enforce_container_disk_quota".to_string(), "true".to_string())]
+        );
+        assert_eq!(
+            params.for_module("org_apache_mesos_XfsDiskIsolator"),
+            [
+                ("enforce_container_disk_quota".to_string(), "true".to_string()),
+                ("xfs_project_range".into(), "[1-2]".into()),
+                ("work_dir".into(), "/srv/work".into()),
+            ]
+        );
+        assert!(params.for_module("org_apache_mesos_CgroupsCpuIsolator").is_empty());
+    }
 }
