@@ -192,6 +192,20 @@ fn isolator_lifecycle_and_recovery() -> TestResult {
     let usage = isolator.usage(&c1)?;
     ensure!(usage.disk_limit_bytes == Some(3 * MB), "{usage:?}");
     ensure!(write_file(&two.join("big"), 2 * MB).is_err(), "a write past disk:1 succeeded");
+    // Another work dir on the same file system never gets an id these sandboxes carry.
+    let elsewhere = scratch.0.join("elsewhere/sandboxes/four");
+    fs::create_dir_all(&elsewhere)?;
+    let other =
+        XfsDiskIsolator::new(config(&scratch.0.join("elsewhere"), &[("xfs_project_range", "[7001-7003]")]))?;
+    let c4 = ContainerId::new("four");
+    other.prepare(&c4, &container_config(&elsewhere, "disk:1"))?;
+    ensure!(
+        sandbox_project(&elsewhere)? == 7003,
+        "got {}, an id in use elsewhere",
+        sandbox_project(&elsewhere)?
+    );
+    other.cleanup(&c4)?;
+    fs::remove_dir_all(scratch.0.join("elsewhere"))?;
     // Exhausted, and cleanup does not free an id while its sandbox is there.
     let exhausted = isolator.prepare(&c3, &container_config(&three, "disk:1")).unwrap_err().to_string();
     ensure!(exhausted.contains("Failed to assign project ID, range exhausted"), "{exhausted}");
@@ -226,7 +240,7 @@ fn isolator_lifecycle_and_recovery() -> TestResult {
     recovered.cleanup(&c1)?;
     recovered.cleanup(&c3)?;
     let fs = scratch.fs()?;
-    for id in [7001, 7002] {
+    for id in [7001, 7002, 7003] {
         fs.set_project_limits(id, 0, 0)?;
     }
     Ok(())

@@ -155,6 +155,8 @@ pub struct ProjectQuota {
     pub soft_bytes: u64,
     pub hard_bytes: u64,
     pub used_bytes: u64,
+    /// Inodes carrying the project id, anywhere on the file system (`d_icount`).
+    pub inodes: u64,
 }
 
 /// The file system quotas are set on: a descriptor of a directory on it, and the block device of
@@ -247,8 +249,16 @@ impl QuotaFs {
                 soft_bytes: quota.d_blk_softlimit * 512,
                 hard_bytes: quota.d_blk_hardlimit * 512,
                 used_bytes: quota.d_bcount * 512,
+                inodes: quota.d_icount,
             }),
         }
+    }
+
+    /// `syncfs(2)`: also makes XFS finish freeing unlinked inodes, so their project ids stop
+    /// counting.
+    pub fn sync(&self) -> nix::Result<()> {
+        // SAFETY: syncfs takes a descriptor that `self.dir` keeps open.
+        Errno::result(unsafe { libc::syncfs(self.dir.as_raw_fd()) }).map(drop)
     }
 
     /// The path it was opened at.

@@ -17,7 +17,9 @@
 //!   reason `REASON_CONTAINER_LIMITATION_DISK` and resources `disk` = the use in MB).
 //! - **Project ids** are taken lowest first among those no sandbox next to this one holds (the
 //!   sandboxes' own ids are read back, under an `flock` of the sandboxes' directory, so two
-//!   harnesses on one work dir never hand out the same id) and none held in memory. An id stays
+//!   harnesses on one work dir never hand out the same id), none held in memory, and none that
+//!   any inode of the file system carries (`Q_XGETQUOTA`'s inode count: another work dir on the
+//!   same XFS). An id stays
 //!   with its sandbox after `cleanup`, as in Mesos, and is free again once the sandbox is removed.
 //!   `Failed to assign project ID, range exhausted` when none is free.
 //! - **recover** reads each live container's project id back from its sandbox and re-applies its
@@ -165,11 +167,15 @@ impl XfsDiskIsolator {
     fn assign(&self, table: &BTreeMap<String, Container>, sandbox: &Path) -> Result<u32> {
         let lock = SandboxesLock::take(sandbox.parent().unwrap_or(Path::new("/")));
         let used = self.used_ids(table, sandbox);
-        let id = self
-            .config
-            .project_range
-            .lowest_free(|id| used.contains(&id))
-            .ok_or(DiskError::RangeExhausted)?;
+        // An id that any inode of the file system carries is taken too, whoever labelled it (a
+        // sandbox of another work dir on the same file system, say); an id the kernel cannot
+        // tell about counts as taken.
+        let carried = |id| self.fs.project_quota(id).map_or(true, |q| q.inodes > 0 || q.used_bytes > 0);
+        let free = || self.config.project_range.lowest_free(|id| used.contains(&id) || carried(id));
+        // XFS frees unlinked inodes in the background: a sandbox just removed may still count.
+        // Before saying the range is exhausted, flush that (syncfs) and look again.
+        let id =
+            free().or_else(|| self.fs.sync().ok().and_then(|()| free())).ok_or(DiskError::RangeExhausted)?;
         label(sandbox, id)?;
         drop(lock);
         Ok(id)
