@@ -58,7 +58,11 @@ fn shipped_isolators_pass() -> Result<(), Failed> {
     check(verdict(&cases(&cpu), "a_cpus_limit_is_enforced").0 == "ok", || text(&cpu))?;
     check(verdict(&cases(&cpu), "a_memory_limit_gives_the_oom_limitation").0 == "skipped", || text(&cpu))?;
     let mem = kit(&["--isolation=org_apache_mesos_CgroupsMemIsolator"]);
-    check(verdict(&cases(&mem), "a_memory_limit_gives_the_oom_limitation").0 == "ok", || text(&mem))
+    check(verdict(&cases(&mem), "a_memory_limit_gives_the_oom_limitation").0 == "ok", || text(&mem))?;
+    // The kit runs the disk isolators with enforcement on (its default for them).
+    let du = kit(&["--isolation=disk/du"]);
+    check(du.status.success(), || text(&du))?;
+    check(verdict(&cases(&du), "a_disk_limit_is_enforced").0 == "ok", || text(&du))
 }
 
 fn broken(step: &str, mode: &str) -> Output {

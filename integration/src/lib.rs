@@ -87,6 +87,8 @@ pub mod isolators {
     pub const NNP: &str = "org_apache_mesos_LinuxNnpIsolator";
     pub const RLIMITS: &str = "org_apache_mesos_PosixRLimitsIsolator";
     pub const SECCOMP: &str = "org_apache_mesos_LinuxSeccompIsolator";
+    pub const DISK_DU: &str = "org_apache_mesos_DiskDuIsolator";
+    pub const DISK_XFS: &str = "org_apache_mesos_XfsDiskIsolator";
     /// The harness's default `--isolation`.
     pub const DEFAULT: &[&str] = &[CPU, MEM, PID];
 }

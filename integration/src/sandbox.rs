@@ -44,6 +44,9 @@ pub struct SandboxOptions {
     /// The seccomp isolator's default profile (its JSON text), written to
     /// [`Sandbox::seccomp_dir`] as `default.json`.
     pub seccomp_profile: Option<String>,
+    /// Parameters of both disk isolators (`enforce_container_disk_quota`, ...); disk/xfs also
+    /// gets the sandbox's work dir as `work_dir`.
+    pub disk: Vec<(String, String)>,
 }
 
 /// A test's cgroups root (`it-<pid>-<n>`), work dir, runtime dir and manifest, all under one
@@ -157,6 +160,13 @@ impl Sandbox {
                 ]},
             ]}),
         ];
+        let disk: Vec<Value> = options.disk.iter().map(|(k, v)| p(k, v)).collect();
+        let mut xfs = disk.clone();
+        xfs.push(p("work_dir", &self.work_dir.display().to_string()));
+        libraries.push(json!({"file": file("disk_isolator"), "modules": [
+            {"name": crate::isolators::DISK_DU, "parameters": disk},
+            {"name": crate::isolators::DISK_XFS, "parameters": xfs},
+        ]}));
         if let Some(broken) = &self.options.broken {
             let mut parameters = vec![p("fail_at", &broken.fail_at), p("mode", &broken.mode)];
             if let Some(stall) = &broken.stall {

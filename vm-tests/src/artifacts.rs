@@ -12,8 +12,14 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 /// Packages whose `kernel` test binary is a privileged suite.
-const KERNEL_SUITES: &[&str] =
-    &["cgroupfs", "cgroups_isolator", "namespaces-isolator", "linux-isolators", "linux-containerizer"];
+const KERNEL_SUITES: &[&str] = &[
+    "cgroupfs",
+    "cgroups_isolator",
+    "namespaces-isolator",
+    "linux-isolators",
+    "linux-containerizer",
+    "disk_isolator",
+];
 
 /// The package whose every test binary is a privileged suite (when it is in the workspace).
 const INTEGRATION: &str = "integration";

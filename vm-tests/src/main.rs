@@ -48,13 +48,15 @@ use anyhow::{Context, Result, bail};
 use qemu::{Ending, GuestRun, GuestSpec};
 
 const USAGE: &str = "\
-usage: vm-tests [--guest v2|v1|v2-6.12]... [--jobs N] [--timeout SECS] [--cpus N] [--memory MB] [--self-test]
+usage: vm-tests [--guest v2|v1|v2-6.12]... [--jobs N] [--timeout SECS] [--cpus N] [--memory MB] [--only SUITES] [--self-test]
 
   --guest NAME     boot only this guest (repeatable; default: every guest)
   --jobs N         guests booted at once (default 2: all of them)
   --timeout SECS   the watchdog per guest (default 600)
   --cpus N         vCPUs per guest (default 2)
   --memory MB      memory per guest (default 1024)
+  --only SUITES    run only these suites, comma-separated (agent-harness::scenarios,disk_isolator::kernel);
+                   the leak check runs only for full runs
   --self-test      check the failure paths instead (a failing guest fails the run, a hung guest is
                    killed by the watchdog)
 env: VM_TESTS_SELFTEST_FAIL=1 / VM_TESTS_SELFTEST_HANG=1 inject those faults into a normal run";
@@ -67,6 +69,8 @@ struct Options {
     cpus: u32,
     memory_mb: u32,
     self_test: bool,
+    /// `--only`: run only these suites (the init's `vmtests.only=`).
+    only: Option<String>,
 }
 
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
@@ -77,6 +81,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
         cpus: 2,
         memory_mb: 1024,
         self_test: false,
+        only: None,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -90,6 +95,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
             "--cpus" => options.cpus = value("--cpus")?.parse().context("--cpus")?,
             "--memory" => options.memory_mb = value("--memory")?.parse().context("--memory")?,
             "--self-test" => options.self_test = true,
+            "--only" => options.only = Some(value("--only")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -113,6 +119,7 @@ fn guests(options: &Options) -> Result<Vec<GuestSpec>> {
     let spec = |name: &str, cgroup: &str, kernel: &'static str, description: &str| {
         let mut cmdline = vec![format!("vmtests.cgroup={cgroup}")];
         cmdline.extend(injected.iter().cloned());
+        cmdline.extend(options.only.iter().map(|only| format!("vmtests.only={only}")));
         GuestSpec {
             name: name.to_owned(),
             description: description.to_owned(),
@@ -150,6 +157,8 @@ const HOST_TOOLS: &[(&str, &str)] = &[
     ("apt-get", "apt"),
     ("dpkg", "dpkg"),
     ("ldd", "libc-bin"),
+    // The guests' XFS with project quota, for disk/xfs (`mkfs.xfs` is copied into the initramfs).
+    ("mkfs.xfs", "xfsprogs"),
 ];
 
 fn on_path(tool: &str) -> bool {

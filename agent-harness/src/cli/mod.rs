@@ -236,6 +236,22 @@ pub struct AgentFlags {
     /// The default seccomp profile, under --seccomp_config_dir (linux/seccomp).
     #[arg(long = "seccomp_profile_name", value_name = "NAME")]
     pub seccomp_profile_name: Option<String>,
+    // The disk isolators' flags (disk/du, disk/xfs).
+    /// How often sandbox disk use is checked, a Mesos duration (disk/du, disk/xfs) [default: 15secs].
+    #[arg(long = "container_disk_watch_interval", value_name = "DURATION")]
+    pub container_disk_watch_interval: Option<String>,
+    /// Enforce the disk resource; otherwise it is only accounted (disk/du, disk/xfs) [default: false].
+    #[arg(long = "enforce_container_disk_quota", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub enforce_container_disk_quota: Option<String>,
+    /// The XFS project ids handed out, Mesos's ranges (disk/xfs) [default: [5000-10000]].
+    #[arg(long = "xfs_project_range", value_name = "RANGES")]
+    pub xfs_project_range: Option<String>,
+    /// With enforcement, kill a container over its disk quota (disk/xfs) [default: false].
+    #[arg(long = "xfs_kill_containers", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub xfs_kill_containers: Option<String>,
+    /// Hard limit above the quota in kill mode, Mesos bytes (disk/xfs) [default: 10MB].
+    #[arg(long = "xfs_quota_headroom", value_name = "BYTES")]
+    pub xfs_quota_headroom: Option<String>,
 }
 
 impl AgentFlags {
@@ -253,6 +269,11 @@ impl AgentFlags {
             ("bounding_capabilities", &self.bounding_capabilities),
             ("seccomp_config_dir", &self.seccomp_config_dir),
             ("seccomp_profile_name", &self.seccomp_profile_name),
+            ("container_disk_watch_interval", &self.container_disk_watch_interval),
+            ("enforce_container_disk_quota", &self.enforce_container_disk_quota),
+            ("xfs_project_range", &self.xfs_project_range),
+            ("xfs_kill_containers", &self.xfs_kill_containers),
+            ("xfs_quota_headroom", &self.xfs_quota_headroom),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
@@ -292,10 +313,12 @@ pub fn parse_isolation(flag: &str) -> anyhow::Result<crate::engine::isolation::I
 }
 
 impl ContainerModules {
-    /// Loads the modules and describes the set (nothing is created yet).
-    pub fn module_set(&self) -> anyhow::Result<(ModuleManager, crate::engine::ModuleSet)> {
+    /// Loads the modules and describes the set (nothing is created yet). `work_dir` is the
+    /// harness's `--work_dir`, a parameter of the modules that check it (disk/xfs).
+    pub fn module_set(&self, work_dir: &Path) -> anyhow::Result<(ModuleManager, crate::engine::ModuleSet)> {
         let parsed = parse_isolation(&self.isolation)?;
-        let params = self.agent.params()?;
+        let mut params = self.agent.params()?;
+        params.set_work_dir(work_dir);
         let user = self.source.manifests()?.unwrap_or_default();
         let wanted = parsed.wanted_modules(&self.containerizer);
         let manager =

@@ -31,7 +31,7 @@ pub fn recover(args: &RecoverArgs) -> anyhow::Result<Vec<Recovered>> {
     if !args.work_dir.is_dir() {
         return Err(anyhow!("the work directory '{}' does not exist", args.work_dir.display()));
     }
-    let (_, set) = args.modules.module_set()?;
+    let (_, set) = args.modules.module_set(&args.work_dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -76,7 +76,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         }
         None => random_container_id(),
     };
-    let (manager, set) = args.container.modules.module_set()?;
+    let (manager, set) = args.container.modules.module_set(&args.container.work_dir)?;
     let instances = ModuleInstances::create(&manager, set)?;
     let engine =
         Engine::new(instances, &args.container.work_dir).with_kill_at(args.container.test_only_kill_at);

@@ -251,6 +251,8 @@ const CGROUPS_MODULES: &[&str] = &[
 const CONTAINERIZER: &[&str] = &["org_apache_mesos_LinuxContainerizer"];
 const CAPABILITIES: &[&str] = &["org_apache_mesos_LinuxCapabilitiesIsolator"];
 const SECCOMP: &[&str] = &["org_apache_mesos_LinuxSeccompIsolator"];
+const DISK: &[&str] = &["org_apache_mesos_DiskDuIsolator", "org_apache_mesos_XfsDiskIsolator"];
+const XFS: &[&str] = &["org_apache_mesos_XfsDiskIsolator"];
 
 /// The agent flags, Mesos's names and defaults.
 pub const AGENT_FLAGS: &[AgentFlag] = &[
@@ -331,6 +333,50 @@ pub const AGENT_FLAGS: &[AgentFlag] = &[
         modules: SECCOMP,
         help: "The default seccomp profile, under --seccomp_config_dir",
     },
+    // The disk isolators' flags (disk/du, disk/xfs).
+    AgentFlag {
+        name: "container_disk_watch_interval",
+        default: "15secs",
+        kind: FlagKind::Value,
+        modules: DISK,
+        help: "How often sandbox disk use is checked against the quota (a Mesos duration)",
+    },
+    AgentFlag {
+        name: "enforce_container_disk_quota",
+        default: "false",
+        kind: FlagKind::Bool,
+        modules: DISK,
+        help: "Enforce the disk resource (otherwise it is only accounted)",
+    },
+    AgentFlag {
+        name: "xfs_project_range",
+        default: "[5000-10000]",
+        kind: FlagKind::Value,
+        modules: XFS,
+        help: "The XFS project ids disk/xfs hands out (Mesos's ranges)",
+    },
+    AgentFlag {
+        name: "xfs_kill_containers",
+        default: "false",
+        kind: FlagKind::Bool,
+        modules: XFS,
+        help: "With enforcement, kill a container over its disk quota (disk/xfs)",
+    },
+    AgentFlag {
+        name: "xfs_quota_headroom",
+        default: "10MB",
+        kind: FlagKind::Value,
+        modules: XFS,
+        help: "The hard limit's headroom above the quota in kill mode (disk/xfs, Mesos bytes)",
+    },
+    // Not a flag of its own: the harness's `--work_dir`, which disk/xfs checks is XFS.
+    AgentFlag {
+        name: "work_dir",
+        default: "/var/lib/agent-harness",
+        kind: FlagKind::Value,
+        modules: XFS,
+        help: "The harness's --work_dir",
+    },
 ];
 
 /// The agent flags given (on the command line or as `MESOS_<FLAG>`), as module parameters.
@@ -348,7 +394,7 @@ impl AgentParams {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<AgentParams, String> {
         let mut values = BTreeMap::new();
-        for flag in AGENT_FLAGS {
+        for flag in AGENT_FLAGS.iter().filter(|flag| flag.name != "work_dir") {
             let variable = format!("MESOS_{}", flag.name.to_ascii_uppercase());
             let (value, origin) = match given.get(flag.name) {
                 Some(value) => (value.clone(), format!("--{}", flag.name)),
@@ -372,6 +418,13 @@ impl AgentParams {
             .filter(|flag| flag.modules.contains(&module))
             .filter_map(|flag| self.values.get(flag.name).map(|v| (flag.name.to_string(), v.clone())))
             .collect()
+    }
+
+    /// Sets the `work_dir` parameter (made absolute) to the harness's `--work_dir`: it is the
+    /// harness's own flag, not an agent flag given by the user, so it always wins.
+    pub fn set_work_dir(&mut self, work_dir: &Path) {
+        let absolute = std::path::absolute(work_dir).unwrap_or_else(|_| work_dir.to_path_buf());
+        self.values.insert("work_dir".to_string(), absolute.display().to_string());
     }
 
     /// The `cgroups_hierarchy` in effect (for `cgroups/all`).
@@ -591,5 +644,32 @@ mod tests {
             AgentParams::collect(&BTreeMap::new(), env).unwrap_err(),
             "Invalid value 'yes' for MESOS_CGROUPS_LIMIT_SWAP: expected 'true' or 'false'"
         );
+    }
+
+    #[test]
+    fn disk_flags_reach_the_disk_modules_and_work_dir_only_disk_xfs() {
+        let given: BTreeMap<&'static str, String> = [
+            ("enforce_container_disk_quota", "true".to_string()),
+            ("xfs_project_range", "[1-2]".to_string()),
+        ]
+        .into();
+        // MESOS_WORK_DIR is not read: the work dir is the harness's own --work_dir.
+        let env = |name: &str| (name == "MESOS_WORK_DIR").then(|| "/elsewhere".to_string());
+        let mut params = AgentParams::collect(&given, env).unwrap();
+        assert!(!params.values.contains_key("work_dir"));
+        params.set_work_dir(Path::new("/srv/work"));
+        assert_eq!(
+            params.for_module("org_apache_mesos_DiskDuIsolator"),
+            [("enforce_container_disk_quota".to_string(), "true".to_string())]
+        );
+        assert_eq!(
+            params.for_module("org_apache_mesos_XfsDiskIsolator"),
+            [
+                ("enforce_container_disk_quota".to_string(), "true".to_string()),
+                ("xfs_project_range".into(), "[1-2]".into()),
+                ("work_dir".into(), "/srv/work".into()),
+            ]
+        );
+        assert!(params.for_module("org_apache_mesos_CgroupsCpuIsolator").is_empty());
     }
 }

@@ -107,6 +107,7 @@ pub const SUITE: &[(&str, &[&str])] = &[
             "org_apache_mesos_LinuxSeccompIsolator",
         ],
     ),
+    ("disk_isolator", &["org_apache_mesos_DiskDuIsolator", "org_apache_mesos_XfsDiskIsolator"]),
 ];
 
 /// The directory holding the suite's libraries: next to this binary, else the installed location.

@@ -257,6 +257,24 @@ fn kit_suite_modules(work_dir: &std::path::Path, user_loaded: &[String]) -> Opti
     Some(SourcedManifest { source: ManifestSource::Inline, manifest: Manifest { libraries } })
 }
 
+/// The agent flags the kit's suite modules get: the given ones, over the kit's own defaults. The
+/// disk isolators enforce quotas and check every 100ms unless told otherwise (Mesos's defaults,
+/// accounting only every 15s, would leave the `disk:1` case nothing to see), and disk/xfs checks
+/// the kit's own work dir (under `$TMPDIR`).
+fn kit_agent_params(
+    given: &crate::engine::isolation::AgentParams,
+    work_dir: &std::path::Path,
+) -> crate::engine::isolation::AgentParams {
+    let mut agent = given.clone();
+    agent.set_work_dir(&work_dir.join("engine"));
+    for (flag, value) in
+        [("enforce_container_disk_quota", "true"), ("container_disk_watch_interval", "100ms")]
+    {
+        agent.values.entry(flag.to_string()).or_insert_with(|| value.to_string());
+    }
+    agent
+}
+
 /// Runs the kit; the summary says whether any case failed.
 pub fn run(options: KitOptions) -> Result<Summary, KitError> {
     let work_dir = std::env::temp_dir().join(format!("agent-harness-test-{}", std::process::id()));
@@ -284,12 +302,13 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
             m.manifest.libraries.iter().flat_map(|l| l.modules.iter().filter_map(|e| e.name.clone()))
         })
         .collect();
+    let agent = kit_agent_params(&options.agent, &work_dir);
     manifests.extend(
         kit_suite_modules(&work_dir, &user_loaded)
-            .map(|kit| crate::engine::modules::with_agent_params(kit, &options.agent)),
+            .map(|kit| crate::engine::modules::with_agent_params(kit, &agent)),
     );
-    let manager = load_with_suite(&manifests, options.policy, &options.agent, None)?;
-    let isolation = crate::engine::modules::resolve_isolation(&manager, &options.isolation, &options.agent)?;
+    let manager = load_with_suite(&manifests, options.policy, &agent, None)?;
+    let isolation = crate::engine::modules::resolve_isolation(&manager, &options.isolation, &agent)?;
     let set = ModuleSet {
         manifest: resolved_manifest(&manager).to_json(),
         isolation,

@@ -100,7 +100,7 @@ pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
         let _reactor = runtime.enter();
         Input::open(&args.file)?
     };
-    let (manager, set) = args.container.modules.module_set()?;
+    let (manager, set) = args.container.modules.module_set(&args.container.work_dir)?;
     let instances = ModuleInstances::create(&manager, set)?;
     let containers = Rc::new(Containers::new(
         Engine::new(instances, &args.container.work_dir).with_kill_at(args.container.test_only_kill_at),
