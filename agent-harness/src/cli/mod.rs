@@ -215,6 +215,16 @@ pub struct AgentFlags {
     /// The default seccomp profile, under --seccomp_config_dir (linux/seccomp).
     #[arg(long = "seccomp_profile_name", value_name = "NAME")]
     pub seccomp_profile_name: Option<String>,
+    // namespaces/pid and namespaces/ipc.
+    /// The size of a PRIVATE /dev/shm whose LinuxInfo gives no shm_size, as `64MB` (namespaces/ipc).
+    #[arg(long = "default_container_shm_size", value_name = "BYTES")]
+    pub default_container_shm_size: Option<String>,
+    /// Refuse `ipc_mode` SHARE_PARENT for top-level containers (namespaces/ipc) [default: false].
+    #[arg(long = "disallow_sharing_agent_ipc_namespace", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disallow_sharing_agent_ipc_namespace: Option<String>,
+    /// Refuse `share_pid_namespace` for top-level containers (namespaces/pid) [default: false].
+    #[arg(long = "disallow_sharing_agent_pid_namespace", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disallow_sharing_agent_pid_namespace: Option<String>,
 }
 
 impl AgentFlags {
@@ -232,6 +242,10 @@ impl AgentFlags {
             ("bounding_capabilities", &self.bounding_capabilities),
             ("seccomp_config_dir", &self.seccomp_config_dir),
             ("seccomp_profile_name", &self.seccomp_profile_name),
+            // namespaces/pid and namespaces/ipc.
+            ("default_container_shm_size", &self.default_container_shm_size),
+            ("disallow_sharing_agent_ipc_namespace", &self.disallow_sharing_agent_ipc_namespace),
+            ("disallow_sharing_agent_pid_namespace", &self.disallow_sharing_agent_pid_namespace),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|v| (name, v)))

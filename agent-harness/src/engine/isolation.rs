@@ -225,6 +225,8 @@ const CGROUPS_MODULES: &[&str] = &[
 const CONTAINERIZER: &[&str] = &["org_apache_mesos_LinuxContainerizer"];
 const CAPABILITIES: &[&str] = &["org_apache_mesos_LinuxCapabilitiesIsolator"];
 const SECCOMP: &[&str] = &["org_apache_mesos_LinuxSeccompIsolator"];
+const NAMESPACES_PID: &[&str] = &["org_apache_mesos_NamespacesPidIsolator"];
+const NAMESPACES_IPC: &[&str] = &["org_apache_mesos_NamespacesIpcIsolator"];
 
 /// The agent flags, Mesos's names and defaults.
 pub const AGENT_FLAGS: &[AgentFlag] = &[
@@ -304,6 +306,28 @@ pub const AGENT_FLAGS: &[AgentFlag] = &[
         kind: FlagKind::Value,
         modules: SECCOMP,
         help: "The default seccomp profile, under --seccomp_config_dir",
+    },
+    // namespaces/pid and namespaces/ipc.
+    AgentFlag {
+        name: "default_container_shm_size",
+        default: "(none)",
+        kind: FlagKind::Value,
+        modules: NAMESPACES_IPC,
+        help: "The size of a PRIVATE /dev/shm whose LinuxInfo gives no shm_size (64MB)",
+    },
+    AgentFlag {
+        name: "disallow_sharing_agent_ipc_namespace",
+        default: "false",
+        kind: FlagKind::Bool,
+        modules: NAMESPACES_IPC,
+        help: "Refuse ipc_mode SHARE_PARENT for top-level containers",
+    },
+    AgentFlag {
+        name: "disallow_sharing_agent_pid_namespace",
+        default: "false",
+        kind: FlagKind::Bool,
+        modules: NAMESPACES_PID,
+        help: "Refuse share_pid_namespace for top-level containers",
     },
 ];
 
