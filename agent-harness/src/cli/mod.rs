@@ -326,6 +326,10 @@ pub struct ContainerFlags {
     /// A directory to be the container's root file system.
     #[arg(long = "rootfs", value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
+    /// The user the command runs as (Mesos's `CommandInfo.user`): a name, looked up in the
+    /// rootfs's `/etc/passwd` when there is one, or `uid[:gid]`.
+    #[arg(long = "user", value_name = "USER")]
+    pub user: Option<String>,
 }
 
 impl ContainerFlags {
@@ -343,6 +347,16 @@ impl ContainerFlags {
         let rootfs =
             self.rootfs.as_deref().map(container_info::rootfs).transpose().map_err(|e| anyhow!(e))?;
         Ok((info, rootfs))
+    }
+
+    /// `--user`, checked for shape (the containerizer looks the name up in the container).
+    pub fn user(&self) -> anyhow::Result<Option<String>> {
+        match self.user.as_deref() {
+            Some(user) if user.is_empty() || user.contains(char::is_whitespace) => {
+                Err(anyhow!("--user: '{user}' is not a user name or uid[:gid]"))
+            }
+            user => Ok(user.map(str::to_owned)),
+        }
     }
 }
 

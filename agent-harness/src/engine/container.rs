@@ -82,6 +82,8 @@ pub struct ContainerSpec {
     pub container_info: Option<module_abi::ContainerInfo>,
     /// The container's root file system, an absolute directory (`--rootfs`).
     pub rootfs: Option<String>,
+    /// The user the command runs as (`--user`: Mesos's `CommandInfo.user`).
+    pub user: Option<String>,
 }
 
 /// A container whose command has been released to run.
@@ -215,7 +217,7 @@ impl Engine {
             directory: sandbox.display().to_string(),
             container_info: spec.container_info.clone(),
             rootfs: spec.rootfs.clone(),
-            ..ContainerConfig::default()
+            user: spec.user.clone(),
         };
         let mut checkpoint = Checkpoint {
             container_id: id.clone(),

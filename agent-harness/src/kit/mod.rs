@@ -104,6 +104,7 @@ impl Ctx {
             attach_output: false,
             container_info: None,
             rootfs: None,
+            user: None,
         }
     }
 

@@ -18,10 +18,11 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, User};
+use nix::unistd::Pid;
 
 use super::process::Attributes;
 use super::report;
+use super::user::{self, Identity};
 use crate::spec;
 
 /// The signals forwarded to the command, as Mesos's launcher forwards them.
@@ -31,19 +32,19 @@ const FORWARDED: [Signal; 4] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP,
 struct Launcher {
     env: Vec<(String, String)>,
     cwd: std::path::PathBuf,
-    user: Option<User>,
+    user: Option<Identity>,
 }
 
 impl Launcher {
     /// The command of `info`, switched to `user` by std (the container's command is switched by
     /// its process attributes instead, which need to act on both sides of the switch).
-    fn command(&self, info: &CommandInfo, user: Option<&User>) -> Result<(String, Command), String> {
+    fn command(&self, info: &CommandInfo, user: Option<&Identity>) -> Result<(String, Command), String> {
         let (program, argv) = spec::argv(info)?;
         let mut command = Command::new(&program);
         command.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(self.env.iter().cloned());
         command.current_dir(&self.cwd).stdin(Stdio::null());
         if let Some(user) = user {
-            command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+            command.uid(user.uid).gid(user.gid);
         }
         // std keeps the parent's signal mask across exec, and the init loop blocks the signals it
         // takes through its signalfd: without this the command would start with SIGTERM, SIGINT,
@@ -74,14 +75,10 @@ pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<Contai
     if !cwd.is_dir() {
         return Err(format!("the working directory {} is not a directory", cwd.display()));
     }
-    let user = match &request.container_config.user {
-        None => None,
-        Some(name) => Some(
-            User::from_name(name)
-                .map_err(|e| format!("failed to look up user '{name}': {e}"))?
-                .ok_or_else(|| format!("unknown user '{name}'"))?,
-        ),
-    };
+    // After setup: inside a rootfs, names are the container's own.
+    let user = spec::user(request)?
+        .map(|spec| user::resolve(&spec, &request.launch_info.supplementary_groups))
+        .transpose()?;
     let launcher = Launcher { env: spec::environment(request), cwd, user };
     // Decided before anything runs; applied in the command's process, right before its execve.
     let attributes = Attributes::new(request, launcher.user.as_ref()).map_err(|e| e.to_string())?;

@@ -17,6 +17,7 @@
 mod init;
 mod process;
 mod setup;
+mod user;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
