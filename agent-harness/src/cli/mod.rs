@@ -215,6 +215,10 @@ pub struct AgentFlags {
     /// The default seccomp profile, under --seccomp_config_dir (linux/seccomp).
     #[arg(long = "seccomp_profile_name", value_name = "NAME")]
     pub seccomp_profile_name: Option<String>,
+    /// Devices every container may use besides the default whitelist (cgroups/devices):
+    /// `{"allowed_devices":[{"device":{"path":"/dev/fuse"},"access":{"read":true,...}}]}`.
+    #[arg(long = "allowed_devices", value_name = "JSON")]
+    pub allowed_devices: Option<String>,
     // namespaces/pid and namespaces/ipc.
     /// The size of a PRIVATE /dev/shm whose LinuxInfo gives no shm_size, as `64MB` (namespaces/ipc).
     #[arg(long = "default_container_shm_size", value_name = "BYTES")]
@@ -242,6 +246,7 @@ impl AgentFlags {
             ("bounding_capabilities", &self.bounding_capabilities),
             ("seccomp_config_dir", &self.seccomp_config_dir),
             ("seccomp_profile_name", &self.seccomp_profile_name),
+            ("allowed_devices", &self.allowed_devices),
             // namespaces/pid and namespaces/ipc.
             ("default_container_shm_size", &self.default_container_shm_size),
             ("disallow_sharing_agent_ipc_namespace", &self.disallow_sharing_agent_ipc_namespace),

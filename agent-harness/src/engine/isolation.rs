@@ -225,6 +225,7 @@ const CGROUPS_MODULES: &[&str] = &[
 const CONTAINERIZER: &[&str] = &["org_apache_mesos_LinuxContainerizer"];
 const CAPABILITIES: &[&str] = &["org_apache_mesos_LinuxCapabilitiesIsolator"];
 const SECCOMP: &[&str] = &["org_apache_mesos_LinuxSeccompIsolator"];
+const CGROUPS_DEVICES: &[&str] = &["org_apache_mesos_CgroupsDevicesIsolator"];
 const NAMESPACES_PID: &[&str] = &["org_apache_mesos_NamespacesPidIsolator"];
 const NAMESPACES_IPC: &[&str] = &["org_apache_mesos_NamespacesIpcIsolator"];
 
@@ -306,6 +307,13 @@ pub const AGENT_FLAGS: &[AgentFlag] = &[
         kind: FlagKind::Value,
         modules: SECCOMP,
         help: "The default seccomp profile, under --seccomp_config_dir",
+    },
+    AgentFlag {
+        name: "allowed_devices",
+        default: "(none)",
+        kind: FlagKind::Value,
+        modules: CGROUPS_DEVICES,
+        help: "Devices every container may use besides the default whitelist (DeviceWhitelist JSON)",
     },
     // namespaces/pid and namespaces/ipc.
     AgentFlag {
