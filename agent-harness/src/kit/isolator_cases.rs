@@ -116,7 +116,7 @@ fn status_field<'a>(text: &'a str, field: &str) -> Option<&'a str> {
 }
 
 /// A statically linked busybox to build a rootfs from, if the machine has one.
-fn static_busybox() -> Option<PathBuf> {
+pub fn static_busybox() -> Option<PathBuf> {
     ["/bin/busybox", "/usr/bin/busybox"]
         .iter()
         .map(PathBuf::from)
