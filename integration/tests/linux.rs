@@ -93,12 +93,17 @@ fn bad_parameters_fail_creation() -> TestResult {
     sandbox.assert_clean()
 }
 
-/// Runs `id -u; id -g; id -G` in container `id` with `flags`; its stdout lines.
+/// Runs `id -u; id -g; id -G` in container `id` with `flags`, then writes a file in the sandbox
+/// (its own, as Mesos gives it to the task's user); its stdout lines, `wrote` last.
 fn ids(sandbox: &Sandbox, isolation: &[&str], id: &str, flags: &[&str]) -> TestResult<Vec<String>> {
     let mut all = vec![format!("--container_id={id}")];
     all.extend(flags.iter().map(|f| f.to_string()));
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
-    let output = sandbox.run(isolation, &all, &["sh", "-c", "id -u; id -g; id -G"])?;
+    let output = sandbox.run(
+        isolation,
+        &all,
+        &["sh", "-c", "id -u; id -g; id -G; echo x > ./by-user && echo wrote"],
+    )?;
     output.expect_success()?;
     let stdout = std::fs::read_to_string(sandbox.sandbox_dir(id).join("stdout"))?;
     Ok(stdout.lines().map(str::to_owned).collect())
@@ -109,11 +114,12 @@ fn user_by_name_and_by_number() -> TestResult {
     let nobody = nix::unistd::User::from_name("nobody")?.ok_or("this host has no user 'nobody'")?;
     let (uid, gid) = (nobody.uid.to_string(), nobody.gid.to_string());
     let seen = ids(&sandbox, &[CPU, MEM], "c1", &["--user=nobody"])?;
-    ensure!(seen[..2] == [uid.clone(), gid.clone()], "--user=nobody ran as {seen:?}");
+    ensure!(seen.len() == 4 && seen[..2] == [uid.clone(), gid.clone()], "--user=nobody ran as {seen:?}");
+    ensure!(seen[3] == "wrote", "nobody could not write in its sandbox: {seen:?}");
     ensure!(seen[2].split(' ').all(|g| g != "0"), "nobody kept root's group: {seen:?}");
     // A uid:gid in no database: exactly that, with only that group.
     let seen = ids(&sandbox, &[CPU, MEM], "c2", &["--user=4000123:4000456"])?;
-    ensure!(seen == ["4000123", "4000456", "4000456"], "--user=4000123:4000456 ran as {seen:?}");
+    ensure!(seen == ["4000123", "4000456", "4000456", "wrote"], "--user=4000123:4000456 ran as {seen:?}");
     // The user's capabilities follow the effective set through the switch.
     let options = SandboxOptions { effective_capabilities: Some("NET_RAW".to_owned()), ..Default::default() };
     let sandbox_caps = Sandbox::with(options)?;
@@ -137,7 +143,7 @@ fn user_from_the_rootfs() -> TestResult {
     std::fs::create_dir_all(root.join("bin"))?;
     std::fs::create_dir_all(root.join("etc"))?;
     std::fs::copy(&busybox, root.join("bin/busybox"))?;
-    for applet in ["sh", "id"] {
+    for applet in ["sh", "id", "echo"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))?;
     }
     // A user only the rootfs knows, in two groups.
@@ -145,7 +151,7 @@ fn user_from_the_rootfs() -> TestResult {
     std::fs::write(root.join("etc/group"), "app:x:3001:\nextra:x:3002:app\n")?;
     let rootfs = format!("--rootfs={}", root.display());
     let seen = ids(&sandbox, &[CPU, MEM, PID, FS_LINUX], "c1", &[&rootfs, "--user=app"])?;
-    ensure!(seen == ["2001", "3001", "3001 3002"], "--user=app in the rootfs ran as {seen:?}");
+    ensure!(seen == ["2001", "3001", "3001 3002", "wrote"], "--user=app in the rootfs ran as {seen:?}");
     sandbox.assert_clean()
 }
 

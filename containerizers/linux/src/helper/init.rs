@@ -68,9 +68,29 @@ fn duplicate(file: &File) -> Result<File, String> {
     file.try_clone().map_err(|e| format!("failed to duplicate an output file: {e}"))
 }
 
+/// Gives the sandbox (the directory itself, as Mesos chowns it to the task's user) to `user`, so a
+/// command switched to another user can write in it.
+fn chown_sandbox(sandbox: &File, user: &Identity) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is the open sandbox directory, alive for the call; the empty path is
+    // a NUL-terminated literal and AT_EMPTY_PATH makes the call act on the descriptor itself.
+    let rc =
+        unsafe { libc::fchownat(sandbox.as_raw_fd(), c"".as_ptr(), user.uid, user.gid, libc::AT_EMPTY_PATH) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(format!("failed to give the sandbox to uid {} gid {}: {e}", user.uid, user.gid));
+    }
+    Ok(())
+}
+
 /// Runs the pre-exec commands and the command, their output going to `stdout` and `stderr` (the
-/// sandbox's files); returns how the command ended.
-pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<ContainerTermination, String> {
+/// sandbox's files, in the directory `sandbox`); returns how the command ended.
+pub fn run(
+    request: &LaunchRequest,
+    stdout: File,
+    stderr: File,
+    sandbox: &File,
+) -> Result<ContainerTermination, String> {
     let cwd = spec::working_directory(request);
     if !cwd.is_dir() {
         return Err(format!("the working directory {} is not a directory", cwd.display()));
@@ -79,6 +99,9 @@ pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<Contai
     let user = spec::user(request)?
         .map(|spec| user::resolve(&spec, &request.launch_info.supplementary_groups))
         .transpose()?;
+    if let Some(user) = user.as_ref().filter(|u| u.uid != nix::unistd::geteuid().as_raw()) {
+        chown_sandbox(sandbox, user)?;
+    }
     let launcher = Launcher { env: spec::environment(request), cwd, user };
     // Decided before anything runs; applied in the command's process, right before its execve.
     let attributes = Attributes::new(request, launcher.user.as_ref()).map_err(|e| e.to_string())?;

@@ -107,9 +107,11 @@ fn launch(args: &Args) -> Result<i32, String> {
     let (stdout, stderr) = (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?);
     // Opened before the mounts: after a pivot into a rootfs its path is out of reach.
     let status = runtime.open_for_status().map_err(|e| e.to_string())?;
+    let sandbox_dir =
+        File::open(sandbox).map_err(|e| format!("failed to open the sandbox {}: {e}", sandbox.display()))?;
     setup::apply(&request)?;
 
-    let termination = init::run(&request, stdout, stderr)?;
+    let termination = init::run(&request, stdout, stderr, &sandbox_dir)?;
     status.write(&termination).map_err(|e| e.to_string())?;
     Ok(termination.exit_status())
 }
