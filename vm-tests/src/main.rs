@@ -52,7 +52,7 @@ usage: vm-tests [--guest v2|v1|v2-6.12]... [--jobs N] [--timeout SECS] [--cpus N
 
   --guest NAME     boot only this guest (repeatable; default: every guest)
   --jobs N         guests booted at once (default 2: all of them)
-  --timeout SECS   the watchdog per guest (default 360)
+  --timeout SECS   the watchdog per guest (default 480)
   --cpus N         vCPUs per guest (default 2)
   --memory MB      memory per guest (default 1024)
   --self-test      check the failure paths instead (a failing guest fails the run, a hung guest is
@@ -73,7 +73,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     let mut options = Options {
         guests: Vec::new(),
         jobs: 2,
-        timeout: Duration::from_secs(360),
+        timeout: Duration::from_secs(480),
         cpus: 2,
         memory_mb: 1024,
         self_test: false,
