@@ -30,6 +30,9 @@ pub fn container_spec(id: &str, script: &str, resources: &str, limits: &str) -> 
         container_info: None,
         rootfs: None,
         user: None,
+        launch_info: None,
+        inherit_stdio: false,
+        release_fifo: None,
     })
 }
 

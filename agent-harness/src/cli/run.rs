@@ -94,6 +94,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         container_info,
         rootfs,
         user,
+        launch_info: None,
+        inherit_stdio: false,
+        release_fifo: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

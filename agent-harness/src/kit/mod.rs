@@ -109,6 +109,9 @@ impl Ctx {
             container_info: None,
             rootfs: None,
             user: None,
+            launch_info: None,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 

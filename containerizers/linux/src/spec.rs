@@ -291,6 +291,8 @@ mod user_tests {
             container_config: module_abi::ContainerConfig { user: Some("2".into()), ..Default::default() },
             launch_info: ContainerLaunchInfo::default(),
             attach_output: false,
+            inherit_stdio: false,
+            release_fifo: None,
         };
         assert_eq!(user(&request), Ok(Some(UserSpec::Numeric { uid: 2, gid: None })));
         request.launch_info.user = Some("daemon".into());
@@ -316,6 +318,8 @@ mod tests {
             container_config: ContainerConfig { command, directory: "/sandbox".into(), ..Default::default() },
             launch_info: info,
             attach_output: false,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 

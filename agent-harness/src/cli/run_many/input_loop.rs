@@ -46,6 +46,9 @@ impl Launches {
             container_info: self.container_info.clone(),
             rootfs: self.rootfs.clone(),
             user: self.user.clone(),
+            launch_info: None,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 }
