@@ -29,6 +29,7 @@ pub fn container_spec(id: &str, script: &str, resources: &str, limits: &str) -> 
         attach_output: false,
         container_info: None,
         rootfs: None,
+        user: None,
         launch_info: None,
         inherit_stdio: false,
         release_fifo: None,

@@ -47,6 +47,8 @@ pub struct SandboxOptions {
     /// Parameters of both disk isolators (`enforce_container_disk_quota`, ...); disk/xfs also
     /// gets the sandbox's work dir as `work_dir`.
     pub disk: Vec<(String, String)>,
+    /// More parameters, `(module, key, value)`, added to that module's manifest entry.
+    pub parameters: Vec<(&'static str, &'static str, String)>,
 }
 
 /// A test's cgroups root (`it-<pid>-<n>`), work dir, runtime dir and manifest, all under one
@@ -178,6 +180,19 @@ impl Sandbox {
             libraries.push(json!({"file": file("brokenmodules"), "modules": [
                 {"name": crate::isolators::BROKEN, "parameters": parameters},
             ]}));
+        }
+        for library in &mut libraries {
+            for module in library["modules"].as_array_mut().into_iter().flatten() {
+                for (name, key, value) in &self.options.parameters {
+                    if module["name"] == *name {
+                        let entry = p(key, value);
+                        match module["parameters"].as_array_mut() {
+                            Some(list) => list.push(entry),
+                            None => module["parameters"] = json!([entry]),
+                        }
+                    }
+                }
+            }
         }
         json!({ "libraries": libraries })
     }

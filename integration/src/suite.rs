@@ -22,6 +22,8 @@ pub enum Need {
     /// The workspace's sources and the cargo that built this test, to build another harness
     /// (absent inside the vm-tests guests).
     Toolchain,
+    /// A statically linked busybox (`/bin/busybox` or `/usr/bin/busybox`) to build a rootfs from.
+    StaticBusybox,
 }
 
 /// The trials of one test binary.
@@ -59,6 +61,9 @@ impl Suite {
             Need::Pids => self.host.controller_skip_reason("pids", Some("pids")),
             Need::Devices => self.host.controller_skip_reason("devices", None),
             Need::Toolchain => crate::toolchain_skip_reason(),
+            Need::StaticBusybox => agent_harness::kit::isolator_cases::static_busybox()
+                .is_none()
+                .then(|| "no statically linked busybox at /bin/busybox or /usr/bin/busybox".to_owned()),
         })
     }
 

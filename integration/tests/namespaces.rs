@@ -1,6 +1,7 @@
 //! The namespaces isolators through `agent-harness run`: the pid namespace's init and what it hides
-//! (Mesos's `ROOT_PidNamespace`), the UTS hostname, an empty network namespace, and every
-//! namespace at once.
+//! (Mesos's `ROOT_PidNamespace`), the UTS hostname, an empty network namespace, every namespace
+//! at once, and the per-container `LinuxInfo` of the pid and ipc isolators (`share_pid_namespace`,
+//! `ipc_mode`, `shm_size`) with the operator's parameters that govern them.
 
 use integration::isolators::{CPU, IPC, MEM, NET, PID, UTS};
 use integration::{Need, Sandbox, SandboxOptions, Suite, TestResult, ensure};
@@ -13,6 +14,10 @@ fn main() {
     suite.test("uts_hostname_parameter", containers, uts_hostname_parameter);
     suite.test("net_namespace_has_only_lo", containers, net_namespace_has_only_lo);
     suite.test("every_namespace_differs_from_the_host", containers, every_namespace_differs_from_the_host);
+    suite.test("ipc_private_shm_of_the_asked_size", containers, ipc_private_shm_of_the_asked_size);
+    suite.test("ipc_share_parent_unless_disallowed", containers, ipc_share_parent_unless_disallowed);
+    suite.test("shm_size_needs_the_private_mode", containers, shm_size_needs_the_private_mode);
+    suite.test("pid_namespace_shared_unless_disallowed", containers, pid_namespace_shared_unless_disallowed);
     suite.run()
 }
 
@@ -94,5 +99,121 @@ fn every_namespace_differs_from_the_host() -> TestResult {
         ensure!(inside.starts_with(&format!("{kind}:[")), "{kind}: {inside:?}");
         ensure!(inside != host, "the container shares the host's {kind} namespace {host}");
     }
+    sandbox.assert_clean()
+}
+
+/// `--container_info` with this `linux_info`.
+fn linux_info(json: &str) -> String {
+    format!("--container_info={{\"linux_info\":{json}}}")
+}
+
+/// The `/dev/shm` mount options the command sees, from `/proc/self/mounts` (the last mount there
+/// is the one on top).
+const SHM_OPTIONS: &str = "grep ' /dev/shm ' /proc/self/mounts | tail -n 1 | cut -d' ' -f4";
+
+/// The mounts of the harness's own mount namespace at `/dev/shm`.
+fn host_shm_mounts() -> TestResult<usize> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo")?;
+    Ok(table.lines().filter(|l| l.split(' ').nth(4) == Some("/dev/shm")).count())
+}
+
+/// Runs `script` in container `id` with the pid or ipc isolator and `info`; its stdout.
+fn run_with_info(
+    sandbox: &Sandbox,
+    isolator: &str,
+    id: &str,
+    info: &str,
+    script: &str,
+) -> TestResult<String> {
+    let flags = [format!("--container_id={id}"), info.to_owned()];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let output = sandbox.run(&[CPU, MEM, isolator], &flags, &["sh", "-c", script])?;
+    output.expect_success()?;
+    Ok(std::fs::read_to_string(sandbox.sandbox_dir(id).join("stdout"))?)
+}
+
+/// Runs `true` in container `id` with `isolator` and `info`: it must fail with `message`.
+fn refused(sandbox: &Sandbox, isolator: &str, id: &str, info: &str, message: &str) -> TestResult {
+    let output = sandbox.run(&[CPU, MEM, isolator], &[&format!("--container_id={id}"), info], &["true"])?;
+    ensure!(output.code == Some(1), "{info}: exit {:?}; stderr {:?}", output.code, output.stderr);
+    ensure!(output.stderr.contains(message), "{info}: stderr {:?}", output.stderr);
+    ensure!(output.stderr.trim().lines().count() == 1, "{info}: not one line: {:?}", output.stderr);
+    Ok(())
+}
+
+fn ipc_private_shm_of_the_asked_size() -> TestResult {
+    let before = host_shm_mounts()?;
+    let probe = format!("/dev/shm/agent-harness-it-{}", std::process::id());
+    let options = SandboxOptions {
+        parameters: vec![(IPC, "default_container_shm_size", "16MB".to_owned())],
+        ..Default::default()
+    };
+    let sandbox = Sandbox::with(options)?;
+    let script = format!("{SHM_OPTIONS}; readlink /proc/self/ns/ipc; echo data > {probe}");
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc")?.display().to_string();
+    let sized =
+        run_with_info(&sandbox, IPC, "c1", &linux_info(r#"{"ipc_mode":"PRIVATE","shm_size":8}"#), &script)?;
+    let mut lines = sized.lines();
+    let options = lines.next().unwrap_or_default();
+    ensure!(options.split(',').any(|o| o == "size=8192k"), "/dev/shm options {options:?}, not 8 MB");
+    ensure!(lines.next() != Some(host_ipc.as_str()), "the container shares the host's IPC namespace");
+    // No shm_size: the operator's default.
+    let defaulted = run_with_info(&sandbox, IPC, "c2", &linux_info(r#"{"ipc_mode":"PRIVATE"}"#), &script)?;
+    let options = defaulted.lines().next().unwrap_or_default();
+    ensure!(options.split(',').any(|o| o == "size=16384k"), "/dev/shm options {options:?}, not 16 MB");
+    ensure!(!std::path::Path::new(&probe).exists(), "the private /dev/shm wrote to the host's");
+    ensure!(host_shm_mounts()? == before, "the host's /dev/shm mounts changed");
+    sandbox.assert_clean()
+}
+
+fn ipc_share_parent_unless_disallowed() -> TestResult {
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc")?.display().to_string();
+    let info = linux_info(r#"{"ipc_mode":"SHARE_PARENT"}"#);
+    let sandbox = Sandbox::new()?;
+    let seen = run_with_info(&sandbox, IPC, "c1", &info, "readlink /proc/self/ns/ipc")?;
+    ensure!(seen.trim() == host_ipc, "SHARE_PARENT gave IPC namespace {seen:?}, the host's is {host_ipc}");
+    sandbox.assert_clean()?;
+
+    let options = SandboxOptions {
+        parameters: vec![(IPC, "disallow_sharing_agent_ipc_namespace", "true".to_owned())],
+        ..Default::default()
+    };
+    let sandbox = Sandbox::with(options)?;
+    let message = "namespaces/ipc: Sharing agent IPC namespace with top-level container is not allowed";
+    refused(&sandbox, IPC, "c2", &info, message)?;
+    sandbox.assert_clean()
+}
+
+fn shm_size_needs_the_private_mode() -> TestResult {
+    let sandbox = Sandbox::new()?;
+    let message = "Only support specifying the size of /dev/shm when the IPC mode is `PRIVATE`";
+    refused(&sandbox, IPC, "c1", &linux_info(r#"{"shm_size":8}"#), message)?;
+    refused(&sandbox, IPC, "c2", &linux_info(r#"{"ipc_mode":"SHARE_PARENT","shm_size":8}"#), message)?;
+    sandbox.assert_clean()
+}
+
+fn pid_namespace_shared_unless_disallowed() -> TestResult {
+    let host_pid = std::fs::read_link("/proc/self/ns/pid")?.display().to_string();
+    let info = linux_info(r#"{"share_pid_namespace":true}"#);
+    let sandbox = Sandbox::new()?;
+    let stdout = run_with_info(&sandbox, PID, "c1", &info, "readlink /proc/self/ns/pid; echo $$")?;
+    let mut lines = stdout.lines();
+    ensure!(
+        lines.next() == Some(host_pid.as_str()),
+        "share_pid_namespace gave {stdout:?}, the host's is {host_pid}"
+    );
+    ensure!(
+        lines.next().is_some_and(|pid| pid != "2"),
+        "the shell is pid 2 of a namespace of its own: {stdout:?}"
+    );
+    sandbox.assert_clean()?;
+
+    let options = SandboxOptions {
+        parameters: vec![(PID, "disallow_sharing_agent_pid_namespace", "true".to_owned())],
+        ..Default::default()
+    };
+    let sandbox = Sandbox::with(options)?;
+    let message = "namespaces/pid: Sharing agent pid namespace with top-level container is not allowed";
+    refused(&sandbox, PID, "c2", &info, message)?;
     sandbox.assert_clean()
 }

@@ -7,13 +7,14 @@
 //! need no fork in a full cgroup.
 
 use integration::isolators::{DEVICES, PID, PIDS};
-use integration::{Need, Sandbox, Suite, TestResult, container_spec, ensure, usage_until};
+use integration::{Need, Sandbox, SandboxOptions, Suite, TestResult, container_spec, ensure, usage_until};
 
 fn main() {
     let mut suite = Suite::new();
     suite.test("run_with_a_pids_limit_holds_a_fork_bomb", &[Need::Containers, Need::Pids], fork_bomb);
     suite.test("pids_usage_while_running", &[Need::Containers, Need::Pids], pids_usage_while_running);
     suite.test("run_with_the_device_whitelist", &[Need::Containers, Need::Devices], device_whitelist);
+    suite.test("allowed_devices_add_to_the_whitelist", &[Need::Containers, Need::Devices], allowed_devices);
     suite.run()
 }
 
@@ -78,4 +79,37 @@ fn device_whitelist() -> TestResult {
     ensure!(output.stdout == "null\nurandom\nmknod\nloop-denied\n", "stdout {:?}", output.stdout);
     ensure!(output.error_lines().is_empty(), "Error lines: {:?}", output.stderr);
     sandbox.assert_clean()
+}
+
+/// `--allowed_devices` (the devices isolator's `allowed_devices`): the loop device the whitelist
+/// refuses opens once it is allowed for reading, and only for reading.
+fn allowed_devices() -> TestResult {
+    let base = std::env::temp_dir().join(format!("allowed-devices-{}", std::process::id()));
+    std::fs::create_dir_all(&base)?;
+    let node = base.join("loop0");
+    let made = std::process::Command::new("mknod").arg(&node).args(["b", "7", "0"]).status()?;
+    ensure!(made.success(), "mknod {} b 7 0: {made}", node.display());
+    let whitelist = format!(
+        r#"{{"allowed_devices":[{{"device":{{"path":"{}"}},"access":{{"read":true}}}}]}}"#,
+        node.display()
+    );
+    let options =
+        SandboxOptions { parameters: vec![(DEVICES, "allowed_devices", whitelist)], ..Default::default() };
+    let result = (|| {
+        let sandbox = Sandbox::with(options)?;
+        let m = sandbox.markers().display().to_string();
+        // Unbound, the loop device reads as empty or fails with ENXIO: anything but EPERM.
+        let script = format!(
+            "mknod {m}/loop b 7 0 || exit 3; \
+             (exec 3< {m}/loop) 2>&1 | grep -q 'not permitted' && echo read-denied; \
+             (exec 3> {m}/loop) 2>&1 | grep -q 'not permitted' && echo write-denied; \
+             rm -f {m}/loop; true"
+        );
+        let output = sandbox.run(&[DEVICES, PID], &[], &["sh", "-c", &script])?;
+        output.expect_success()?;
+        ensure!(output.stdout == "write-denied\n", "stdout {:?}", output.stdout);
+        sandbox.assert_clean()
+    })();
+    std::fs::remove_dir_all(&base)?;
+    result
 }

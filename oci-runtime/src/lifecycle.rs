@@ -85,6 +85,7 @@ fn create_in(
         attach_output: false,
         container_info: Some(plan.container_info.clone()),
         rootfs: None,
+        user: None,
         launch_info: Some(plan.launch_info.clone()),
         inherit_stdio: true,
         release_fifo: Some(fifo.display().to_string()),

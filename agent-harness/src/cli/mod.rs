@@ -252,6 +252,20 @@ pub struct AgentFlags {
     /// Hard limit above the quota in kill mode, Mesos bytes (disk/xfs) [default: 10MB].
     #[arg(long = "xfs_quota_headroom", value_name = "BYTES")]
     pub xfs_quota_headroom: Option<String>,
+    /// Devices every container may use besides the default whitelist (cgroups/devices):
+    /// `{"allowed_devices":[{"device":{"path":"/dev/fuse"},"access":{"read":true,...}}]}`.
+    #[arg(long = "allowed_devices", value_name = "JSON")]
+    pub allowed_devices: Option<String>,
+    // namespaces/pid and namespaces/ipc.
+    /// The size of a PRIVATE /dev/shm whose LinuxInfo gives no shm_size, as `64MB` (namespaces/ipc).
+    #[arg(long = "default_container_shm_size", value_name = "BYTES")]
+    pub default_container_shm_size: Option<String>,
+    /// Refuse `ipc_mode` SHARE_PARENT for top-level containers (namespaces/ipc) [default: false].
+    #[arg(long = "disallow_sharing_agent_ipc_namespace", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disallow_sharing_agent_ipc_namespace: Option<String>,
+    /// Refuse `share_pid_namespace` for top-level containers (namespaces/pid) [default: false].
+    #[arg(long = "disallow_sharing_agent_pid_namespace", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disallow_sharing_agent_pid_namespace: Option<String>,
 }
 
 impl AgentFlags {
@@ -274,6 +288,11 @@ impl AgentFlags {
             ("xfs_project_range", &self.xfs_project_range),
             ("xfs_kill_containers", &self.xfs_kill_containers),
             ("xfs_quota_headroom", &self.xfs_quota_headroom),
+            ("allowed_devices", &self.allowed_devices),
+            // namespaces/pid and namespaces/ipc.
+            ("default_container_shm_size", &self.default_container_shm_size),
+            ("disallow_sharing_agent_ipc_namespace", &self.disallow_sharing_agent_ipc_namespace),
+            ("disallow_sharing_agent_pid_namespace", &self.disallow_sharing_agent_pid_namespace),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
@@ -362,6 +381,10 @@ pub struct ContainerFlags {
     /// launch, isolate, running, destroy, cleanup) of the first container that reaches it.
     #[arg(long = "test_only_kill_at", value_name = "STEP", hide = true)]
     pub test_only_kill_at: Option<crate::engine::KillPoint>,
+    /// The user the command runs as (Mesos's `CommandInfo.user`): a name, looked up in the
+    /// rootfs's `/etc/passwd` when there is one, or `uid[:gid]`.
+    #[arg(long = "user", value_name = "USER")]
+    pub user: Option<String>,
 }
 
 impl ContainerFlags {
@@ -379,6 +402,16 @@ impl ContainerFlags {
         let rootfs =
             self.rootfs.as_deref().map(container_info::rootfs).transpose().map_err(|e| anyhow!(e))?;
         Ok((info, rootfs))
+    }
+
+    /// `--user`, checked for shape (the containerizer looks the name up in the container).
+    pub fn user(&self) -> anyhow::Result<Option<String>> {
+        match self.user.as_deref() {
+            Some(user) if user.is_empty() || user.contains(char::is_whitespace) => {
+                Err(anyhow!("--user: '{user}' is not a user name or uid[:gid]"))
+            }
+            user => Ok(user.map(str::to_owned)),
+        }
     }
 }
 

@@ -66,6 +66,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     // Every input is checked before anything is loaded or created.
     let (resources, limits) = args.container.resources_and_limits()?;
     let (container_info, rootfs) = args.container.container_settings()?;
+    let user = args.container.user()?;
     let Some(program) = args.command.first() else {
         return Err(anyhow!("no command given: agent-harness run [FLAGS] -- COMMAND [ARGS...]"));
     };
@@ -93,6 +94,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         attach_output: !args.json,
         container_info,
         rootfs,
+        user,
         launch_info: None,
         inherit_stdio: false,
         release_fifo: None,

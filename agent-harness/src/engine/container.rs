@@ -83,6 +83,8 @@ pub struct ContainerSpec {
     pub container_info: Option<module_abi::ContainerInfo>,
     /// The container's root file system, an absolute directory (`--rootfs`).
     pub rootfs: Option<String>,
+    /// The user the command runs as (`--user`: Mesos's `CommandInfo.user`).
+    pub user: Option<String>,
     /// What the front itself asks of the launch, beyond the isolators' launch infos (an OCI
     /// bundle's mounts, say): merged after every isolator's, under the same conflict rules.
     pub launch_info: Option<ContainerLaunchInfo>,
@@ -236,7 +238,7 @@ impl Engine {
             directory: sandbox.display().to_string(),
             container_info: spec.container_info.clone(),
             rootfs: spec.rootfs.clone(),
-            ..ContainerConfig::default()
+            user: spec.user.clone(),
         };
         let mut checkpoint = Checkpoint {
             container_id: id.clone(),

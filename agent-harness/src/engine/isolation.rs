@@ -253,6 +253,9 @@ const CAPABILITIES: &[&str] = &["org_apache_mesos_LinuxCapabilitiesIsolator"];
 const SECCOMP: &[&str] = &["org_apache_mesos_LinuxSeccompIsolator"];
 const DISK: &[&str] = &["org_apache_mesos_DiskDuIsolator", "org_apache_mesos_XfsDiskIsolator"];
 const XFS: &[&str] = &["org_apache_mesos_XfsDiskIsolator"];
+const CGROUPS_DEVICES: &[&str] = &["org_apache_mesos_CgroupsDevicesIsolator"];
+const NAMESPACES_PID: &[&str] = &["org_apache_mesos_NamespacesPidIsolator"];
+const NAMESPACES_IPC: &[&str] = &["org_apache_mesos_NamespacesIpcIsolator"];
 
 /// The agent flags, Mesos's names and defaults.
 pub const AGENT_FLAGS: &[AgentFlag] = &[
@@ -376,6 +379,35 @@ pub const AGENT_FLAGS: &[AgentFlag] = &[
         kind: FlagKind::Value,
         modules: XFS,
         help: "The harness's --work_dir",
+    },
+    AgentFlag {
+        name: "allowed_devices",
+        default: "(none)",
+        kind: FlagKind::Value,
+        modules: CGROUPS_DEVICES,
+        help: "Devices every container may use besides the default whitelist (DeviceWhitelist JSON)",
+    },
+    // namespaces/pid and namespaces/ipc.
+    AgentFlag {
+        name: "default_container_shm_size",
+        default: "(none)",
+        kind: FlagKind::Value,
+        modules: NAMESPACES_IPC,
+        help: "The size of a PRIVATE /dev/shm whose LinuxInfo gives no shm_size (64MB)",
+    },
+    AgentFlag {
+        name: "disallow_sharing_agent_ipc_namespace",
+        default: "false",
+        kind: FlagKind::Bool,
+        modules: NAMESPACES_IPC,
+        help: "Refuse ipc_mode SHARE_PARENT for top-level containers",
+    },
+    AgentFlag {
+        name: "disallow_sharing_agent_pid_namespace",
+        default: "false",
+        kind: FlagKind::Bool,
+        modules: NAMESPACES_PID,
+        help: "Refuse share_pid_namespace for top-level containers",
     },
 ];
 

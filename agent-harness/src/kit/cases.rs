@@ -11,13 +11,15 @@ use super::leaks::leftovers;
 use crate::engine::recover::recover;
 use crate::engine::{Ending, Engine, ModuleInstances};
 
-/// A resource a case needs an isolator to handle.
+/// A resource a case needs an isolator to handle, or the isolator module it is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     Nothing,
     Cpus,
     Mem,
     Disk,
+    /// The module, among the isolators under test (`--isolation`, resolved).
+    Isolator(&'static str),
 }
 
 /// One case.

@@ -8,6 +8,7 @@
 //! from running any case at all is a [`KitError`].
 
 pub mod cases;
+pub mod isolator_cases;
 pub mod leaks;
 pub mod report;
 
@@ -24,7 +25,8 @@ use crate::engine::modules::{
 use crate::engine::{ContainerSpec, Ending, Engine, Launched, ModuleInstances, ModuleSet, Outcome};
 use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, SourcedManifest};
 use crate::module_manager::ModuleManager;
-use cases::{CASES, Needs, supervise_briefly};
+use cases::{CASES, Case, Needs, supervise_briefly};
+use isolator_cases::{ISOLATOR_CASES, SECCOMP_PROFILE, SECCOMP_PROFILE_JSON, SKIP};
 use report::{Format, Reporter, Summary, Verdict};
 
 /// What stops the kit before its first case.
@@ -61,6 +63,8 @@ pub struct Ctx {
     pub set: ModuleSet,
     pub work_dir: PathBuf,
     pub runtime: tokio::runtime::Runtime,
+    /// The kit's own `seccomp_config_dir`, when it gave linux/seccomp one (the user gave none).
+    pub seccomp_dir: Option<PathBuf>,
     engine: OnceCell<Result<Engine, String>>,
     handles: OnceCell<Result<BTreeSet<&'static str>, String>>,
     ids: RefCell<BTreeSet<String>>,
@@ -104,6 +108,7 @@ impl Ctx {
             attach_output: false,
             container_info: None,
             rootfs: None,
+            user: None,
             launch_info: None,
             inherit_stdio: false,
             release_fifo: None,
@@ -171,8 +176,10 @@ impl Ctx {
 
     /// Which resources the isolators handle: those they report a limit for in `usage`.
     fn handles(&self, needs: Needs) -> Result<bool, String> {
-        if needs == Needs::Nothing {
-            return Ok(true);
+        match needs {
+            Needs::Nothing => return Ok(true),
+            Needs::Isolator(module) => return Ok(self.set.isolation.iter().any(|m| m == module)),
+            Needs::Cpus | Needs::Mem | Needs::Disk => {}
         }
         let handled = self
             .handles
@@ -197,12 +204,38 @@ impl Ctx {
             .as_ref()
             .map_err(Clone::clone)?;
         Ok(match needs {
-            Needs::Nothing => unreachable!("answered above"),
+            Needs::Nothing | Needs::Isolator(_) => unreachable!("answered above"),
             Needs::Cpus => handled.contains("cpus"),
             Needs::Mem => handled.contains("mem"),
             Needs::Disk => handled.contains("disk"),
         })
     }
+}
+
+/// Every case in the order they run: the lifecycle cases, the built-in isolators' cases, then the
+/// last lifecycle case (nothing left on the machine), which checks them all.
+fn all_cases() -> impl Iterator<Item = &'static Case> {
+    let (last, lifecycle) = CASES.split_last().expect("the kit has cases");
+    lifecycle.iter().chain(ISOLATOR_CASES).chain(std::iter::once(last))
+}
+
+/// With linux/seccomp under test and no `--seccomp_config_dir` given, the kit's own directory
+/// with its one profile ([`SECCOMP_PROFILE`]); `None` otherwise.
+fn kit_seccomp_dir(
+    options: &mut KitOptions,
+    work_dir: &std::path::Path,
+) -> Result<Option<PathBuf>, KitError> {
+    let module = "org_apache_mesos_LinuxSeccompIsolator";
+    let tested = options.isolation.items.iter().any(|i| i == "linux/seccomp" || i == module);
+    if !tested || options.agent.values.contains_key("seccomp_config_dir") {
+        return Ok(None);
+    }
+    let dir = work_dir.join("seccomp");
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(SECCOMP_PROFILE), SECCOMP_PROFILE_JSON))
+        .map_err(|source| KitError::WorkDir { path: dir.clone(), source })?;
+    options.agent.values.insert("seccomp_config_dir".to_owned(), dir.display().to_string());
+    Ok(Some(dir))
 }
 
 fn cases_probe() -> module_abi::CommandInfo {
@@ -290,10 +323,11 @@ pub fn run(options: KitOptions) -> Result<Summary, KitError> {
     result
 }
 
-fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
+fn run_in(mut options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
     if options.isolation.items.is_empty() {
         return Err(KitError::NoIsolation);
     }
+    let seccomp_dir = kit_seccomp_dir(&mut options, &work_dir)?;
     let containerizer = options.containerizer.clone().unwrap_or_else(|| DEFAULT_CONTAINERIZER.to_string());
     let mut manifests = options.manifests.clone();
     let user_loaded: Vec<String> = manifests
@@ -322,26 +356,33 @@ fn run_in(options: KitOptions, work_dir: PathBuf) -> Result<Summary, KitError> {
         set,
         work_dir,
         runtime,
+        seccomp_dir,
         engine: OnceCell::new(),
         handles: OnceCell::new(),
         ids: RefCell::new(BTreeSet::new()),
         live: RefCell::new(BTreeMap::new()),
         counter: Cell::new(0),
     };
-    let selected: Vec<_> = CASES
-        .iter()
+    let selected: Vec<_> = all_cases()
         .filter(|case| options.filter.as_deref().is_none_or(|pattern| case.name.contains(pattern)))
         .collect();
     let mut reporter = Reporter::new(options.format, selected.len());
     for case in selected {
         let verdict = match ctx.handles(case.needs) {
             Err(e) => Verdict::Failed(format!("cannot tell which resources the isolators handle: {e}")),
-            Ok(false) => {
-                Verdict::Skipped(format!("no isolator reports a limit for {:?} in usage", case.needs))
-            }
+            Ok(false) => Verdict::Skipped(match case.needs {
+                Needs::Isolator(module) => format!(
+                    "{} is not in --isolation",
+                    crate::engine::isolation::builtin_name(module).unwrap_or(module)
+                ),
+                needs => format!("no isolator reports a limit for {needs:?} in usage"),
+            }),
             Ok(true) => match (case.run)(&ctx) {
                 Ok(()) => Verdict::Passed,
-                Err(e) => Verdict::Failed(e),
+                Err(e) => match e.strip_prefix(SKIP) {
+                    Some(reason) => Verdict::Skipped(reason.to_owned()),
+                    None => Verdict::Failed(e),
+                },
             },
         };
         ctx.sweep();

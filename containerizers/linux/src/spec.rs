@@ -90,6 +90,49 @@ pub fn rlimits(limits: &[RLimit]) -> Result<Vec<Limit>, String> {
     ::rlimits::parse_all(limits).map_err(|e| e.to_string())
 }
 
+/// A user as the launch info or the container config names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserSpec {
+    /// A name, looked up in the container's passwd database.
+    Name(String),
+    /// `uid` or `uid:gid`.
+    Numeric { uid: u32, gid: Option<u32> },
+}
+
+/// Parses a user: a name (`nobody`) or `uid[:gid]` (`1000`, `1000:1000`).
+pub fn parse_user(user: &str) -> Result<UserSpec, String> {
+    let number = |text: &str, what: &str| {
+        text.parse::<u32>().map_err(|_| format!("user '{user}': the {what} '{text}' is not a number"))
+    };
+    if user.is_empty() {
+        return Err("the user is empty".to_owned());
+    }
+    if let Some((uid, gid)) = user.split_once(':') {
+        return Ok(UserSpec::Numeric { uid: number(uid, "uid")?, gid: Some(number(gid, "gid")?) });
+    }
+    if user.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(UserSpec::Numeric { uid: number(user, "uid")?, gid: None });
+    }
+    if user.bytes().any(|b| b.is_ascii_whitespace() || b == b'/' || b == 0) {
+        return Err(format!("user '{user}' is not a valid user name"));
+    }
+    Ok(UserSpec::Name(user.to_owned()))
+}
+
+/// The user the command runs as: the launch info's, else the container config's; with
+/// supplementary groups but no user, the helper's own (so the groups still apply).
+pub fn user(request: &LaunchRequest) -> Result<Option<UserSpec>, String> {
+    let named = request.launch_info.user.as_deref().or(request.container_config.user.as_deref());
+    match named {
+        Some(name) => parse_user(name).map(Some),
+        None if !request.launch_info.supplementary_groups.is_empty() => Ok(Some(UserSpec::Numeric {
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: Some(nix::unistd::getegid().as_raw()),
+        })),
+        None => Ok(None),
+    }
+}
+
 /// The `SECCOMP_FILTER_FLAG_*` the helper passes on: `TSYNC`, `LOG` and `SPEC_ALLOW`.
 pub const SECCOMP_FLAGS: u32 = 1 | 2 | 4;
 
@@ -219,16 +262,47 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
             return Err(format!("hostname '{hostname}' must be 1 to {HOSTNAME_MAX} bytes"));
         }
     }
-    // Fields of the launch info this containerizer does not apply yet are refused, never ignored.
-    let unsupported =
-        [("user", info.user.is_some()), ("supplementary_groups", !info.supplementary_groups.is_empty())];
-    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
-        return Err(format!("{field} in the launch info is not supported by this containerizer"));
-    }
+    user(request)?;
     if !request.container_config.directory.starts_with('/') {
         return Err(format!("the sandbox '{}' is not an absolute path", request.container_config.directory));
     }
     Ok(flags)
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::*;
+
+    #[test]
+    fn users_are_names_or_numbers() {
+        assert_eq!(parse_user("nobody"), Ok(UserSpec::Name("nobody".into())));
+        assert_eq!(parse_user("1000"), Ok(UserSpec::Numeric { uid: 1000, gid: None }));
+        assert_eq!(parse_user("1000:100"), Ok(UserSpec::Numeric { uid: 1000, gid: Some(100) }));
+        assert_eq!(parse_user(""), Err("the user is empty".into()));
+        assert!(parse_user("a b").is_err());
+        assert!(parse_user(":1").unwrap_err().contains("the uid '' is not a number"));
+        assert!(parse_user("99999999999").unwrap_err().contains("is not a number"));
+    }
+
+    #[test]
+    fn the_launch_infos_user_wins_over_the_configs() {
+        let mut request = LaunchRequest {
+            container_id: module_abi::ContainerId::new("c"),
+            container_config: module_abi::ContainerConfig { user: Some("2".into()), ..Default::default() },
+            launch_info: ContainerLaunchInfo::default(),
+            attach_output: false,
+            inherit_stdio: false,
+            release_fifo: None,
+        };
+        assert_eq!(user(&request), Ok(Some(UserSpec::Numeric { uid: 2, gid: None })));
+        request.launch_info.user = Some("daemon".into());
+        assert_eq!(user(&request), Ok(Some(UserSpec::Name("daemon".into()))));
+        request.container_config.user = None;
+        request.launch_info.user = None;
+        assert_eq!(user(&request), Ok(None));
+        request.launch_info.supplementary_groups = vec![5];
+        assert!(matches!(user(&request), Ok(Some(UserSpec::Numeric { .. }))));
+    }
 }
 
 #[cfg(test)]
@@ -427,13 +501,13 @@ mod tests {
 
     #[test]
     fn what_is_not_applied_yet_is_refused() {
-        let user = ContainerLaunchInfo { user: Some("nobody".into()), ..Default::default() };
+        let user = ContainerLaunchInfo { user: Some("1000:x".into()), ..Default::default() };
         assert_eq!(
             validate(&request(shell("true"), user)).unwrap_err(),
-            "user in the launch info is not supported by this containerizer"
+            "user '1000:x': the gid 'x' is not a number"
         );
         let groups = ContainerLaunchInfo { supplementary_groups: vec![10], ..Default::default() };
-        assert!(validate(&request(shell("true"), groups)).unwrap_err().starts_with("supplementary_groups"));
+        assert!(validate(&request(shell("true"), groups)).is_ok());
         let nnp = ContainerLaunchInfo { no_new_privileges: Some(false), ..Default::default() };
         assert!(validate(&request(shell("true"), nnp)).is_ok());
     }

@@ -16,9 +16,10 @@
 //!   only removes the cgroup. The instructions and the `bpf(2)` calls are cgroupfs's
 //!   ([`cgroupfs::ebpf`]), written there rather than taken from a crate (its docs say why).
 //!
-//! Mesos's `--allowed_devices` (more devices for every container) is not taken yet.
+//! Mesos's `--allowed_devices` (parameter `allowed_devices`, [`crate::allowed_devices`]) adds
+//! rules after the default whitelist, the same way on v1 and v2.
 
-use cgroupfs::{Cgroup, CgroupManager, CgroupMode, Controller, DEFAULT_WHITELIST, Hierarchies};
+use cgroupfs::{Cgroup, CgroupManager, CgroupMode, Controller, DEFAULT_WHITELIST, DeviceRule, Hierarchies};
 use module_abi::{ResourceStatistics, Resources};
 
 use crate::error::Result;
@@ -30,7 +31,10 @@ pub type CgroupsDevicesIsolator = CgroupsIsolator<DevicesSubsystem>;
 
 /// The devices part of the cgroups isolator.
 #[derive(Debug)]
-pub struct DevicesSubsystem;
+pub struct DevicesSubsystem {
+    /// The default whitelist, then the operator's `allowed_devices`.
+    whitelist: Vec<DeviceRule>,
+}
 
 impl Subsystem for DevicesSubsystem {
     const NAME: &'static str = "cgroups/devices";
@@ -41,12 +45,14 @@ impl Subsystem for DevicesSubsystem {
         &[Controller::Devices]
     }
 
-    fn new(_config: &Config, _hierarchies: &Hierarchies) -> Result<Self> {
-        Ok(DevicesSubsystem)
+    fn new(config: &Config, _hierarchies: &Hierarchies) -> Result<Self> {
+        let mut whitelist = DEFAULT_WHITELIST.to_vec();
+        whitelist.extend(config.allowed_devices.iter().copied());
+        Ok(DevicesSubsystem { whitelist })
     }
 
     fn prepare(&self, ctx: Ctx<'_>, cgroup: &Cgroup) -> Result<()> {
-        cgroup.update_devices(&DEFAULT_WHITELIST).map_err(ctx.cgroup("set the device whitelist"))
+        cgroup.update_devices(&self.whitelist).map_err(ctx.cgroup("set the device whitelist"))
     }
 
     /// Resources do not change which devices a container may use.

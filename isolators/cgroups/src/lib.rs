@@ -23,6 +23,7 @@
 //! (`host`'s fallback for an unlimited `mem_limit_bytes`), is a line of std rather than the
 //! procfs crate, so the module library stays small.
 
+pub mod allowed_devices;
 pub mod cpu;
 pub mod devices;
 pub mod error;

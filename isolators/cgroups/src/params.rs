@@ -4,14 +4,15 @@
 //! manifest commonly gives all the cgroups isolators the same list; a key that only concerns
 //! another module is validated and otherwise ignored. `cgroups_root`, `cgroups_hierarchy` and
 //! `cgroups_destroy_timeout` are the flags every cgroups module shares ([`cgroupfs::flags`]); the
-//! others are this crate's own: `cgroups_enable_cfs` (cpu), `cgroups_limit_swap` (mem) and `pids`
+//! others are this crate's own: `cgroups_enable_cfs` (cpu), `cgroups_limit_swap` (mem),
+//! `allowed_devices` (devices: Mesos's `--allowed_devices`, [`crate::allowed_devices`]) and `pids`
 //! (pids: the `pids.max` of a container whose limits have no `pids`; Mesos has no such flag).
 //! An unknown key, a key given twice or a value that does not parse fails module creation with
 //! the module, the key and the value named ([`module_params`]).
 
-use cgroupfs::CgroupsFlags;
 use cgroupfs::flags::{CGROUPS_DESTROY_TIMEOUT, CGROUPS_HIERARCHY, CGROUPS_ROOT};
 use cgroupfs::pids::PID_MAX_LIMIT;
+use cgroupfs::{CgroupsFlags, DeviceRule};
 use module_abi::Parameter;
 use module_params::{ParamError, Params, ValueError};
 
@@ -20,12 +21,22 @@ pub const CGROUPS_ENABLE_CFS: &str = "cgroups_enable_cfs";
 /// `--cgroups_limit_swap`: limit memory plus swap as well (v1 `memory.memsw.limit_in_bytes`).
 pub const CGROUPS_LIMIT_SWAP: &str = "cgroups_limit_swap";
 
+/// `--allowed_devices`: devices every container may use besides the default whitelist.
+pub const ALLOWED_DEVICES: &str = "allowed_devices";
+
 /// `pids`: the task limit of every container whose limits have no `pids` (cgroups/pids).
 pub const PIDS: &str = "pids";
 
 /// Every key the modules take.
-const KNOWN: &[&str] =
-    &[CGROUPS_ROOT, CGROUPS_HIERARCHY, CGROUPS_ENABLE_CFS, CGROUPS_LIMIT_SWAP, CGROUPS_DESTROY_TIMEOUT, PIDS];
+const KNOWN: &[&str] = &[
+    CGROUPS_ROOT,
+    CGROUPS_HIERARCHY,
+    CGROUPS_ENABLE_CFS,
+    CGROUPS_LIMIT_SWAP,
+    CGROUPS_DESTROY_TIMEOUT,
+    PIDS,
+    ALLOWED_DEVICES,
+];
 
 /// The parsed parameters, with Mesos's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +47,8 @@ pub struct Config {
     pub limit_swap: bool,
     /// `pids`: the default `pids.max`, from 1 to the kernel's `PID_MAX_LIMIT`; `None`: unlimited.
     pub pids: Option<u64>,
+    /// `allowed_devices`: the rules added to the default whitelist, in the flag's order.
+    pub allowed_devices: Vec<DeviceRule>,
 }
 
 impl Config {
@@ -47,6 +60,9 @@ impl Config {
             enable_cfs: params.bool(CGROUPS_ENABLE_CFS)?.unwrap_or(false),
             limit_swap: params.bool(CGROUPS_LIMIT_SWAP)?.unwrap_or(false),
             pids: params.parse(PIDS, parse_pids)?,
+            allowed_devices: params
+                .parse(ALLOWED_DEVICES, |v| crate::allowed_devices::parse(v).map_err(ValueError::Other))?
+                .unwrap_or_default(),
         })
     }
 }
@@ -79,6 +95,20 @@ mod tests {
         assert!(!config.limit_swap);
         assert_eq!(config.pids, None);
         assert_eq!(config.cgroups.destroy_timeout, Duration::from_secs(60));
+        assert!(config.allowed_devices.is_empty());
+    }
+
+    #[test]
+    fn allowed_devices_parse_or_name_the_key() {
+        let json = r#"{"allowed_devices":[{"device":{"path":"/dev/null"},"access":{"read":true}}]}"#;
+        let config = Config::parse("cgroups/devices", &params(&[("allowed_devices", json)])).unwrap();
+        assert_eq!(config.allowed_devices.len(), 1);
+        let err = Config::parse("cgroups/devices", &params(&[("allowed_devices", "{}")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cgroups/devices: invalid value '{}' for parameter 'allowed_devices': "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -19,9 +19,21 @@ pub trait Namespace: Sized + Send + Sync + 'static {
     /// Builds the namespace's settings from its (key-checked) parameters.
     fn new(params: &Params<'_>) -> Result<Self>;
 
+    /// The `CLONE_NEW*` flags `prepare` asks for the container `config` (a namespace shared
+    /// with the agent asks for none).
+    fn clone_flags(&self, config: &ContainerConfig) -> Result<Vec<i32>> {
+        let _ = config;
+        Ok(Self::CLONE_FLAGS.to_vec())
+    }
+
     /// Adds what `prepare` needs besides the namespaces (a mount, a hostname) to `info`.
-    fn launch_info(&self, container_id: &ContainerId, info: &mut ContainerLaunchInfo) -> Result<()> {
-        let _ = (container_id, info);
+    fn launch_info(
+        &self,
+        container_id: &ContainerId,
+        config: &ContainerConfig,
+        info: &mut ContainerLaunchInfo,
+    ) -> Result<()> {
+        let _ = (container_id, config, info);
         Ok(())
     }
 
@@ -58,11 +70,11 @@ impl<N: Namespace> Isolator for NamespaceIsolator<N> {
     fn prepare(
         &self,
         container_id: &ContainerId,
-        _config: &ContainerConfig,
+        config: &ContainerConfig,
     ) -> Result<Option<ContainerLaunchInfo>> {
         let mut info =
-            ContainerLaunchInfo { clone_namespaces: N::CLONE_FLAGS.to_vec(), ..Default::default() };
-        self.0.launch_info(container_id, &mut info)?;
+            ContainerLaunchInfo { clone_namespaces: self.0.clone_flags(config)?, ..Default::default() };
+        self.0.launch_info(container_id, config, &mut info)?;
         Ok(Some(info))
     }
 
@@ -108,9 +120,12 @@ mod tests {
     fn unknown_parameters_name_the_module() {
         let p = |k: &str| vec![module_abi::Parameter { key: k.into(), value: "x".into() }];
         let err = NamespacesPidIsolator::create(p("x")).unwrap_err();
-        assert_eq!(err.message(), "namespaces/pid: unknown parameter 'x' (it takes no parameters)");
-        let err = NamespacesIpcIsolator::create(p("hostname")).unwrap_err();
-        assert_eq!(err.message(), "namespaces/ipc: unknown parameter 'hostname' (it takes no parameters)");
+        assert_eq!(
+            err.message(),
+            "namespaces/pid: unknown parameter 'x' (known parameters: disallow_sharing_agent_pid_namespace)"
+        );
+        let err = NamespacesNetIsolator::create(p("hostname")).unwrap_err();
+        assert_eq!(err.message(), "namespaces/net: unknown parameter 'hostname' (it takes no parameters)");
         let err = NamespacesUtsIsolator::create(p("host_name")).unwrap_err();
         assert_eq!(
             err.message(),

@@ -1,7 +1,7 @@
 //! `namespaces/uts`: a UTS namespace whose hostname is the parameter `hostname`, else the
 //! container id, cut to the kernel's 64 bytes (at a character boundary).
 
-use module_abi::{ContainerId, ContainerLaunchInfo, Error, Result};
+use module_abi::{ContainerConfig, ContainerId, ContainerLaunchInfo, Error, Result};
 use module_params::{Params, ValueError};
 
 use crate::namespace::{Namespace, NamespaceIsolator};
@@ -48,7 +48,12 @@ impl Namespace for Uts {
         Ok(Uts { hostname })
     }
 
-    fn launch_info(&self, container_id: &ContainerId, info: &mut ContainerLaunchInfo) -> Result<()> {
+    fn launch_info(
+        &self,
+        container_id: &ContainerId,
+        _config: &ContainerConfig,
+        info: &mut ContainerLaunchInfo,
+    ) -> Result<()> {
         let hostname = match &self.hostname {
             Some(name) => name.clone(),
             None => truncate_hostname(&container_id.value).to_owned(),
@@ -66,7 +71,7 @@ impl Namespace for Uts {
 
 #[cfg(test)]
 mod tests {
-    use module_abi::{ContainerConfig, Isolator, Module};
+    use module_abi::{Isolator, Module};
 
     use super::*;
 

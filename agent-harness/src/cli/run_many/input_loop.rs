@@ -23,6 +23,8 @@ pub(super) struct Launches {
     /// `--container_info` and `--rootfs`, for every container.
     pub(super) container_info: Option<module_abi::ContainerInfo>,
     pub(super) rootfs: Option<String>,
+    /// `--user`, for every container.
+    pub(super) user: Option<String>,
     /// How many containers may be live at once.
     pub(super) concurrency: usize,
 }
@@ -43,6 +45,7 @@ impl Launches {
             attach_output: false,
             container_info: self.container_info.clone(),
             rootfs: self.rootfs.clone(),
+            user: self.user.clone(),
             launch_info: None,
             inherit_stdio: false,
             release_fifo: None,

@@ -81,6 +81,7 @@ fn raise_open_files_limit() {
 pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
     let (resources, limits) = args.container.resources_and_limits()?;
     let (container_info, rootfs) = args.container.container_settings()?;
+    let user = args.container.user()?;
     if args.concurrency == 0 {
         return Err(anyhow!("Invalid --concurrency: it must be at least 1"));
     }
@@ -106,7 +107,7 @@ pub fn run_many(args: &RunManyArgs) -> anyhow::Result<i32> {
         Engine::new(instances, &args.container.work_dir).with_kill_at(args.container.test_only_kill_at),
     ));
     let launches =
-        Launches { prefix, resources, limits, container_info, rootfs, concurrency: args.concurrency };
+        Launches { prefix, resources, limits, container_info, rootfs, user, concurrency: args.concurrency };
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let mut stop = Stop::new();

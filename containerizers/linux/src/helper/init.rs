@@ -18,10 +18,11 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, User};
+use nix::unistd::Pid;
 
 use super::process::Attributes;
 use super::report;
+use super::user::{self, Identity};
 use crate::spec;
 
 /// The signals forwarded to the command, as Mesos's launcher forwards them.
@@ -31,7 +32,7 @@ const FORWARDED: [Signal; 4] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP,
 struct Launcher {
     env: Vec<(String, String)>,
     cwd: std::path::PathBuf,
-    user: Option<User>,
+    user: Option<Identity>,
     /// The helper's own stdin is the command's (`LaunchRequest::inherit_stdio`).
     inherit_stdin: bool,
 }
@@ -39,7 +40,7 @@ struct Launcher {
 impl Launcher {
     /// The command of `info`, switched to `user` by std (the container's command is switched by
     /// its process attributes instead, which need to act on both sides of the switch).
-    fn command(&self, info: &CommandInfo, user: Option<&User>) -> Result<(String, Command), String> {
+    fn command(&self, info: &CommandInfo, user: Option<&Identity>) -> Result<(String, Command), String> {
         let (program, argv) = spec::argv(info)?;
         let mut command = Command::new(&program);
         command.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(self.env.iter().cloned());
@@ -49,7 +50,7 @@ impl Launcher {
             Stdio::null()
         });
         if let Some(user) = user {
-            command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+            command.uid(user.uid).gid(user.gid);
         }
         // std keeps the parent's signal mask across exec, and the init loop blocks the signals it
         // takes through its signalfd: without this the command would start with SIGTERM, SIGINT,
@@ -88,21 +89,40 @@ fn duplicate(file: &File) -> Result<File, String> {
     file.try_clone().map_err(|e| format!("failed to duplicate an output file: {e}"))
 }
 
+/// Gives the sandbox (the directory itself, as Mesos chowns it to the task's user) to `user`, so a
+/// command switched to another user can write in it.
+fn chown_sandbox(sandbox: &File, user: &Identity) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is the open sandbox directory, alive for the call; the empty path is
+    // a NUL-terminated literal and AT_EMPTY_PATH makes the call act on the descriptor itself.
+    let rc =
+        unsafe { libc::fchownat(sandbox.as_raw_fd(), c"".as_ptr(), user.uid, user.gid, libc::AT_EMPTY_PATH) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(format!("failed to give the sandbox to uid {} gid {}: {e}", user.uid, user.gid));
+    }
+    Ok(())
+}
+
 /// Runs the pre-exec commands and the command, their output going to `stdout` and `stderr` (the
-/// sandbox's files); returns how the command ended.
-pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<ContainerTermination, String> {
+/// sandbox's files, in the directory `sandbox`); returns how the command ended.
+pub fn run(
+    request: &LaunchRequest,
+    stdout: File,
+    stderr: File,
+    sandbox: &File,
+) -> Result<ContainerTermination, String> {
     let cwd = spec::working_directory(request);
     if !cwd.is_dir() {
         return Err(format!("the working directory {} is not a directory", cwd.display()));
     }
-    let user = match &request.container_config.user {
-        None => None,
-        Some(name) => Some(
-            User::from_name(name)
-                .map_err(|e| format!("failed to look up user '{name}': {e}"))?
-                .ok_or_else(|| format!("unknown user '{name}'"))?,
-        ),
-    };
+    // After setup: inside a rootfs, names are the container's own.
+    let user = spec::user(request)?
+        .map(|spec| user::resolve(&spec, &request.launch_info.supplementary_groups))
+        .transpose()?;
+    if let Some(user) = user.as_ref().filter(|u| u.uid != nix::unistd::geteuid().as_raw()) {
+        chown_sandbox(sandbox, user)?;
+    }
     let launcher =
         Launcher { env: spec::environment(request), cwd, user, inherit_stdin: request.inherit_stdio };
     // Decided before anything runs; applied in the command's process, right before its execve.

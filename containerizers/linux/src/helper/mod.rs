@@ -23,6 +23,7 @@
 mod init;
 mod process;
 mod setup;
+mod user;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -118,6 +119,8 @@ fn launch(args: &Args) -> Result<i32, String> {
     };
     // Opened before the mounts: after a pivot into a rootfs its path is out of reach.
     let status = runtime.open_for_status().map_err(|e| e.to_string())?;
+    let sandbox_dir =
+        File::open(sandbox).map_err(|e| format!("failed to open the sandbox {}: {e}", sandbox.display()))?;
     let release = request.release_fifo.as_deref().map(open_release_fifo).transpose()?;
     crate::join::apply(&request.launch_info)?;
     setup::apply(&request)?;
@@ -125,7 +128,7 @@ fn launch(args: &Args) -> Result<i32, String> {
         wait_for_start(fifo)?;
     }
 
-    let termination = init::run(&request, stdout, stderr)?;
+    let termination = init::run(&request, stdout, stderr, &sandbox_dir)?;
     status.write(&termination).map_err(|e| e.to_string())?;
     Ok(termination.exit_status())
 }

@@ -13,7 +13,9 @@
 //! 1. rlimits (`setrlimit`), as root;
 //! 2. the bounding set dropped to the asked set, and the inheritable set made the (new) bounding
 //!    set, while the process still holds `CAP_SETPCAP`;
-//! 3. the user switch (`setgroups([])`, `setgid`, `setuid`, as std's `Command::uid` does), with
+//! 3. the user switch: `setgroups` (the user's groups and the launch info's
+//!    `supplementary_groups`, [`super::user`]), `setgid`, `setuid`, in that order (runc's and
+//!    Mesos's: the groups and the gid need `CAP_SETGID`, which `setuid` takes away), with
 //!    `PR_SET_KEEPCAPS` first when an effective set is asked for, so the permitted set survives it;
 //! 4. the effective set becomes the effective, permitted and ambient sets (Mesos's
 //!    `calculateCapabilities`): the ambient set is what a non-root command keeps across `execve`;
@@ -37,7 +39,8 @@ use std::process::Command;
 
 use caps::{CapSet, Capability, CapsHashSet};
 use module_abi::LaunchRequest;
-use nix::unistd::User;
+
+use super::user::Identity;
 use rlimits::{Limit, RAISE_NEEDS, display};
 
 use crate::spec;
@@ -91,8 +94,8 @@ struct Filter {
 #[derive(Debug, Clone)]
 pub struct Attributes {
     rlimits: Vec<Limit>,
-    /// (uid, gid) to switch to; `None` for no switch.
-    user: Option<(libc::uid_t, libc::gid_t)>,
+    /// Who to switch to; `None` for no switch.
+    user: Option<Identity>,
     capabilities: Option<CapabilityChange>,
     no_new_privileges: bool,
     seccomp: Option<Filter>,
@@ -111,9 +114,9 @@ fn sorted(set: impl IntoIterator<Item = Capability>) -> String {
 }
 
 impl Attributes {
-    /// Decides the attributes of `request`'s command, which runs as `user` (the container
-    /// config's, looked up by the init) when given.
-    pub fn new(request: &LaunchRequest, user: Option<&User>) -> Result<Attributes, AttributeError> {
+    /// Decides the attributes of `request`'s command, which runs as `user` (resolved by the
+    /// init) when given.
+    pub fn new(request: &LaunchRequest, user: Option<&Identity>) -> Result<Attributes, AttributeError> {
         let info = &request.launch_info;
         let rlimits = spec::rlimits(&info.rlimits).map_err(AttributeError::Spec)?;
         let asked = spec::capabilities(info).map_err(AttributeError::Spec)?;
@@ -125,9 +128,11 @@ impl Attributes {
                 .collect(),
             flags: program.flags,
         });
-        // As Mesos's launcher: no switch to the user the helper already runs as.
-        let euid = nix::unistd::geteuid();
-        let user = user.filter(|u| u.uid != euid).map(|u| (u.uid.as_raw(), u.gid.as_raw()));
+        // As Mesos's launcher: no switch to the user the helper already runs as, unless groups
+        // were asked for.
+        let euid = nix::unistd::geteuid().as_raw();
+        let user =
+            user.filter(|u| u.uid != euid || !request.launch_info.supplementary_groups.is_empty()).cloned();
         let no_new_privileges = info.no_new_privileges == Some(true);
 
         let capabilities = if asked.effective.is_none() && asked.bounding.is_none() {
@@ -220,18 +225,22 @@ impl Attributes {
             caps::set(None, CapSet::Inheritable, &change.inheritable)
                 .map_err(|e| caps_error("set the inheritable capabilities".to_owned(), e))?;
         }
-        if let Some((uid, gid)) = self.user {
+        if let Some(Identity { uid, gid, groups }) = &self.user {
+            let (uid, gid) = (*uid, *gid);
             if self.capabilities.as_ref().is_some_and(|c| c.effective.is_some()) {
                 caps::securebits::set_keepcaps(true)
                     .map_err(|e| caps_error("keep capabilities across setuid".to_owned(), e))?;
             }
-            // SAFETY: setgroups with a count of 0 reads no memory; setgid and setuid take integers.
-            // As std's Command::uid: the supplementary groups go first, EPERM (no CAP_SETGID) ignored.
+            // SAFETY: setgroups reads `groups.len()` gids from the vector, alive for the call;
+            // setgid and setuid take integers. The groups go first (setgid and setgroups need
+            // CAP_SETGID, which setuid drops); EPERM from setgroups is ignored only when no group is
+            // asked beyond the gid itself (Mesos's os::su: a no-op call still needs the privilege).
             unsafe {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    && io::Error::last_os_error().raw_os_error() != Some(libc::EPERM)
-                {
-                    return Err(sys_error("drop the supplementary groups".to_owned(), after));
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
+                    let permission = io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+                    if !permission || groups.iter().any(|g| *g != gid) {
+                        return Err(sys_error(format!("set the supplementary groups to {groups:?}"), after));
+                    }
                 }
                 if libc::setgid(gid) != 0 {
                     return Err(sys_error(format!("set the group id to {gid}"), after));
@@ -343,11 +352,15 @@ mod tests {
     }
 
     /// A user other than the test's, if the passwd database has one.
-    fn other_user() -> Option<User> {
+    fn other_user() -> Option<Identity> {
         let me = nix::unistd::geteuid();
-        ["nobody", "daemon", "root"]
-            .iter()
-            .find_map(|name| User::from_name(name).ok().flatten().filter(|u| u.uid != me))
+        ["nobody", "daemon", "root"].iter().find_map(|name| {
+            nix::unistd::User::from_name(name).ok().flatten().filter(|u| u.uid != me).map(|u| Identity {
+                uid: u.uid.as_raw(),
+                gid: u.gid.as_raw(),
+                groups: vec![u.gid.as_raw()],
+            })
+        })
     }
 
     #[test]
@@ -381,7 +394,7 @@ mod tests {
             effective_capabilities: effective,
             ..Default::default()
         };
-        let early = |info: ContainerLaunchInfo, user: Option<&User>| {
+        let early = |info: ContainerLaunchInfo, user: Option<&Identity>| {
             Attributes::new(&request(info), user).map(|a| a.seccomp_early)
         };
         // With no_new_privs: always last.
