@@ -22,6 +22,11 @@ pub enum Need {
     /// The workspace's sources and the cargo that built this test, to build another harness
     /// (absent inside the vm-tests guests).
     Toolchain,
+    /// containerd, ctr and the runc shim installed, a static busybox for the image, and the OCI
+    /// runtime under test built (see [`crate::containerd`]).
+    Containerd,
+    /// [`Need::Containerd`], plus protoc and Python's gRPC for the CRI client.
+    Cri,
 }
 
 /// The trials of one test binary.
@@ -59,6 +64,8 @@ impl Suite {
             Need::Pids => self.host.controller_skip_reason("pids", Some("pids")),
             Need::Devices => self.host.controller_skip_reason("devices", None),
             Need::Toolchain => crate::toolchain_skip_reason(),
+            Need::Containerd => crate::containerd::skip_reason(),
+            Need::Cri => crate::containerd::cri_skip_reason(),
         })
     }
 
