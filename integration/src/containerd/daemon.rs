@@ -9,21 +9,20 @@
 //! with `cgroup_parent`. [`Containerd::stop`] then checks that nothing is left.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use local_containerd::{CriRuntime, Daemon, Settings, image, shim_socket};
 
-use super::{Runtime, image};
+use super::Runtime;
 use crate::run::{RunOutput, output};
 use crate::{Sandbox, TestResult, ensure};
 
+pub use local_containerd::CRI_NAMESPACE;
+
 /// The CRI plugin's runtime handler for the runtime under test (its default one too).
 pub const RUNTIME_HANDLER: &str = "isolation";
-
-/// The containerd namespace of everything CRI makes.
-pub const CRI_NAMESPACE: &str = "k8s.io";
 
 /// How long containerd gets to come up, and to stop on SIGTERM.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,9 +30,6 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long shims get to exit after their last task is deleted.
 const REAP_WAIT: Duration = Duration::from_secs(20);
-
-/// Where containerd 1.6's shims put their sockets, whatever containerd's own state dir is.
-const SHIM_SOCKETS: &str = "/run/containerd/s";
 
 /// What the test's containerd offers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,15 +55,9 @@ pub struct Containerd {
     pub fifo_dir: PathBuf,
     /// The imported image tar.
     pub image_tar: PathBuf,
-    child: Option<Child>,
+    daemon: Option<Daemon>,
     /// (namespace, id) of every container and pod the test made: their shim sockets are checked.
     ids: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-/// A TOML basic string.
-fn toml(value: &Path) -> String {
-    let s = value.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
-    format!("\"{s}\"")
 }
 
 impl Containerd {
@@ -77,48 +67,41 @@ impl Containerd {
         let sandbox = Sandbox::new()?;
         let image_tar = image::cached_image_tar(&sandbox.artifacts.dir.join("oci-images"))?;
         let dir = sandbox.base.join("containerd");
+        let runtime_root = sandbox.base.join("runtime-root");
+        let fifo_dir = sandbox.base.join("fifo");
+        for dir in [&runtime_root, &fifo_dir] {
+            std::fs::create_dir_all(dir)?;
+        }
+        let cri = options.cri.then(|| CriRuntime {
+            handler: RUNTIME_HANDLER.to_owned(),
+            binary: runtime.path.clone(),
+            root: runtime_root.clone(),
+        });
+        let settings = Settings { dir: dir.clone(), cri };
+        let socket = settings.socket();
         let mut containerd = Containerd {
-            socket: dir.join("containerd.sock"),
-            runtime_root: sandbox.base.join("runtime-root"),
-            fifo_dir: sandbox.base.join("fifo"),
-            dir,
             sandbox,
             runtime,
             options,
+            dir,
+            socket,
+            runtime_root,
+            fifo_dir,
             image_tar,
-            child: None,
+            daemon: None,
             ids: Arc::default(),
         };
-        for dir in [&containerd.dir, &containerd.runtime_root, &containerd.fifo_dir] {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::create_dir_all(containerd.dir.join("cni/bin"))?;
-        std::fs::create_dir_all(containerd.dir.join("cni/conf"))?;
-        std::fs::write(containerd.config_path(), containerd.config())?;
-        let log = std::fs::File::create(containerd.log_path())?;
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(containerd.config_path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start containerd: {e}"))?;
-        containerd.child = Some(child);
-        containerd.wait_ready()?;
-        containerd.import(&containerd.sandbox.name.clone())?;
+        containerd.daemon = Some(Daemon::start(settings, START_TIMEOUT)?);
+        let daemon = containerd.daemon()?;
+        daemon.import(containerd.namespace(), &containerd.image_tar)?;
         if options.cri {
-            containerd.import(CRI_NAMESPACE)?;
+            daemon.import(CRI_NAMESPACE, &containerd.image_tar)?;
         }
         Ok(containerd)
     }
 
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.join("config.toml")
-    }
-
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.join("containerd.log")
+    fn daemon(&self) -> TestResult<&Daemon> {
+        Ok(self.daemon.as_ref().ok_or("containerd is not running")?)
     }
 
     /// The ctr namespace of the test's containers.
@@ -126,99 +109,16 @@ impl Containerd {
         &self.sandbox.name
     }
 
-    /// The pid of containerd.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    /// containerd's config (version 2): everything under [`Self::dir`], the plugins that would
-    /// touch the host's own folders (`opt`) or are of no use here disabled.
-    fn config(&self) -> String {
-        let mut disabled = vec![
-            "io.containerd.internal.v1.opt",
-            "io.containerd.snapshotter.v1.aufs",
-            "io.containerd.snapshotter.v1.btrfs",
-            "io.containerd.snapshotter.v1.devmapper",
-            "io.containerd.snapshotter.v1.zfs",
-            "io.containerd.tracing.processor.v1.otlp",
-        ];
-        if !self.options.cri {
-            disabled.push("io.containerd.grpc.v1.cri");
-        }
-        let disabled: Vec<String> = disabled.iter().map(|p| format!("\"{p}\"")).collect();
-        let mut config = format!(
-            "version = 2\nroot = {root}\nstate = {state}\ndisabled_plugins = [{disabled}]\n\n\
-             [grpc]\n  address = {socket}\n\n[ttrpc]\n  address = {ttrpc}\n\n[debug]\n  level = \"info\"\n",
-            root = toml(&self.dir.join("root")),
-            state = toml(&self.dir.join("state")),
-            disabled = disabled.join(", "),
-            socket = toml(&self.socket),
-            ttrpc = toml(&self.dir.join("containerd.sock.ttrpc")),
-        );
-        if self.options.cri {
-            let cri = r#"plugins."io.containerd.grpc.v1.cri""#;
-            config.push_str(&format!(
-                "\n[{cri}]\n  sandbox_image = \"{pause}\"\n  restrict_oom_score_adj = true\n  \
-                 disable_apparmor = true\n  stream_server_address = \"127.0.0.1\"\n  stream_server_port = \"0\"\n\
-                 [{cri}.containerd]\n  default_runtime_name = \"{handler}\"\n\
-                 [{cri}.containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n\
-                 [{cri}.containerd.runtimes.{handler}]\n  runtime_type = \"io.containerd.runc.v2\"\n\
-                 [{cri}.containerd.runtimes.{handler}.options]\n  BinaryName = {binary}\n  Root = {root}\n\
-                 [{cri}.cni]\n  bin_dir = {cni_bin}\n  conf_dir = {cni_conf}\n",
-                pause = image::PAUSE_IMAGE,
-                handler = RUNTIME_HANDLER,
-                binary = toml(&self.runtime.path),
-                root = toml(&self.runtime_root),
-                cni_bin = toml(&self.dir.join("cni/bin")),
-                cni_conf = toml(&self.dir.join("cni/conf")),
-            ));
-        }
-        config
-    }
-
     /// The last lines of containerd's log, for failure messages.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        self.daemon.as_ref().map(Daemon::log_tail).unwrap_or_default()
     }
 
-    /// Waits until `ctr version` answers on the socket; fails when containerd ends first.
-    fn wait_ready(&mut self) -> TestResult {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                return Err(
-                    format!("containerd exited at start ({status}); its log:\n{}", self.log_tail()).into()
-                );
-            }
-            if self.socket.exists() && self.ctr(&["version"])?.code == Some(0) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "containerd not ready after {START_TIMEOUT:?}; its log:\n{}",
-                    self.log_tail()
-                )
-                .into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `ctr image import` of the image tar into `namespace`.
-    fn import(&self, namespace: &str) -> TestResult {
-        let tar = self.image_tar.display().to_string();
-        let out = output(self.ctr_in(namespace, &["image", "import", &tar]))?;
-        ensure!(out.code == Some(0), "ctr image import {tar}: {out:?}");
-        Ok(())
-    }
-
-    /// `ctr --address SOCKET --namespace NAMESPACE`, ready for arguments.
+    /// `ctr --address SOCKET --namespace NAMESPACE ARGS`, ready to run.
     pub fn ctr_in(&self, namespace: &str, args: &[&str]) -> Command {
         let mut ctr = Command::new("ctr");
         ctr.arg("--address").arg(&self.socket).args(["--namespace", namespace]).args(args);
-        ctr.stdin(Stdio::null());
+        ctr.stdin(std::process::Stdio::null());
         ctr
     }
 
@@ -298,8 +198,7 @@ impl Containerd {
 
     /// The shim socket containerd 1.6 derives for a container (or a pod's group).
     fn shim_socket(&self, namespace: &str, id: &str) -> PathBuf {
-        let key = format!("{}/{namespace}/{id}", self.socket.display());
-        Path::new(SHIM_SOCKETS).join(super::image::hex(&Sha256::digest(key.as_bytes())))
+        shim_socket(&self.socket, namespace, id)
     }
 
     /// The processes whose command line names this containerd's folder: containerd itself, its
@@ -335,18 +234,9 @@ impl Containerd {
                 }
             }
         }
-        let mut child = self.child.take().ok_or("containerd was not started")?;
-        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while child.try_wait()?.is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                problems.push(format!("containerd did not stop within {STOP_TIMEOUT:?} of SIGTERM"));
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut daemon = self.daemon.take().ok_or("containerd was not started")?;
+        if let Err(e) = daemon.stop(STOP_TIMEOUT) {
+            problems.push(e.to_string());
         }
         // Shims exit on their own once containerd has deleted their last task (a task still
         // known keeps its shim: no use waiting then).
@@ -388,10 +278,7 @@ impl Drop for Containerd {
     /// kills the containers, removes their cgroups and unmounts their root file systems), and
     /// removes the shims' sockets.
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        drop(self.daemon.take());
         for (pid, _) in self.own_processes() {
             let _ =
                 nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);

@@ -9,7 +9,8 @@
 //! - [`Containerd`] (`daemon`): one test's containerd, `ctr` helpers, and the check that nothing
 //!   is left once it is stopped: no process (containerd, shims, containers), no mount, no cgroup,
 //!   no runtime state, no shim socket, no fifo.
-//! - [`image`]: the OCI image-layout tar, cached under the build directory.
+//! - [`image`]: the OCI image-layout tar, cached under the build directory (from the
+//!   `local-containerd` crate, which also starts containerd itself for this module and the bench).
 //! - [`Events`]: `ctr events` read in the background (OOM and exit events).
 //! - [`Cri`]: a CRI (runtime.v1) client over gRPC, through `cri/cri_client.py` with Debian's
 //!   python3-grpcio; requests and responses are protobuf's JSON mapping.
@@ -20,7 +21,8 @@
 mod cri;
 mod daemon;
 mod events;
-pub mod image;
+
+pub use local_containerd::image;
 
 use std::path::{Path, PathBuf};
 

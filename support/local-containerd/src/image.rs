@@ -1,5 +1,5 @@
-//! The tests' one image, built here because no registry is reachable: the host's static busybox
-//! with a link per applet, `/etc/passwd` and `/etc/group`, as one uncompressed layer. It is
+//! The one image of the containerd tests and bench, built here because no registry is reachable:
+//! the host's static busybox with a link per applet, `/etc/passwd` and `/etc/group`, as one layer. It is
 //! written as an OCI image-layout tar holding two images of that layer, [`IMAGE`] (`sh`) and
 //! [`PAUSE_IMAGE`] (`sleep infinity`, the CRI's sandbox image), for `ctr image import`.
 //!
@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+use crate::Error;
 
 /// The test image's name.
 pub const IMAGE: &str = "localhost/isolation-suite/busybox:latest";
@@ -66,13 +68,13 @@ fn has_interpreter(elf: &[u8]) -> Option<bool> {
 }
 
 /// The applets busybox links to itself (`busybox --list`).
-fn applets() -> Result<Vec<String>, String> {
+fn applets() -> Result<Vec<String>, Error> {
     let out = std::process::Command::new(BUSYBOX)
         .arg("--list")
         .output()
-        .map_err(|e| format!("{BUSYBOX} --list: {e}"))?;
+        .map_err(Error::io(format!("{BUSYBOX} --list")))?;
     if !out.status.success() {
-        return Err(format!("{BUSYBOX} --list: {}", out.status));
+        return Err(Error::Image(format!("{BUSYBOX} --list: {}", out.status)));
     }
     let mut applets: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -93,8 +95,8 @@ enum Entry {
 }
 
 /// The root file system, path by path (relative, parents first, sorted).
-fn rootfs_entries() -> Result<Vec<(String, Entry)>, String> {
-    let busybox = std::fs::read(BUSYBOX).map_err(|e| format!("read {BUSYBOX}: {e}"))?;
+fn rootfs_entries() -> Result<Vec<(String, Entry)>, Error> {
+    let busybox = std::fs::read(BUSYBOX).map_err(Error::io(format!("read {BUSYBOX}")))?;
     let mut entries = Vec::new();
     for dir in ["bin", "dev", "etc", "proc", "root", "run", "sys", "usr", "var"] {
         entries.push((dir.to_owned(), Entry::Dir { mode: 0o755 }));
@@ -129,32 +131,32 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
 }
 
 /// The layer: the root file system as a tar.
-fn layer() -> Result<Vec<u8>, String> {
+fn layer() -> Result<Vec<u8>, Error> {
     let mut tar = tar::Builder::new(Vec::new());
-    let e = |e: std::io::Error| format!("building the layer: {e}");
+    let e = Error::io("building the layer");
     for (path, entry) in rootfs_entries()? {
         match entry {
             Entry::Dir { mode } => {
                 let mut h = header(tar::EntryType::Directory, mode, 0);
-                tar.append_data(&mut h, format!("{path}/"), std::io::empty()).map_err(e)?;
+                tar.append_data(&mut h, format!("{path}/"), std::io::empty()).map_err(&e)?;
             }
             Entry::File { mode, data } => {
                 let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
-                tar.append_data(&mut h, &path, data.as_slice()).map_err(e)?;
+                tar.append_data(&mut h, &path, data.as_slice()).map_err(&e)?;
             }
             Entry::Symlink { target } => {
                 let mut h = header(tar::EntryType::Symlink, 0o777, 0);
-                tar.append_link(&mut h, &path, target).map_err(e)?;
+                tar.append_link(&mut h, &path, target).map_err(&e)?;
             }
         }
     }
-    tar.into_inner().map_err(e)
+    tar.into_inner().map_err(&e)
 }
 
 /// Writes the root file system into `dir` (for a spec whose `root.path` is a directory).
-pub fn write_rootfs(dir: &Path) -> Result<(), String> {
+pub fn write_rootfs(dir: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    let e = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+    let e = |path: &Path, e: std::io::Error| Error::Io { what: path.display().to_string(), source: e };
     std::fs::create_dir_all(dir).map_err(|err| e(dir, err))?;
     for (path, entry) in rootfs_entries()? {
         let path = dir.join(path);
@@ -183,7 +185,7 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 /// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -199,7 +201,7 @@ fn architecture() -> &'static str {
 }
 
 /// The OCI image-layout tar with both images.
-pub fn image_tar() -> Result<Vec<u8>, String> {
+pub fn image_tar() -> Result<Vec<u8>, Error> {
     let layer = layer()?;
     let layer_digest = digest(&layer);
     let mut blobs: Vec<(String, Vec<u8>)> = vec![(layer_digest.clone(), layer.clone())];
@@ -216,14 +218,14 @@ pub fn image_tar() -> Result<Vec<u8>, String> {
             "config": config,
             "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
         });
-        let config = serde_json::to_vec(&config).map_err(|e| e.to_string())?;
+        let config = serde_json::to_vec(&config)?;
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": MANIFEST,
             "config": {"mediaType": CONFIG, "digest": digest(&config), "size": config.len()},
             "layers": [{"mediaType": LAYER, "digest": layer_digest, "size": layer.len()}],
         });
-        let manifest = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+        let manifest = serde_json::to_vec(&manifest)?;
         let tag = name.rsplit_once(':').map_or("latest", |(_, tag)| tag);
         manifests.push(json!({
             "mediaType": MANIFEST,
@@ -236,19 +238,19 @@ pub fn image_tar() -> Result<Vec<u8>, String> {
         blobs.push((digest(&manifest), manifest));
     }
     let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
-    let index = serde_json::to_vec(&index).map_err(|e| e.to_string())?;
+    let index = serde_json::to_vec(&index)?;
 
     let mut tar = tar::Builder::new(Vec::new());
-    let e = |e: std::io::Error| format!("building the image tar: {e}");
+    let e = Error::io("building the image tar");
     let file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
         let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
-        tar.append_data(&mut h, path, data).map_err(e)
+        tar.append_data(&mut h, path, data).map_err(&e)
     };
     file(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     file(&mut tar, "index.json", &index)?;
     for dir in ["blobs/", "blobs/sha256/"] {
         let mut h = header(tar::EntryType::Directory, 0o755, 0);
-        tar.append_data(&mut h, dir, std::io::empty()).map_err(e)?;
+        tar.append_data(&mut h, dir, std::io::empty()).map_err(&e)?;
     }
     blobs.sort_by(|a, b| a.0.cmp(&b.0));
     blobs.dedup_by(|a, b| a.0 == b.0);
@@ -256,13 +258,13 @@ pub fn image_tar() -> Result<Vec<u8>, String> {
         let name = digest.trim_start_matches("sha256:");
         file(&mut tar, &format!("blobs/sha256/{name}"), data)?;
     }
-    tar.into_inner().map_err(e)
+    tar.into_inner().map_err(&e)
 }
 
 /// The image tar, built once per busybox and kept in `cache_dir` (`busybox-<key>.tar`, written
 /// to a temp name and renamed, so parallel tests never read a half-written one).
-pub fn cached_image_tar(cache_dir: &Path) -> Result<PathBuf, String> {
-    let busybox = std::fs::read(BUSYBOX).map_err(|e| format!("read {BUSYBOX}: {e}"))?;
+pub fn cached_image_tar(cache_dir: &Path) -> Result<PathBuf, Error> {
+    let busybox = std::fs::read(BUSYBOX).map_err(Error::io(format!("read {BUSYBOX}")))?;
     let mut key = Sha256::new();
     key.update(FORMAT.as_bytes());
     key.update(&busybox);
@@ -271,7 +273,7 @@ pub fn cached_image_tar(cache_dir: &Path) -> Result<PathBuf, String> {
     if path.is_file() {
         return Ok(path);
     }
-    std::fs::create_dir_all(cache_dir).map_err(|e| format!("{}: {e}", cache_dir.display()))?;
+    std::fs::create_dir_all(cache_dir).map_err(Error::io(cache_dir.display().to_string()))?;
     let temp = cache_dir.join(format!(".busybox-{key}.tar.{}", std::process::id()));
     let tar = image_tar()?;
     let write = || -> std::io::Result<()> {
@@ -282,7 +284,7 @@ pub fn cached_image_tar(cache_dir: &Path) -> Result<PathBuf, String> {
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&temp);
-        format!("writing {}: {e}", path.display())
+        Error::Io { what: format!("writing {}", path.display()), source: e }
     })?;
     Ok(path)
 }
