@@ -7,6 +7,7 @@
 //! from criterion), [`report`] (the markdown table and the JSON). Every statistic comes from
 //! [`stats`]. Nothing here asserts a time: it measures and reports.
 
+mod containerd;
 mod lifecycle;
 mod load;
 mod machine;
@@ -44,6 +45,10 @@ struct Args {
     /// Sizes of the many-at-once part, comma-separated (0 skips the part).
     #[arg(long, default_value = "100,1000", value_delimiter = ',')]
     many: Vec<usize>,
+    /// Containers per runtime in the containerd part (`ctr run` through isolation-runc, runc and
+    /// crun; 0 skips the part).
+    #[arg(long, default_value_t = 60)]
+    containerd_containers: usize,
     /// Where latest.md and latest.json are written.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -148,6 +153,20 @@ fn main() -> Result<()> {
     lifecycle::write_bundle(&bundle)?;
     let lifecycle = lifecycle::measure(&config, &bundle);
 
+    let containerd = if args.containerd_containers == 0 {
+        Err("skipped (--containerd-containers=0)".to_owned())
+    } else {
+        eprintln!("containerd: {} containers per runtime", args.containerd_containers);
+        let rounds = args.rounds.max(1);
+        containerd::measure(
+            &build,
+            &temp.path().join("containerd"),
+            CGROUPS_ROOT,
+            args.containerd_containers,
+            rounds,
+        )
+        .map_err(|e| format!("{e:#}"))
+    };
     let mut many = Vec::new();
     for &n in args.many.iter().filter(|n| **n > 0) {
         eprintln!("many: {n} containers");
@@ -167,6 +186,7 @@ fn main() -> Result<()> {
         versions,
         notes: report::notes(hid_unified),
         lifecycle,
+        containerd,
         many,
         module_load,
         abi,

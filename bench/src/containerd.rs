@@ -1,0 +1,193 @@
+//! The containerd part: `ctr run --rm` of a `/bin/true` container with cpus 0.5 (shares 512,
+//! CFS quota 50 ms / 100 ms) and 64 MiB of memory, on the locally built busybox image, through
+//! each runc-compatible runtime in turn: the suite's `isolation-runc`, runc and crun, one after
+//! another through one private containerd (its shim `containerd-shim-runc-v2` calls the runtime
+//! with `--runc-binary`). A container's time is the whole `ctr run` seen from outside: the
+//! snapshot, the shim, create, start, the exit, delete.
+//!
+//! crun needs no wrapper here: the bench already runs in a mount namespace without
+//! `/sys/fs/cgroup/unified`, and containerd and its shims inherit it. The containers' cgroups go
+//! under the bench's cgroups root (the ctr namespace is named after it, and ctr's default cgroups
+//! path is `/<namespace>/<id>`). After the last one, containerd is stopped and what is left
+//! (processes naming its folder, mounts under it, runtime state) is reported.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use local_containerd::{Daemon, Settings, image};
+use serde::Serialize;
+
+use crate::lifecycle::Runtime;
+use crate::stats::summarize;
+
+/// The runtimes compared, in table order: (row name, binary name).
+const RUNTIMES: [(&str, &str); 3] =
+    [("isolation-runc", "isolation-runc"), ("runc", "runc"), ("crun", "crun")];
+
+/// The part's results.
+#[derive(Debug, Serialize)]
+pub struct ContainerdPart {
+    pub containerd: String,
+    pub runtimes: Vec<Runtime>,
+    /// What was left once containerd stopped (empty: nothing).
+    pub leaks: Vec<String>,
+}
+
+/// Where a runtime's binary is: the suite's in the build folder, the others on PATH.
+fn binary(build: &Path, name: &str) -> Option<PathBuf> {
+    if name == "isolation-runc" {
+        let path = build.join(name);
+        return path.is_file().then_some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Why the part cannot run here.
+fn skip_reason() -> Option<String> {
+    let missing: Vec<&str> = ["containerd", "ctr", "containerd-shim-runc-v2"]
+        .into_iter()
+        .filter(|t| binary(Path::new("/nonexistent"), t).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "containerd is not installed ({} missing; apt-get install containerd)",
+            missing.join(", ")
+        ));
+    }
+    image::skip_reason()
+}
+
+/// Measures `containers` containers per runtime in `rounds` rounds, through one containerd in
+/// `dir`, with the namespace (and cgroups root) `namespace`.
+pub fn measure(
+    build: &Path,
+    dir: &Path,
+    namespace: &str,
+    containers: usize,
+    rounds: usize,
+) -> Result<ContainerdPart> {
+    if let Some(reason) = skip_reason() {
+        bail!(reason);
+    }
+    let image_tar = image::cached_image_tar(&build.join("oci-images"))?;
+    let settings = Settings { dir: dir.join("containerd"), cri: None };
+    let mut daemon = Daemon::start(settings, Duration::from_secs(60))?;
+    let version = crate::machine::first_line("containerd", &["--version"]);
+    daemon.import(namespace, &image_tar)?;
+    let runtime_root = dir.join("runtime-root");
+    let fifo_dir = dir.join("fifo");
+    std::fs::create_dir_all(&runtime_root)?;
+    std::fs::create_dir_all(&fifo_dir)?;
+
+    let mut runtimes: Vec<(Runtime, Option<PathBuf>)> = RUNTIMES
+        .iter()
+        .map(|(name, bin)| {
+            let path = binary(build, bin);
+            let skipped = path.is_none().then(|| format!("{bin} not found (built or installed)"));
+            (Runtime { name: (*name).to_owned(), summary: None, skipped, samples: Vec::new() }, path)
+        })
+        .collect();
+    let per_round = containers.div_ceil(rounds.max(1));
+    let mut n = 0;
+    for round in 0..rounds.max(1) {
+        for (runtime, path) in runtimes.iter_mut() {
+            let Some(path) = path.as_ref().filter(|_| runtime.skipped.is_none()) else { continue };
+            eprintln!("containerd: round {}/{} {}", round + 1, rounds, runtime.name);
+            // Two unmeasured runs first, as in the lifecycle part.
+            for i in 0..per_round + 2 {
+                n += 1;
+                let id = format!("c{n}");
+                let mut ctr = daemon.ctr(namespace, &["run", "--rm", "--runc-binary"]);
+                ctr.arg(path).arg("--runc-root").arg(&runtime_root).arg("--fifo-dir").arg(&fifo_dir);
+                ctr.args(["--memory-limit", "67108864", "--cpus", "0.5", "--cpu-shares", "512"]);
+                ctr.args([image::IMAGE, &id, "/bin/true"]);
+                match timed(&mut ctr) {
+                    Ok(ms) if i >= 2 => runtime.samples.push(ms),
+                    Ok(_) => {}
+                    Err(e) => {
+                        runtime.skipped = Some(format!("failed: {e:#}"));
+                        // A failed run may leave its container record.
+                        let _ = daemon.ctr_output(namespace, &["container", "delete", &id]);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let stopped = daemon.stop(Duration::from_secs(30));
+    // Shims exit on their own shortly after their task is deleted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut leaks = leftovers(dir, &runtime_root);
+    while !leaks.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        leaks = leftovers(dir, &runtime_root);
+    }
+    if let Err(e) = stopped {
+        leaks.push(e.to_string());
+    }
+    let runtimes = runtimes
+        .into_iter()
+        .map(|(mut runtime, _)| {
+            if runtime.skipped.is_none() {
+                runtime.summary = summarize(&runtime.samples);
+            }
+            runtime
+        })
+        .collect();
+    Ok(ContainerdPart { containerd: version, runtimes, leaks })
+}
+
+/// Runs `command` to its end; its wall time in milliseconds. Fails on a non-zero exit.
+fn timed(command: &mut Command) -> Result<f64> {
+    let start = Instant::now();
+    let out = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if !out.status.success() {
+        bail!("ctr run failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(ms)
+}
+
+/// What containerd and the runtimes left: processes naming the folder (containerd, shims),
+/// mounts under it, runtime state.
+fn leftovers(dir: &Path, runtime_root: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut leaks = Vec::new();
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if pid == me || !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            leaks.push(format!("process {pid}: {}", cmdline.trim()));
+        }
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for point in mountinfo.lines().filter_map(|l| l.split_whitespace().nth(4)) {
+        if point.starts_with(&needle) {
+            leaks.push(format!("mount {point}"));
+        }
+    }
+    for namespace in std::fs::read_dir(runtime_root).into_iter().flatten().flatten() {
+        for state in std::fs::read_dir(namespace.path()).into_iter().flatten().flatten() {
+            leaks.push(format!("runtime state {}", state.path().display()));
+        }
+    }
+    leaks
+}
+
+/// Checks the leftover scan on this process's own folder (nothing there, nothing found).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_empty_folder_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(super::leftovers(dir.path(), &dir.path().join("none")).is_empty());
+    }
+}
