@@ -35,21 +35,41 @@ pub struct ContainerdPart {
     pub leaks: Vec<String>,
 }
 
-/// Where a runtime's binary is: the suite's in the build folder, the others on PATH.
-fn binary(build: &Path, name: &str) -> Option<PathBuf> {
-    if name == "isolation-runc" {
-        let path = build.join(name);
-        return path.is_file().then_some(path);
-    }
+/// What the part runs with.
+#[derive(Debug)]
+pub struct Part<'a> {
+    /// The build folder (the image cache goes in it).
+    pub build: &'a Path,
+    /// The suite's runtime binary.
+    pub suite_runtime: &'a Path,
+    /// containerd's folder, and the runtimes' root and ctr's fifos.
+    pub dir: &'a Path,
+    /// The ctr namespace, which is also the cgroups root of the containers.
+    pub namespace: &'a str,
+    /// Containers per runtime, in `rounds` rounds.
+    pub containers: usize,
+    pub rounds: usize,
+}
+
+/// A program on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Where a runtime's binary is: the suite's as given, the others on PATH.
+fn binary(part: &Part, name: &str) -> Option<PathBuf> {
+    if name == "isolation-runc" {
+        return part.suite_runtime.is_file().then(|| part.suite_runtime.to_path_buf());
+    }
+    on_path(name)
 }
 
 /// Why the part cannot run here.
 fn skip_reason() -> Option<String> {
     let missing: Vec<&str> = ["containerd", "ctr", "containerd-shim-runc-v2"]
         .into_iter()
-        .filter(|t| binary(Path::new("/nonexistent"), t).is_none())
+        .filter(|t| on_path(t).is_none())
         .collect();
     if !missing.is_empty() {
         return Some(format!(
@@ -60,15 +80,10 @@ fn skip_reason() -> Option<String> {
     image::skip_reason()
 }
 
-/// Measures `containers` containers per runtime in `rounds` rounds, through one containerd in
-/// `dir`, with the namespace (and cgroups root) `namespace`.
-pub fn measure(
-    build: &Path,
-    dir: &Path,
-    namespace: &str,
-    containers: usize,
-    rounds: usize,
-) -> Result<ContainerdPart> {
+/// Measures the part's containers per runtime through one containerd.
+pub fn measure(part: &Part) -> Result<ContainerdPart> {
+    let (build, dir, namespace, containers, rounds) =
+        (part.build, part.dir, part.namespace, part.containers, part.rounds);
     if let Some(reason) = skip_reason() {
         bail!(reason);
     }
@@ -85,7 +100,7 @@ pub fn measure(
     let mut runtimes: Vec<(Runtime, Option<PathBuf>)> = RUNTIMES
         .iter()
         .map(|(name, bin)| {
-            let path = binary(build, bin);
+            let path = binary(part, bin);
             let skipped = path.is_none().then(|| format!("{bin} not found (built or installed)"));
             (Runtime { name: (*name).to_owned(), summary: None, skipped, samples: Vec::new() }, path)
         })

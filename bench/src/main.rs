@@ -49,6 +49,9 @@ struct Args {
     /// crun; 0 skips the part).
     #[arg(long, default_value_t = 60)]
     containerd_containers: usize,
+    /// The suite's OCI runtime for the containerd part (default: `isolation-runc` in --build).
+    #[arg(long)]
+    isolation_runc: Option<PathBuf>,
     /// Where latest.md and latest.json are written.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -158,14 +161,16 @@ fn main() -> Result<()> {
     } else {
         eprintln!("containerd: {} containers per runtime", args.containerd_containers);
         let rounds = args.rounds.max(1);
-        containerd::measure(
-            &build,
-            &temp.path().join("containerd"),
-            CGROUPS_ROOT,
-            args.containerd_containers,
+        let suite_runtime = args.isolation_runc.clone().unwrap_or_else(|| build.join("isolation-runc"));
+        let part = containerd::Part {
+            build: &build,
+            suite_runtime: &suite_runtime,
+            dir: &temp.path().join("containerd"),
+            namespace: CGROUPS_ROOT,
+            containers: args.containerd_containers,
             rounds,
-        )
-        .map_err(|e| format!("{e:#}"))
+        };
+        containerd::measure(&part).map_err(|e| format!("{e:#}"))
     };
     let mut many = Vec::new();
     for &n in args.many.iter().filter(|n| **n > 0) {

@@ -4,12 +4,14 @@
 The integration tests (integration/src/containerd/cri.rs) start it once per test and talk to it
 through JSON lines, one call per line:
 
-    stdin:  {"service": "RuntimeService", "method": "RunPodSandbox", "request": {...}}
+    stdin:  {"service": "RuntimeService", "method": "RunPodSandbox", "request": {...}}   (may span lines)
     stdout: {"response": {...}}    or    {"error": {"code": "NOT_FOUND", "details": "..."}}
 
 Requests and responses are the CRI messages in protobuf's JSON mapping with the proto's own field
 names (`pod_sandbox_id`); 64-bit integers come back as strings, as that mapping says. ExecSync's
-stdout and stderr come back as text rather than base64. It needs Debian's python3-grpcio and
+stdout and stderr come back as text rather than base64. A request string "$POD" or "$CONTAINER"
+stands for the last pod_sandbox_id or container_id a response carried, so a fixed list of lines
+can run a pod from start to end. It needs Debian's python3-grpcio and
 python3-protobuf, and the api_pb2 module that protoc generates from api.proto (the tests run
 `protoc --python_out` into a directory passed as --stubs).
 
@@ -54,12 +56,40 @@ def main():
             }
         return json_format.MessageToDict(response, preserving_proto_field_name=True)
 
+    last = {}
+
+    def substitute(value):
+        if isinstance(value, dict):
+            return {k: substitute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        if value in ("$POD", "$CONTAINER"):
+            return last.get(value, value)
+        return value
+
+    buffer = ""
     for line in sys.stdin:
-        if not line.strip():
+        # A call may span lines: read until the object is complete.
+        buffer += line
+        if not buffer.strip():
+            buffer = ""
             continue
         try:
-            query = json.loads(line)
-            answer = {"response": call(query["service"], query["method"], query.get("request", {}))}
+            query = json.loads(buffer)
+        except json.JSONDecodeError as e:
+            if e.pos >= len(buffer.rstrip()):
+                continue
+            query = None
+            answer = {"error": {"code": "CLIENT", "details": "not JSON: %s" % e}}
+        buffer = ""
+        try:
+            if query is None:
+                raise ValueError(answer["error"]["details"])
+            request = substitute(query.get("request", {}))
+            answer = {"response": call(query["service"], query["method"], request)}
+            for key, name in (("pod_sandbox_id", "$POD"), ("container_id", "$CONTAINER")):
+                if key in answer["response"]:
+                    last[name] = answer["response"][key]
         except grpc.RpcError as e:
             answer = {"error": {"code": e.code().name, "details": e.details()}}
         except Exception as e:  # a bad query: reported, and the client goes on
