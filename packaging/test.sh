@@ -119,6 +119,7 @@ check "the modules have a multiarch folder of their own (/usr/lib/$triplet/agent
   test "$modules_dir" = "/usr/lib/$triplet/agent-harness/modules"
 check "/usr/bin/agent-harness, executable" has harness -rwxr-xr-x /usr/bin/agent-harness
 check "mesos-containerizer beside the modules, executable" has harness -rwxr-xr-x "$modules_dir/mesos-containerizer"
+check "/usr/bin/isolation-runc (the OCI runtime), executable" has harness -rwxr-xr-x /usr/bin/isolation-runc
 dpkg-deb --fsys-tarfile "$harness_deb" | tar -xOf - ./etc/agent-harness/modules.json >"$tmp/modules.json"
 manifest_files=$(sed -n 's/.*"file": "\([^"]*\)".*/\1/p' "$tmp/modules.json")
 check "the default manifest names libraries by absolute path" test -n "$manifest_files"
@@ -127,7 +128,7 @@ for f in $manifest_files; do
 done
 check "every library in the modules folder is in the default manifest" \
   bash -c 'diff <(grep "\.so$" "$1" | awk "{print \$2}" | sort) <(printf "%s\n" $2 | sort)' _ "$tmp/harness.contents" "$manifest_files"
-for page in agent-harness agent-harness-run agent-harness-run-many agent-harness-recover agent-harness-test agent-harness-modules; do
+for page in agent-harness agent-harness-run agent-harness-run-many agent-harness-recover agent-harness-test agent-harness-modules isolation-runc; do
   check "  man page $page(1)" has harness -rw-r--r-- "/usr/share/man/man1/$page.1.gz"
 done
 for p in "${packages[@]}"; do
@@ -184,6 +185,7 @@ cd "$tmp/run"
 installed() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 check "agent-harness is /usr/bin/agent-harness" test "$(installed sh -c 'command -v agent-harness')" = /usr/bin/agent-harness
 check "agent-harness --version names $upstream" bash -c "env -i PATH=/usr/bin:/bin agent-harness --version | grep -F '$upstream'"
+check "isolation-runc features, installed" bash -c "env -i PATH=/usr/bin:/bin isolation-runc features | grep -q '\"systemd\": false'"
 check "agent-harness run -- true (no flags)" installed agent-harness run -- true
 out=$(installed agent-harness run -- sh -c 'echo hello; cat /proc/self/cgroup' 2>&1)
 check "run: the command's output, in a mesos/<id> cgroup" bash -c 'grep -qx hello <<<"$1" && grep -q ":/mesos/" <<<"$1"' _ "$out"
@@ -201,7 +203,7 @@ check "agent-harness test --isolation=org_apache_mesos_CgroupsCpuIsolator passes
   bash -c 'echo "$2"; [ "$1" -eq 0 ] && tail -1 <<<"$2" | grep -qE "^[1-9][0-9]* passed, 0 failed"' _ "$kit_status" "$kit"
 check "man agent-harness finds the installed page" test "$(installed man -w agent-harness)" = /usr/share/man/man1/agent-harness.1.gz
 # As lintian does, ignore troff's complaints about justifying a line (long option defaults).
-for page in agent-harness agent-harness-run agent-harness-run-many agent-harness-recover agent-harness-test agent-harness-modules; do
+for page in agent-harness agent-harness-run agent-harness-run-many agent-harness-recover agent-harness-test agent-harness-modules isolation-runc; do
   check "  man $page renders without warnings" \
     bash -c 'out=$(env -i PATH=/usr/bin:/bin MANWIDTH=80 man --warnings "$1" 2>&1 >/dev/null | grep -vE "cannot adjust line|can.t break line"); [ -z "$out" ] || { echo "$out"; false; }' _ "$page"
 done

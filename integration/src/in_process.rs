@@ -29,6 +29,9 @@ pub fn container_spec(id: &str, script: &str, resources: &str, limits: &str) -> 
         attach_output: false,
         container_info: None,
         rootfs: None,
+        launch_info: None,
+        inherit_stdio: false,
+        release_fifo: None,
     })
 }
 

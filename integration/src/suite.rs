@@ -82,6 +82,17 @@ impl Suite {
         self.trials.push(trial);
     }
 
+    /// Adds a test that cannot run here for a reason of the test's own (a missing tool): listed
+    /// as ignored with the reason in its name, like a test whose needs the host does not meet.
+    pub fn skip(&mut self, name: &str, reason: &str) {
+        let reason = reason.to_owned();
+        let trial = Trial::ignorable_test(format!("{name} [skipped: {reason}]"), move || {
+            Ok(Completion::ignored_with(reason))
+        })
+        .with_ignored_flag(true);
+        self.trials.push(trial);
+    }
+
     /// Runs the trials the command line selects and exits.
     pub fn run(self) -> ! {
         let args = Arguments::from_args();

@@ -69,6 +69,19 @@ pub struct LaunchRequest {
     /// one of the host's streams, so a caller that stops reading cannot block the container.
     #[serde(default)]
     pub attach_output: bool,
+    /// The container's standard streams are the host's own descriptors 0, 1 and 2, as an OCI
+    /// runtime's caller (containerd's shim) hands them over: the command reads and writes them
+    /// instead of `/dev/null` and the sandbox's files. Only for a host that exits once the
+    /// container is created, so nothing of its own can block on the container's streams.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inherit_stdio: bool,
+    /// A FIFO (a host path) the container's first process opens for writing once its setup is
+    /// done, right before it runs the command: it runs the command only when a reader opens the
+    /// FIFO and reads the byte it writes (runc's `exec.fifo`). With it, the release survives the
+    /// process that launched the container: `exec` lets the setup proceed, another process
+    /// starts the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_fifo: Option<String>,
 }
 
 /// Result of `launch`.

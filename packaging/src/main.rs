@@ -39,6 +39,8 @@ const DEV: &str = "agent-harness-dev";
 /// The harness's executable, the helper's.
 const HARNESS_BIN: &str = "agent-harness";
 const HELPER_BIN: &str = linux_containerizer::params::HELPER_NAME;
+/// The OCI runtime front (runc's command line over the same modules).
+const RUNC_BIN: &str = "isolation-runc";
 
 /// The name of the pkg-config module for module authors.
 const PC_NAME: &str = "agent-harness-module";
@@ -105,6 +107,13 @@ impl Stage {
     /// `agent-harness`: the harness, the suite's libraries and helper, the default manifest, man pages.
     fn harness(&self) -> Result<()> {
         self.copy(HARNESS, &self.build.join(HARNESS_BIN), &format!("/usr/bin/{HARNESS_BIN}"), 0o755)?;
+        self.copy(HARNESS, &self.build.join(RUNC_BIN), &format!("/usr/bin/{RUNC_BIN}"), 0o755)?;
+        self.write(
+            HARNESS,
+            &format!("/usr/share/man/man1/{RUNC_BIN}.1.gz"),
+            &gzip(&runtime_man_page()?)?,
+            0o644,
+        )?;
         for (library, _) in SUITE {
             let file = format!("lib{library}.so");
             self.copy(HARNESS, &self.build.join(&file), &format!("{INSTALLED_MODULES_DIR}/{file}"), 0o644)?;
@@ -216,6 +225,17 @@ fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
         pages.push((name, allow_breaks_in_defaults(&String::from_utf8(page)?).into_bytes()));
     }
     Ok(pages)
+}
+
+/// `isolation-runc(1)`: the OCI runtime's one page, its commands in a section.
+fn runtime_man_page() -> Result<Vec<u8>> {
+    let mut cmd = oci_runtime::cli::Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let source = format!("isolation-runc {}", cmd.get_version().unwrap_or_default());
+    let man = clap_mangen::Man::new(cmd).manual("agent-harness manual").source(&source);
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    Ok(page)
 }
 
 /// A long comma-separated default (`--isolation`'s) has no place to break a line: let troff
@@ -353,7 +373,7 @@ fn linked_crates(source: &Path) -> Result<Vec<Crate>> {
     let wanted: BTreeSet<String> = SUITE
         .iter()
         .map(|(library, _)| library.to_string())
-        .chain([HARNESS_BIN.replace('-', "_"), HELPER_BIN.replace('-', "_")])
+        .chain([HARNESS_BIN.replace('-', "_"), HELPER_BIN.replace('-', "_"), RUNC_BIN.replace('-', "_")])
         .collect();
     let builds_a_packaged_file = |p: &serde_json::Value| {
         p["targets"].as_array().into_iter().flatten().any(|t| {
@@ -561,6 +581,15 @@ mod tests {
             let names: Vec<_> = entry.modules.iter().filter_map(|m| m.name.as_deref()).collect();
             assert_eq!(names, *modules);
         }
+    }
+
+    #[test]
+    fn the_runtime_has_a_man_page_with_its_commands() {
+        let page = String::from_utf8(runtime_man_page().unwrap()).unwrap();
+        assert!(
+            page.contains("isolation\\-runc") && page.contains("create") && page.contains("delete"),
+            "{page}"
+        );
     }
 
     #[test]

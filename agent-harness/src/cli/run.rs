@@ -92,6 +92,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         attach_output: !args.json,
         container_info,
         rootfs,
+        launch_info: None,
+        inherit_stdio: false,
+        release_fifo: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

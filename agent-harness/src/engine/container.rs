@@ -82,6 +82,14 @@ pub struct ContainerSpec {
     pub container_info: Option<module_abi::ContainerInfo>,
     /// The container's root file system, an absolute directory (`--rootfs`).
     pub rootfs: Option<String>,
+    /// What the front itself asks of the launch, beyond the isolators' launch infos (an OCI
+    /// bundle's mounts, say): merged after every isolator's, under the same conflict rules.
+    pub launch_info: Option<ContainerLaunchInfo>,
+    /// `LaunchRequest::inherit_stdio`: the command gets this process's descriptors 0, 1 and 2.
+    pub inherit_stdio: bool,
+    /// `LaunchRequest::release_fifo`: the command waits for a reader of this FIFO (an OCI
+    /// runtime's `start`) after the launch's release.
+    pub release_fifo: Option<String>,
 }
 
 /// A container whose command has been released to run.
@@ -269,6 +277,9 @@ impl Engine {
                 merge(&mut launch_info, info, isolator.name())?;
             }
         }
+        if let Some(info) = &spec.launch_info {
+            merge(&mut launch_info, info.clone(), "the container's own launch info")?;
+        }
         let mut now = durations.since("prepare", start);
         info!(container_id = %id, isolators = self.modules.isolators.len(), "prepared container");
 
@@ -277,6 +288,8 @@ impl Engine {
             container_config: config.clone(),
             launch_info,
             attach_output: spec.attach_output,
+            inherit_stdio: spec.inherit_stdio,
+            release_fifo: spec.release_fifo.clone(),
         };
         *launched = true;
         let containerizer = self.modules.containerizer.name();

@@ -58,6 +58,11 @@ pub fn merge(
             merged.supplementary_groups.push(group);
         }
     }
+    for join in next.join_namespaces {
+        if !merged.join_namespaces.contains(&join) {
+            merged.join_namespaces.push(join);
+        }
+    }
     merged.environment.extend(next.environment);
     merged.mounts.extend(next.mounts);
     merged.pre_exec_commands.extend(next.pre_exec_commands);

@@ -104,6 +104,9 @@ impl Ctx {
             attach_output: false,
             container_info: None,
             rootfs: None,
+            launch_info: None,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 

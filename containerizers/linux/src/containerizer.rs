@@ -178,7 +178,12 @@ impl LinuxContainerizer {
         let (host_end, helper_end) =
             socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(Error::sys("create the control socket"))?;
-        let fds = ChildFds::new(&devnull, &devnull, &stderr, &helper_end)?;
+        let fds = if request.inherit_stdio {
+            // An OCI runtime's `create`: the caller's streams are the container's.
+            ChildFds::new(std::io::stdin(), std::io::stdout(), std::io::stderr(), &helper_end)?
+        } else {
+            ChildFds::new(&devnull, &devnull, &stderr, &helper_end)?
+        };
         let argv = [
             crate::params::HELPER_NAME.to_owned(),
             "launch".to_owned(),
@@ -328,8 +333,9 @@ impl Containerizer for LinuxContainerizer {
 
     fn launch(&self, request: &LaunchRequest) -> module_abi::Result<i32> {
         let name = name(&request.container_id)?;
-        let flags =
-            spec::validate(request).map_err(|reason| Error::Launch { container: name.to_owned(), reason })?;
+        let flags = spec::validate(request)
+            .and_then(|flags| crate::join::validate(&request.launch_info, flags).map(|()| flags))
+            .map_err(|reason| Error::Launch { container: name.to_owned(), reason })?;
         let helper = self.helper()?;
         let _reservation = self.reserve(name)?;
         let container = self.launch_reserved(name, request, flags, &helper)?;

@@ -36,6 +36,7 @@ pub mod clone;
 pub mod containerizer;
 pub mod error;
 pub mod helper;
+pub mod join;
 pub mod locate;
 pub mod params;
 pub mod process;

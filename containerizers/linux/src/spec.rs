@@ -244,6 +244,8 @@ mod tests {
             container_config: ContainerConfig { command, directory: "/sandbox".into(), ..Default::default() },
             launch_info: info,
             attach_output: false,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 

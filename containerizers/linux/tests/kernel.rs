@@ -218,6 +218,33 @@ fn command_waits_for_exec() -> TestResult {
     f.finish(&["c1"], &[pid])
 }
 
+/// With a release FIFO, `exec` lets the helper set up, and the command waits until a reader (an
+/// OCI runtime's `start`, a process of its own) takes the FIFO's byte.
+fn release_fifo_holds_the_command_until_a_reader() -> TestResult {
+    let f = Fixture::new()?;
+    let marker = f.sandbox("c1").join("started");
+    let dir = f.sandbox("c1").parent().map(PathBuf::from).ok_or("no sandbox parent")?;
+    std::fs::create_dir_all(&dir)?;
+    let fifo = dir.join("c1.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))?;
+    let mut request = f.request("c1", shell(&format!("touch {}", marker.display())), Default::default());
+    request.release_fifo = Some(fifo.display().to_string());
+    let id = request.container_id.clone();
+    let pid = f.containerizer.launch(&request).map_err(msg)?;
+    f.containerizer.exec(&id).map_err(msg)?;
+    std::thread::sleep(Duration::from_millis(300));
+    ensure!(!marker.exists(), "the command ran before the FIFO was read");
+    ensure!(f.containerizer.wait(&id).map_err(msg)?.is_none(), "the helper ended before the FIFO was read");
+    // Blocks until the helper opens it for writing, then takes its byte.
+    let mut byte = [0u8; 1];
+    let n = std::io::Read::read(&mut std::fs::File::open(&fifo)?, &mut byte)?;
+    ensure!(n == 1, "the helper wrote {n} bytes to the FIFO");
+    ensure!(f.run_to_end("c1")? == exited(0), "stderr: {}", f.read("c1", "stderr"));
+    ensure!(marker.exists(), "the command did not run after the FIFO was read");
+    std::fs::remove_file(&fifo)?;
+    f.finish(&["c1"], &[pid])
+}
+
 fn destroy_before_exec_never_runs_the_command() -> TestResult {
     let f = Fixture::new()?;
     let marker = f.sandbox("c1").join("started");
@@ -401,6 +428,8 @@ fn launch_and_leave(spec: &str) -> ! {
         },
         launch_info: ContainerLaunchInfo::default(),
         attach_output: false,
+        inherit_stdio: false,
+        release_fifo: None,
     };
     let pid = containerizer.launch(&request).expect("launch");
     containerizer.exec(&request.container_id).expect("exec");
@@ -478,6 +507,7 @@ fn main() {
         ("net_namespace_has_only_lo_up", net_namespace_has_only_lo_up),
         ("destroy_kills_a_tree_of_four", destroy_kills_a_tree_of_four),
         ("command_waits_for_exec", command_waits_for_exec),
+        ("release_fifo_holds_the_command_until_a_reader", release_fifo_holds_the_command_until_a_reader),
         ("destroy_before_exec_never_runs_the_command", destroy_before_exec_never_runs_the_command),
         ("missing_program_exits_127", missing_program_exits_127),
         ("bad_requests_are_refused_cleanly", bad_requests_are_refused_cleanly),

@@ -145,6 +145,19 @@ pub struct ContainerLaunchInfo {
     /// Supplementary group ids of the command.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supplementary_groups: Vec<u32>,
+    /// Existing namespaces the container joins (`setns`) instead of new ones: an OCI bundle's
+    /// `linux.namespaces[].path`, such as a pod's network namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_namespaces: Vec<NamespacePath>,
+}
+
+/// An existing namespace to join: its kind (`ipc`, `uts`, `net`, `cgroup`) and a path naming it,
+/// such as `/proc/<pid>/ns/net` or a bind mount of one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespacePath {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: String,
 }
 
 /// A compiled seccomp filter: classic BPF instructions (`struct sock_filter`), as

@@ -23,8 +23,8 @@ mod statistics;
 
 pub use container::{
     CommandInfo, ContainerConfig, ContainerId, ContainerLaunchInfo, ContainerLimitation, ContainerMountInfo,
-    ContainerState, ContainerStatus, ContainerTermination, EnvironmentVariable, Parameter, Parameters,
-    RLimit, Reason, SeccompProgram, SockFilter, parameter,
+    ContainerState, ContainerStatus, ContainerTermination, EnvironmentVariable, NamespacePath, Parameter,
+    Parameters, RLimit, Reason, SeccompProgram, SockFilter, parameter,
 };
 pub use container_info::{CapabilityInfo, ContainerInfo, LinuxInfo, RLimitInfo, SeccompInfo, Volume};
 pub use host::HostInfo;

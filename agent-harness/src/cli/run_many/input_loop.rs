@@ -43,6 +43,9 @@ impl Launches {
             attach_output: false,
             container_info: self.container_info.clone(),
             rootfs: self.rootfs.clone(),
+            launch_info: None,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 }

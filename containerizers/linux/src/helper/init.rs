@@ -32,6 +32,8 @@ struct Launcher {
     env: Vec<(String, String)>,
     cwd: std::path::PathBuf,
     user: Option<User>,
+    /// The helper's own stdin is the command's (`LaunchRequest::inherit_stdio`).
+    inherit_stdin: bool,
 }
 
 impl Launcher {
@@ -41,7 +43,11 @@ impl Launcher {
         let (program, argv) = spec::argv(info)?;
         let mut command = Command::new(&program);
         command.arg0(&argv[0]).args(&argv[1..]).env_clear().envs(self.env.iter().cloned());
-        command.current_dir(&self.cwd).stdin(Stdio::null());
+        command.current_dir(&self.cwd).stdin(if self.inherit_stdin {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
         if let Some(user) = user {
             command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
         }
@@ -52,6 +58,21 @@ impl Launcher {
         // closure only calls pthread_sigmask, which is async-signal-safe.
         unsafe {
             command.pre_exec(|| SigSet::empty().thread_set_mask().map_err(std::io::Error::from));
+        }
+        if self.inherit_stdin {
+            // A terminal as stdin (an OCI runtime's `process.terminal`) becomes the command's
+            // controlling terminal, in a session of its own, as runc's init does.
+            // SAFETY: isatty, setsid and ioctl(TIOCSCTTY) are async-signal-safe system calls on
+            // the child's own descriptor 0.
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::isatty(0) == 1 && (libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0)
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
         Ok((program, command))
     }
@@ -82,7 +103,8 @@ pub fn run(request: &LaunchRequest, stdout: File, stderr: File) -> Result<Contai
                 .ok_or_else(|| format!("unknown user '{name}'"))?,
         ),
     };
-    let launcher = Launcher { env: spec::environment(request), cwd, user };
+    let launcher =
+        Launcher { env: spec::environment(request), cwd, user, inherit_stdin: request.inherit_stdio };
     // Decided before anything runs; applied in the command's process, right before its execve.
     let attributes = Attributes::new(request, launcher.user.as_ref()).map_err(|e| e.to_string())?;
 

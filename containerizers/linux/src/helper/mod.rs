@@ -8,11 +8,17 @@
 //! own process attributes (rlimits, user, capabilities, no_new_privs, seccomp) are set in its
 //! process, right before its `execve` ([`process`]).
 //!
+//! With a release FIFO (`LaunchRequest::release_fifo`, an OCI runtime's `exec.fifo`) the helper,
+//! once set up, blocks opening it for writing and runs the command only once a reader (`start`)
+//! took its byte.
+//!
 //! Output: the command's stdout and stderr are the sandbox's `stdout` and `stderr` files (opened
 //! for appending), attached or not, and the helper's own messages ([`report`]) go to its stderr,
 //! which the containerizer made the sandbox's `stderr` too. Nothing in the container holds one of
 //! the host's streams, so a caller that stops reading can never block the container's init; an
-//! attached host shows the output by following the files (`LaunchRequest::attach_output`).
+//! attached host shows the output by following the files (`LaunchRequest::attach_output`). With
+//! `LaunchRequest::inherit_stdio` (an OCI runtime's caller) the command's streams are the
+//! helper's own 0, 1 and 2 instead, which the containerizer took from its caller.
 
 mod init;
 mod process;
@@ -20,11 +26,13 @@ mod setup;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use module_abi::LaunchRequest;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use crate::runtime::RuntimeDir;
 
@@ -103,10 +111,19 @@ fn launch(args: &Args) -> Result<i32, String> {
     }
 
     let sandbox = Path::new(&request.container_config.directory);
-    let (stdout, stderr) = (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?);
+    let (stdout, stderr) = if request.inherit_stdio {
+        (own_stream(std::io::stdout().as_fd())?, own_stream(std::io::stderr().as_fd())?)
+    } else {
+        (open_output(&sandbox.join("stdout"))?, open_output(&sandbox.join("stderr"))?)
+    };
     // Opened before the mounts: after a pivot into a rootfs its path is out of reach.
     let status = runtime.open_for_status().map_err(|e| e.to_string())?;
+    let release = request.release_fifo.as_deref().map(open_release_fifo).transpose()?;
+    crate::join::apply(&request.launch_info)?;
     setup::apply(&request)?;
+    if let Some(fifo) = &release {
+        wait_for_start(fifo)?;
+    }
 
     let termination = init::run(&request, stdout, stderr)?;
     status.write(&termination).map_err(|e| e.to_string())?;
@@ -128,6 +145,31 @@ fn wait_for_release(fd: RawFd) -> Result<bool, String> {
             Err(e) => Err(format!("failed to read the control socket (fd {fd}): {e}")),
         };
     }
+}
+
+/// The release FIFO, held by an `O_PATH` descriptor: after a pivot into a rootfs its path is out
+/// of reach, and an `O_PATH` open neither blocks nor counts as a writer.
+fn open_release_fifo(path: &str) -> Result<OwnedFd, String> {
+    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| format!("failed to open the release FIFO {path}: {e}"))
+}
+
+/// Blocks until a reader opens the release FIFO (an OCI runtime's `start`), then writes it the
+/// byte it waits for. The FIFO is reopened for writing through `/proc/self/fd`, as runc's init
+/// does: the open blocks until there is a reader.
+fn wait_for_start(fifo: &OwnedFd) -> Result<(), String> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let mut writer = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| format!("failed to open the release FIFO for writing ({path}): {e}"))?;
+    writer.write_all(&[0]).map_err(|e| format!("failed to write to the release FIFO: {e}"))
+}
+
+/// A duplicate of one of the helper's own streams, for the command.
+fn own_stream(fd: BorrowedFd<'_>) -> Result<File, String> {
+    fd.try_clone_to_owned().map(File::from).map_err(|e| format!("failed to duplicate a standard stream: {e}"))
 }
 
 fn open_output(path: &Path) -> Result<File, String> {

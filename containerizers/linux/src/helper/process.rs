@@ -326,6 +326,8 @@ mod tests {
             },
             launch_info: info,
             attach_output: false,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 

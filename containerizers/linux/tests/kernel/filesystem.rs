@@ -149,7 +149,14 @@ fn request(
             merge(&mut launch_info, info);
         }
     }
-    Ok(LaunchRequest { container_id, container_config: config, launch_info, attach_output: false })
+    Ok(LaunchRequest {
+        container_id,
+        container_config: config,
+        launch_info,
+        attach_output: false,
+        inherit_stdio: false,
+        release_fifo: None,
+    })
 }
 
 /// Mount points under any of `dirs` in this (the host's) mount table.

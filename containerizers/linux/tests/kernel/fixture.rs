@@ -92,6 +92,8 @@ impl Fixture {
             },
             launch_info,
             attach_output: false,
+            inherit_stdio: false,
+            release_fifo: None,
         }
     }
 
