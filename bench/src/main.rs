@@ -7,6 +7,7 @@
 //! from criterion), [`report`] (the markdown table and the JSON). Every statistic comes from
 //! [`stats`]. Nothing here asserts a time: it measures and reports.
 
+mod containerd;
 mod lifecycle;
 mod load;
 mod machine;
@@ -47,6 +48,13 @@ struct Args {
     /// each of which the harness and crun launch and destroy a batch more.
     #[arg(long, default_value = "10,100,1000,2000", value_delimiter = ',')]
     many: Vec<usize>,
+    /// Containers per runtime in the containerd part (`ctr run` through isolation-runc, runc and
+    /// crun; 0 skips the part).
+    #[arg(long, default_value_t = 60)]
+    containerd_containers: usize,
+    /// The suite's OCI runtime for the containerd part (default: `isolation-runc` in --build).
+    #[arg(long)]
+    isolation_runc: Option<PathBuf>,
     /// Where latest.md and latest.json are written.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -151,6 +159,22 @@ fn main() -> Result<()> {
     lifecycle::write_bundle(&bundle)?;
     let lifecycle = lifecycle::measure(&config, &bundle);
 
+    let containerd = if args.containerd_containers == 0 {
+        Err("skipped (--containerd-containers=0)".to_owned())
+    } else {
+        eprintln!("containerd: {} containers per runtime", args.containerd_containers);
+        let rounds = args.rounds.max(1);
+        let suite_runtime = args.isolation_runc.clone().unwrap_or_else(|| build.join("isolation-runc"));
+        let part = containerd::Part {
+            build: &build,
+            suite_runtime: &suite_runtime,
+            dir: &temp.path().join("containerd"),
+            namespace: CGROUPS_ROOT,
+            containers: args.containerd_containers,
+            rounds,
+        };
+        containerd::measure(&part).map_err(|e| format!("{e:#}"))
+    };
     let mut many = Vec::new();
     let mut crun_scale = Vec::new();
     let sleeper = temp.path().join("sleeper");
@@ -178,6 +202,7 @@ fn main() -> Result<()> {
         versions,
         notes: report::notes(hid_unified),
         lifecycle,
+        containerd,
         many,
         crun_scale,
         module_load,

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::containerd::ContainerdPart;
 use crate::lifecycle::Runtime;
 use crate::load::{AbiCall, ModuleLoad};
 use crate::machine::{Machine, Versions};
@@ -19,6 +20,7 @@ pub struct Results {
     pub versions: Versions,
     pub notes: Vec<String>,
     pub lifecycle: Vec<Runtime>,
+    pub containerd: Result<ContainerdPart, String>,
     pub many: Vec<Result<Many, String>>,
     /// crun at the sizes of `many`, in the same order.
     pub crun_scale: Vec<Result<CrunAtScale, String>>,
@@ -92,6 +94,8 @@ pub fn markdown(r: &Results) -> String {
             }
         }
     }
+
+    containerd_table(&mut s, &r.containerd);
 
     let _ = writeln!(
         s,
@@ -267,4 +271,48 @@ pub fn scale_plot(r: &Results) -> String {
             }],
         },
     ])
+}
+
+/// The containerd part: `ctr run` through each runtime, with runc as the reference.
+fn containerd_table(s: &mut String, part: &Result<ContainerdPart, String>) {
+    let part = match part {
+        Ok(part) => part,
+        Err(e) => {
+            let _ = writeln!(s, "\n**containerd**: not measured: {e}");
+            return;
+        }
+    };
+    let _ = writeln!(
+        s,
+        "\n**containerd** ({}): `ctr run --rm --runc-binary RUNTIME` of the busybox image, `/bin/true` with cpus 0.5 and 64 MiB, sequentially (ms per container):\n",
+        part.containerd
+    );
+    let runc = part.runtimes.iter().find(|x| x.name == "runc").and_then(|x| x.summary);
+    let _ = writeln!(s, "| runtime | containers | median | p95 | median vs runc |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    for runtime in &part.runtimes {
+        match (&runtime.summary, &runtime.skipped) {
+            (Some(x), _) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    runtime.name,
+                    x.count,
+                    ms(x.median),
+                    ms(x.p95),
+                    times(runc.and_then(|c| ratio(x.median, c.median))),
+                );
+            }
+            (None, reason) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | - | - | - | not measured: {} |",
+                    runtime.name,
+                    reason.as_deref().unwrap_or("no samples")
+                );
+            }
+        }
+    }
+    let left = if part.leaks.is_empty() { "nothing".to_owned() } else { part.leaks.join("; ") };
+    let _ = writeln!(s, "\nLeft behind once containerd stopped: {left}.");
 }

@@ -16,6 +16,10 @@
 //!   running container. [`Sandbox::assert_clean`] is every test's last step: no cgroup, process,
 //!   mount or checkpoint of the test left; its `Drop` kills and removes whatever a failed test left.
 //!
+//! - [`containerd`]: a private containerd started by a test, the busybox image it imports, `ctr`
+//!   helpers and a CRI client, to run containers through an OCI runtime (the suite's
+//!   `isolation-runc` unless `OCI_RUNTIME` names another).
+//!
 //! Running them: the tests drive the *built* harness and libraries, which `cargo test -p
 //! integration` does not build, so build the workspace first with the same profile:
 //!
@@ -30,6 +34,7 @@
 
 mod artifacts;
 mod clean;
+pub mod containerd;
 mod host;
 mod in_process;
 mod run;

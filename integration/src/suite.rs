@@ -24,6 +24,11 @@ pub enum Need {
     Toolchain,
     /// A statically linked busybox (`/bin/busybox` or `/usr/bin/busybox`) to build a rootfs from.
     StaticBusybox,
+    /// containerd, ctr and the runc shim installed, a static busybox for the image, and the OCI
+    /// runtime under test built (see [`crate::containerd`]).
+    Containerd,
+    /// [`Need::Containerd`], plus protoc and Python's gRPC for the CRI client.
+    Cri,
 }
 
 /// The trials of one test binary.
@@ -64,6 +69,8 @@ impl Suite {
             Need::StaticBusybox => agent_harness::kit::isolator_cases::static_busybox()
                 .is_none()
                 .then(|| "no statically linked busybox at /bin/busybox or /usr/bin/busybox".to_owned()),
+            Need::Containerd => crate::containerd::skip_reason(),
+            Need::Cri => crate::containerd::cri_skip_reason(),
         })
     }
 
