@@ -48,6 +48,10 @@ use crate::timer::Timer;
 use crate::walk::{Kind, MAX_ENTRIES, WalkError, open_beneath, open_root, walk};
 use kernel::{QuotaFs, project_id, set_project_id};
 
+/// How long a range that looks exhausted is looked at again while XFS inactivates the inodes of
+/// sandboxes just removed.
+const INACTIVATION_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 const NAME: &str = "disk/xfs";
 
 /// Mesos's `xfs::QuotaPolicy`.
@@ -172,10 +176,24 @@ impl XfsDiskIsolator {
         // tell about counts as taken.
         let carried = |id| self.fs.project_quota(id).map_or(true, |q| q.inodes > 0 || q.used_bytes > 0);
         let free = || self.config.project_range.lowest_free(|id| used.contains(&id) || carried(id));
-        // XFS frees unlinked inodes in the background: a sandbox just removed may still count.
-        // Before saying the range is exhausted, flush that (syncfs) and look again.
-        let id =
-            free().or_else(|| self.fs.sync().ok().and_then(|()| free())).ok_or(DiskError::RangeExhausted)?;
+        // XFS inactivates unlinked inodes in the background: a sandbox just removed may still
+        // count. Before saying the range is exhausted, push that along (syncfs) and look again
+        // for up to a second (Linux 6.1's syncfs does not wait for the inactivation).
+        let id = free()
+            .or_else(|| {
+                let _ = self.fs.sync();
+                let deadline = std::time::Instant::now() + INACTIVATION_WAIT;
+                loop {
+                    if let Some(id) = free() {
+                        return Some(id);
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return None;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            })
+            .ok_or(DiskError::RangeExhausted)?;
         label(sandbox, id)?;
         drop(lock);
         Ok(id)
