@@ -10,7 +10,8 @@
 //!   `linux/nnp`;
 //! - `linux.resources` to `cgroups/cpu`, `cgroups/mem`, `cgroups/pids` (as Mesos requests and
 //!   limits, [`resources`]) and `cgroups/devices`;
-//! - `root`, `mounts`, `maskedPaths`, `readonlyPaths`, `process.cwd` and `process.user` have no
+//! - `root` (`readonly` included), `mounts`, `maskedPaths`, `readonlyPaths`, `process.cwd` and
+//!   `process.user` (`uid:gid` and `additionalGids`) have no
 //!   Mesos `ContainerInfo` form: they are the container's own launch info, which the engine merges
 //!   after the isolators' ([`mounts`]).
 //!
@@ -207,14 +208,9 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
     }
 
     let root = spec.root.as_ref().ok_or_else(|| TranslateError::new("root", "missing"))?;
-    if root.readonly {
-        return Err(TranslateError::new(
-            "root.readonly",
-            "a read-only rootfs is not supported by this runtime",
-        ));
-    }
     let rootfs = bundle.join(&root.path);
     launch_info.rootfs = Some(rootfs.display().to_string());
+    launch_info.read_only_rootfs = root.readonly.then_some(true);
     launch_info.mounts = mounts::translate(
         &spec.mounts,
         &rootfs,
@@ -238,17 +234,11 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
         return Err(TranslateError::new("process.cwd", format!("'{}' is not an absolute path", process.cwd)));
     }
     launch_info.working_directory = Some(process.cwd.clone());
+    // Numeric, as the engine resolved it from the image: `uid:gid`, so the group is the spec's and
+    // not the passwd entry's; `additionalGids` become supplementary groups.
     let user = &process.user;
-    if user.uid != 0 || user.gid != 0 || !user.additional_gids.is_empty() {
-        if user.gid != 0 && user.uid == 0 {
-            return Err(TranslateError::new(
-                "process.user.gid",
-                "a group other than the user's own is not supported",
-            ));
-        }
-        launch_info.user = Some(user.uid.to_string());
-        launch_info.supplementary_groups = user.additional_gids.clone();
-    }
+    launch_info.user = Some(format!("{}:{}", user.uid, user.gid));
+    launch_info.supplementary_groups = user.additional_gids.clone();
     let mut container_info = ContainerInfo { kind: Some("MESOS".to_owned()), ..ContainerInfo::default() };
     if let Some(capabilities) = &process.capabilities {
         let (effective, bounding) = capability_sets(capabilities)?;

@@ -115,7 +115,9 @@ fn the_ctr_run_spec_is_served_by_the_suite_modules() {
     assert_eq!(info.rootfs.as_deref(), Some("/bundles/c1/rootfs"));
     assert_eq!(info.working_directory.as_deref(), Some("/"));
     assert_eq!(info.clone_namespaces, [libc::CLONE_NEWNS]);
-    assert_eq!(info.user, None);
+    assert_eq!(info.user.as_deref(), Some("0:0"));
+    assert!(info.supplementary_groups.is_empty());
+    assert_eq!(info.read_only_rootfs, None);
     let targets: Vec<&str> = info.mounts.iter().map(|m| m.target.as_str()).collect();
     assert_eq!(
         targets,
@@ -199,12 +201,26 @@ fn namespaces_with_a_path_are_joined_not_created() {
 }
 
 #[test]
-fn a_user_other_than_root_goes_to_the_launch() {
+fn the_users_uid_gid_and_additional_gids_go_to_the_launch() {
     let mut value = ctr_spec();
-    value["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20]});
+    value["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 100, "additionalGids": [10, 20]});
     let plan = plan_of(&value).unwrap();
-    assert_eq!(plan.launch_info.user.as_deref(), Some("1000"));
+    assert_eq!(plan.launch_info.user.as_deref(), Some("1000:100"));
     assert_eq!(plan.launch_info.supplementary_groups, [10, 20]);
+    // root with another group (CRI's `runAsGroup` without `runAsUser`) is no longer refused.
+    value["process"]["user"] = serde_json::json!({"uid": 0, "gid": 65534});
+    let plan = plan_of(&value).unwrap();
+    assert_eq!(plan.launch_info.user.as_deref(), Some("0:65534"));
+    assert!(plan.launch_info.supplementary_groups.is_empty());
+}
+
+#[test]
+fn a_read_only_root_goes_to_the_launch() {
+    let mut value = ctr_spec();
+    value["root"] = serde_json::json!({"path": "rootfs", "readonly": true});
+    let plan = plan_of(&value).unwrap();
+    assert_eq!(plan.launch_info.read_only_rootfs, Some(true));
+    assert_eq!(plan.launch_info.rootfs.as_deref(), Some("/bundles/c1/rootfs"));
 }
 
 /// Every property that is not implemented is refused by name, never ignored.
@@ -231,7 +247,6 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         ),
         ("hooks", serde_json::json!({"hooks": {"prestart": []}})),
         ("domainname", serde_json::json!({"domainname": "example.org"})),
-        ("root.readonly", serde_json::json!({"root": {"path": "rootfs", "readonly": true}})),
         ("linux.seccomp", serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}})),
         ("linux.sysctl", serde_json::json!({"linux": {"sysctl": {"net.ipv4.ip_forward": "1"}}})),
         (
