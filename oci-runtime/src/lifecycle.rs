@@ -260,9 +260,6 @@ pub fn update(root: &Path, id: &str, resources_file: &str) -> anyhow::Result<()>
             .with_context(|| format!("cannot read {resources_file}"))?;
     }
     let wanted: bundle::Resources = serde_json::from_str(&text).context("invalid resources JSON")?;
-    if !wanted.devices.is_empty() {
-        bail!("resources: devices: an update of the device rules is not supported by this runtime");
-    }
     let asked = resources::translate(&wanted, "resources")?;
     let checkpoints = CheckpointDir::new(&state.work_dir());
     let mut checkpoint = checkpoints
@@ -270,6 +267,7 @@ pub fn update(root: &Path, id: &str, resources_file: &str) -> anyhow::Result<()>
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("container \"{id}\" has no checkpoint to update"))?;
+    crate::translate::check_devices_update(&wanted.devices, &checkpoint.modules.isolation)?;
     let engine = Engine::new(modules::recreate(&checkpoint.modules)?, &state.work_dir());
     let states: Vec<_> = checkpoint.state().into_iter().collect();
     engine.modules.containerizer.recover(states.clone())?;

@@ -3,8 +3,8 @@
 //!
 //! Each property goes where the suite already has it:
 //! - namespaces: `pid`, `ipc`, `uts` and `network` to the namespaces isolators, `mount` to the
-//!   launch (the containerizer clones it); one with a `path` (`ipc`, `uts`, `network`, `cgroup`)
-//!   is joined by the containerizer's helper instead (a pod's namespaces under CRI);
+//!   launch (the containerizer clones it); one with a `path` (`ipc`, `uts`, `network`, `cgroup`,
+//!   `pid`) is joined by the containerizer instead (a pod's namespaces under CRI);
 //! - `process.capabilities` to `linux/capabilities` (through `ContainerInfo.linux_info`),
 //!   `process.rlimits` to `posix/rlimits` (`ContainerInfo.rlimit_info`), `noNewPrivileges` to
 //!   `linux/nnp`;
@@ -155,6 +155,8 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
                 "uts" => "uts",
                 "network" => "net",
                 "cgroup" => "cgroup",
+                // Entered by the containerizer around its clone: the helper starts inside it.
+                "pid" => "pid",
                 other => {
                     return Err(TranslateError::new(
                         format!("{field}.path"),
@@ -437,6 +439,24 @@ fn check_devices(rules: &[DeviceRule]) -> Result<(), TranslateError> {
         }
     }
     Ok(())
+}
+
+/// The device rules of an `update` (containerd sends the container's whole `linux.resources`,
+/// rules included): `cgroups/devices` applied its whitelist at create and has nothing to update,
+/// so rules it already enforces (those [`plan`] accepts) are kept as they are, in a container it
+/// serves (`isolation`, module or Mesos names); any other rules would be a change, refused.
+pub fn check_devices_update(rules: &[DeviceRule], isolation: &[String]) -> Result<(), TranslateError> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    if !isolation.iter().any(|m| m == module::DEVICES || m == "cgroups/devices") {
+        return Err(TranslateError::new(
+            "resources.devices",
+            "the container was created without device rules: adding them is not supported by this runtime",
+        ));
+    }
+    check_devices(rules)
+        .map_err(|e| TranslateError::new(e.field.replacen("linux.resources", "resources", 1), e.reason))
 }
 
 /// A device access string in `rwm` order; absent means all.

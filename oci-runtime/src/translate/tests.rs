@@ -198,6 +198,13 @@ fn namespaces_with_a_path_are_joined_not_created() {
         assert!(!plan.isolation.iter().any(|m| m == module), "{module} would make a new namespace");
     }
     assert!(plan.isolation.iter().any(|m| m == module::PID_NS));
+
+    // A pod's pid namespace (CRI's default): joined, and no pid isolator makes one.
+    value["linux"]["namespaces"][0] = serde_json::json!({"type": "pid", "path": "/proc/7/ns/pid"});
+    let plan = plan_of(&value).unwrap();
+    assert_eq!(plan.launch_info.join_namespaces[0].kind, "pid");
+    assert_eq!(plan.launch_info.join_namespaces[0].path, "/proc/7/ns/pid");
+    assert!(!plan.isolation.iter().any(|m| m == module::PID_NS));
 }
 
 #[test]
@@ -263,7 +270,7 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         ),
         (
             "linux.namespaces[0].path",
-            serde_json::json!({"linux": {"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}, {"type": "mount"}]}}),
+            serde_json::json!({"linux": {"namespaces": [{"type": "mount", "path": "/proc/1/ns/mnt"}]}}),
         ),
         ("linux.namespaces", serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}})),
         ("linux.rootfsPropagation", serde_json::json!({"linux": {"rootfsPropagation": "shared"}})),
@@ -350,4 +357,24 @@ fn a_cgroup_mount_shows_the_containers_own_cgroups_read_only() {
                 | libc::MS_NODEV
         )
     );
+}
+
+#[test]
+fn device_rules_in_an_update_are_kept_when_cgroups_devices_enforces_them() {
+    let rules: Vec<DeviceRule> = serde_json::from_value(serde_json::json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+    ]))
+    .unwrap();
+    let served = [module::CPU.to_owned(), module::DEVICES.to_owned()];
+    assert_eq!(check_devices_update(&rules, &served), Ok(()));
+    assert_eq!(check_devices_update(&[], &[]), Ok(()));
+    let err = check_devices_update(&rules, &[module::CPU.to_owned()]).unwrap_err();
+    assert_eq!(err.field, "resources.devices");
+    let outside: Vec<DeviceRule> = serde_json::from_value(serde_json::json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rwm"}
+    ]))
+    .unwrap();
+    assert_eq!(check_devices_update(&outside, &served).unwrap_err().field, "resources.devices[1]");
 }
