@@ -270,9 +270,12 @@ pub fn update(root: &Path, id: &str, resources_file: &str) -> anyhow::Result<()>
     crate::translate::check_devices_update(&wanted.devices, &checkpoint.modules.isolation)?;
     let engine = Engine::new(modules::recreate(&checkpoint.modules)?, &state.work_dir());
     let states: Vec<_> = checkpoint.state().into_iter().collect();
-    engine.modules.containerizer.recover(states.clone())?;
+    // Whatever else the containerizer finds under the cgroups root is another container's (a
+    // pod's sandbox and its other containers share one under CRI): handed to the isolators as
+    // known orphans, which they hold, instead of unknown ones, which they would destroy.
+    let others = engine.modules.containerizer.recover(states.clone())?;
     for isolator in &engine.modules.isolators {
-        isolator.recover(states.clone(), Vec::new())?;
+        isolator.recover(states.clone(), others.clone())?;
     }
     let mut config = checkpoint.config.clone();
     for (name, value) in &asked.resources.0 {
