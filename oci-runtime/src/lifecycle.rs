@@ -227,7 +227,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
     }
     let work_dir = state.work_dir();
     let runtime = current_thread()?;
-    let recovered = runtime.block_on(agent_harness::engine::recover::recover(&work_dir, None, true))?;
+    // Only this container's: the others under its cgroups root (a pod's) are left alone.
+    let recovered =
+        runtime.block_on(agent_harness::engine::recover::recover_checkpointed(&work_dir, true))?;
     let errors: Vec<String> = recovered.iter().flat_map(|r| r.errors.iter().cloned()).collect();
     let left = CheckpointDir::new(&work_dir).read_all()?;
     if !left.is_empty() {
