@@ -216,8 +216,19 @@ fn isolator_lifecycle_and_recovery() -> TestResult {
         "an id was freed by cleanup"
     );
     isolator.cleanup(&c3)?;
-    // Once the sandbox is gone, its id is free again (Mesos reclaims at sandbox GC).
+    // Once the sandbox is gone, its id is free again (Mesos reclaims at sandbox GC). XFS
+    // inactivates unlinked inodes in the background (and on Linux 6.1 a syncfs does not wait for
+    // that), so wait until the kernel no longer counts the id's inodes before asking for it.
     fs::remove_dir_all(&two)?;
+    let quota_fs = scratch.fs()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while quota_fs.project_quota(7002).map_or(true, |q| q.inodes > 0 || q.used_bytes > 0) {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "project 7002 still counts inodes 30 s after its sandbox went"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     isolator.prepare(&c3, &container_config(&three, "disk:1"))?;
     ensure!(sandbox_project(&three)? == 7002, "the freed id was not reused");
 
