@@ -160,6 +160,11 @@ fn pod_and_container() -> TestResult {
     cri.runtime("RemoveContainer", json!({"container_id": id}))?;
     let gone = cri.call("RuntimeService", "ContainerStatus", json!({"container_id": id}))?;
     ensure!(gone.as_ref().is_err_and(|e| e.code == "NOT_FOUND"), "ContainerStatus after remove: {gone:?}");
+    // The pod's sandbox shares the container's cgroups root: the container's delete leaves it be.
+    let sandbox = cri.runtime("PodSandboxStatus", json!({"pod_sandbox_id": pod}))?;
+    // (SANDBOX_READY is the enum's zero, which the JSON leaves out.)
+    let state = sandbox["status"]["state"].as_str().unwrap_or("SANDBOX_READY");
+    ensure!(state == "SANDBOX_READY", "the pod after its container's removal: {sandbox}");
     remove_pod(&mut cri, &pod)?;
     drop(cri);
     containerd.stop()

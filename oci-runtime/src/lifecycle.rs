@@ -227,7 +227,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
     }
     let work_dir = state.work_dir();
     let runtime = current_thread()?;
-    let recovered = runtime.block_on(agent_harness::engine::recover::recover(&work_dir, None, true))?;
+    // Only this container's: the others under its cgroups root (a pod's) are left alone.
+    let recovered =
+        runtime.block_on(agent_harness::engine::recover::recover_checkpointed(&work_dir, true))?;
     let errors: Vec<String> = recovered.iter().flat_map(|r| r.errors.iter().cloned()).collect();
     let left = CheckpointDir::new(&work_dir).read_all()?;
     if !left.is_empty() {
@@ -260,9 +262,6 @@ pub fn update(root: &Path, id: &str, resources_file: &str) -> anyhow::Result<()>
             .with_context(|| format!("cannot read {resources_file}"))?;
     }
     let wanted: bundle::Resources = serde_json::from_str(&text).context("invalid resources JSON")?;
-    if !wanted.devices.is_empty() {
-        bail!("resources: devices: an update of the device rules is not supported by this runtime");
-    }
     let asked = resources::translate(&wanted, "resources")?;
     let checkpoints = CheckpointDir::new(&state.work_dir());
     let mut checkpoint = checkpoints
@@ -270,11 +269,15 @@ pub fn update(root: &Path, id: &str, resources_file: &str) -> anyhow::Result<()>
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("container \"{id}\" has no checkpoint to update"))?;
+    crate::translate::check_devices_update(&wanted.devices, &checkpoint.modules.isolation)?;
     let engine = Engine::new(modules::recreate(&checkpoint.modules)?, &state.work_dir());
     let states: Vec<_> = checkpoint.state().into_iter().collect();
-    engine.modules.containerizer.recover(states.clone())?;
+    // Whatever else the containerizer finds under the cgroups root is another container's (a
+    // pod's sandbox and its other containers share one under CRI): handed to the isolators as
+    // known orphans, which they hold, instead of unknown ones, which they would destroy.
+    let others = engine.modules.containerizer.recover(states.clone())?;
     for isolator in &engine.modules.isolators {
-        isolator.recover(states.clone(), Vec::new())?;
+        isolator.recover(states.clone(), others.clone())?;
     }
     let mut config = checkpoint.config.clone();
     for (name, value) in &asked.resources.0 {

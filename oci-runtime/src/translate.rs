@@ -3,14 +3,15 @@
 //!
 //! Each property goes where the suite already has it:
 //! - namespaces: `pid`, `ipc`, `uts` and `network` to the namespaces isolators, `mount` to the
-//!   launch (the containerizer clones it); one with a `path` (`ipc`, `uts`, `network`, `cgroup`)
-//!   is joined by the containerizer's helper instead (a pod's namespaces under CRI);
+//!   launch (the containerizer clones it); one with a `path` (`ipc`, `uts`, `network`, `cgroup`,
+//!   `pid`) is joined by the containerizer instead (a pod's namespaces under CRI);
 //! - `process.capabilities` to `linux/capabilities` (through `ContainerInfo.linux_info`),
 //!   `process.rlimits` to `posix/rlimits` (`ContainerInfo.rlimit_info`), `noNewPrivileges` to
 //!   `linux/nnp`;
 //! - `linux.resources` to `cgroups/cpu`, `cgroups/mem`, `cgroups/pids` (as Mesos requests and
 //!   limits, [`resources`]) and `cgroups/devices`;
-//! - `root`, `mounts`, `maskedPaths`, `readonlyPaths`, `process.cwd` and `process.user` have no
+//! - `root` (`readonly` included), `mounts`, `maskedPaths`, `readonlyPaths`, `process.cwd` and
+//!   `process.user` (`uid:gid` and `additionalGids`) have no
 //!   Mesos `ContainerInfo` form: they are the container's own launch info, which the engine merges
 //!   after the isolators' ([`mounts`]).
 //!
@@ -154,6 +155,8 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
                 "uts" => "uts",
                 "network" => "net",
                 "cgroup" => "cgroup",
+                // Entered by the containerizer around its clone: the helper starts inside it.
+                "pid" => "pid",
                 other => {
                     return Err(TranslateError::new(
                         format!("{field}.path"),
@@ -207,14 +210,9 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
     }
 
     let root = spec.root.as_ref().ok_or_else(|| TranslateError::new("root", "missing"))?;
-    if root.readonly {
-        return Err(TranslateError::new(
-            "root.readonly",
-            "a read-only rootfs is not supported by this runtime",
-        ));
-    }
     let rootfs = bundle.join(&root.path);
     launch_info.rootfs = Some(rootfs.display().to_string());
+    launch_info.read_only_rootfs = root.readonly.then_some(true);
     launch_info.mounts = mounts::translate(
         &spec.mounts,
         &rootfs,
@@ -238,17 +236,11 @@ pub fn plan(id: &str, bundle: &Path, spec: &Spec, host: &HostView<'_>) -> Result
         return Err(TranslateError::new("process.cwd", format!("'{}' is not an absolute path", process.cwd)));
     }
     launch_info.working_directory = Some(process.cwd.clone());
+    // Numeric, as the engine resolved it from the image: `uid:gid`, so the group is the spec's and
+    // not the passwd entry's; `additionalGids` become supplementary groups.
     let user = &process.user;
-    if user.uid != 0 || user.gid != 0 || !user.additional_gids.is_empty() {
-        if user.gid != 0 && user.uid == 0 {
-            return Err(TranslateError::new(
-                "process.user.gid",
-                "a group other than the user's own is not supported",
-            ));
-        }
-        launch_info.user = Some(user.uid.to_string());
-        launch_info.supplementary_groups = user.additional_gids.clone();
-    }
+    launch_info.user = Some(format!("{}:{}", user.uid, user.gid));
+    launch_info.supplementary_groups = user.additional_gids.clone();
     let mut container_info = ContainerInfo { kind: Some("MESOS".to_owned()), ..ContainerInfo::default() };
     if let Some(capabilities) = &process.capabilities {
         let (effective, bounding) = capability_sets(capabilities)?;
@@ -447,6 +439,24 @@ fn check_devices(rules: &[DeviceRule]) -> Result<(), TranslateError> {
         }
     }
     Ok(())
+}
+
+/// The device rules of an `update` (containerd sends the container's whole `linux.resources`,
+/// rules included): `cgroups/devices` applied its whitelist at create and has nothing to update,
+/// so rules it already enforces (those [`plan`] accepts) are kept as they are, in a container it
+/// serves (`isolation`, module or Mesos names); any other rules would be a change, refused.
+pub fn check_devices_update(rules: &[DeviceRule], isolation: &[String]) -> Result<(), TranslateError> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    if !isolation.iter().any(|m| m == module::DEVICES || m == "cgroups/devices") {
+        return Err(TranslateError::new(
+            "resources.devices",
+            "the container was created without device rules: adding them is not supported by this runtime",
+        ));
+    }
+    check_devices(rules)
+        .map_err(|e| TranslateError::new(e.field.replacen("linux.resources", "resources", 1), e.reason))
 }
 
 /// A device access string in `rwm` order; absent means all.

@@ -42,6 +42,7 @@ pub fn merge(
     single(&mut merged.effective_capabilities, next.effective_capabilities, "effective capabilities", name)?;
     single(&mut merged.bounding_capabilities, next.bounding_capabilities, "bounding capabilities", name)?;
     single(&mut merged.rootfs, next.rootfs, "rootfs", name)?;
+    single(&mut merged.read_only_rootfs, next.read_only_rootfs, "read_only_rootfs", name)?;
     single(&mut merged.no_new_privileges, next.no_new_privileges, "no_new_privileges", name)?;
     single(&mut merged.seccomp, next.seccomp, "seccomp", name)?;
     single(&mut merged.user, next.user, "user", name)?;

@@ -61,6 +61,23 @@ pub async fn recover(
     scan: Option<ModuleSet>,
     kill: bool,
 ) -> Result<Vec<Recovered>, RecoverError> {
+    recover_with(work_dir, scan, kill, true).await
+}
+
+/// [`recover`] of the checkpointed containers only (with `kill`): what else the containerizer
+/// finds under the cgroups root is another owner's (an OCI runtime's sibling containers, such as
+/// a CRI pod's sandbox sharing its cgroup parent), so it is handed to the isolators as known
+/// orphans, which they hold, and never destroyed.
+pub async fn recover_checkpointed(work_dir: &Path, kill: bool) -> Result<Vec<Recovered>, RecoverError> {
+    recover_with(work_dir, None, kill, false).await
+}
+
+async fn recover_with(
+    work_dir: &Path,
+    scan: Option<ModuleSet>,
+    kill: bool,
+    destroy_orphans: bool,
+) -> Result<Vec<Recovered>, RecoverError> {
     let dir = CheckpointDir::new(work_dir);
     for removed in dir.sweep() {
         tracing::warn!("{removed}");
@@ -93,7 +110,7 @@ pub async fn recover(
         let recovered = match ModuleInstances::recreate(&set) {
             Ok(instances) => {
                 let engine = Arc::new(Engine::new(instances, work_dir));
-                recover_group(engine, checkpoints, &checkpointed, kill).await
+                recover_group(engine, checkpoints, &checkpointed, kill, destroy_orphans).await
             }
             Err(e) => Err(e.into()),
         };
@@ -120,6 +137,7 @@ async fn recover_group(
     checkpoints: Vec<Checkpoint>,
     checkpointed: &[ContainerId],
     kill: bool,
+    destroy_orphans: bool,
 ) -> Result<Vec<Recovered>, RecoverError> {
     let states: Vec<_> = checkpoints.iter().filter_map(Checkpoint::state).collect();
     let not_launched: Vec<ContainerId> =
@@ -141,6 +159,9 @@ async fn recover_group(
         "recovered the modules"
     );
     let mut report = Vec::new();
+    if !destroy_orphans {
+        orphans.clear();
+    }
     orphans.sort();
     for (ids, action) in [(orphans, "orphan"), (not_launched, "not launched")] {
         for id in ids {

@@ -106,8 +106,40 @@ pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// cgroup v2 directory), the helper starts in that cgroup (`CLONE_INTO_CGROUP`): it is never in
 /// the host's cgroup and no migration through `cgroup.procs` follows. A kernel without the flag
 /// fails the clone with `EINVAL`, `E2BIG` or `ENOSYS`, and [`Error::Sys`] carries that errno so the
-/// caller can clone again without it.
+/// caller can clone again without it. With `pid_namespace` (an open namespace file), the helper
+/// starts in that pid namespace: this thread joins it for the clone only (`setns` of a pid
+/// namespace sets the namespace of the calling thread's children, never its own, nor other
+/// threads') and returns to its own right after.
 pub fn clone_helper(
+    namespaces: u64,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+    pid_namespace: Option<(&std::fs::File, &std::path::Path)>,
+    exec: &HelperExec,
+    fds: &ChildFds,
+) -> Result<Cloned> {
+    let Some((target, target_path)) = pid_namespace else {
+        return clone_in_place(namespaces, cgroup, exec, fds);
+    };
+    // This thread's own pid namespace, to come back to (the active one: always joinable).
+    let own_path = "/proc/thread-self/ns/pid";
+    let own = std::fs::File::open(own_path).map_err(Error::io("open", own_path))?;
+    // Reported as I/O on the path, not as a clone errno: EINVAL here is a namespace that cannot
+    // be joined (not below this one), not a kernel without CLONE_INTO_CGROUP.
+    nix::sched::setns(target, nix::sched::CloneFlags::CLONE_NEWPID)
+        .map_err(|e| Error::io("join the pid namespace", target_path)(e.into()))?;
+    let cloned = clone_in_place(namespaces, cgroup, exec, fds);
+    if let Err(e) = nix::sched::setns(&own, nix::sched::CloneFlags::CLONE_NEWPID) {
+        if let Ok(cloned) = &cloned {
+            let _ = nix::sys::signal::kill(cloned.pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(cloned.pid, None);
+        }
+        return Err(Error::io("return to the pid namespace", own_path)(e.into()));
+    }
+    cloned
+}
+
+/// [`clone_helper`] in this thread's namespace for children.
+fn clone_in_place(
     namespaces: u64,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
     exec: &HelperExec,

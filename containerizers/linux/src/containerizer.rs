@@ -193,7 +193,7 @@ impl LinuxContainerizer {
         let exec = HelperExec::new(helper, &argv, &[])?;
 
         self.cgroups.create(name)?;
-        let (cloned, in_cgroup) = match self.clone_helper(name, flags, &exec, &fds) {
+        let (cloned, in_cgroup) = match self.clone_helper(name, flags, &request.launch_info, &exec, &fds) {
             Ok(cloned) => cloned,
             Err(e) => {
                 let _ = self.cgroups.destroy(name, self.settings.cgroups.destroy_timeout);
@@ -228,15 +228,22 @@ impl LinuxContainerizer {
         &self,
         name: &str,
         flags: u64,
+        launch_info: &module_abi::ContainerLaunchInfo,
         exec: &HelperExec,
         fds: &ChildFds,
     ) -> Result<(Cloned, bool)> {
+        // A joined pid namespace is entered around the clone (the helper joins the others).
+        let pid_path = crate::join::pid_namespace(launch_info).map(std::path::Path::new);
+        let pid_file = pid_path
+            .map(|path| File::open(path).map_err(Error::io("open the pid namespace", path)))
+            .transpose()?;
+        let pid_namespace = pid_file.as_ref().zip(pid_path);
         let target = match self.into_cgroup_unsupported.load(Ordering::Relaxed) {
             true => None,
             false => self.cgroups.clone_target(name)?,
         };
         if let Some(target) = target {
-            match clone_helper(flags, Some(target.as_fd()), exec, fds) {
+            match clone_helper(flags, Some(target.as_fd()), pid_namespace, exec, fds) {
                 Ok(cloned) => return Ok((cloned, true)),
                 // A kernel before 5.7: remember, and migrate through cgroup.procs from now on.
                 Err(Error::Sys { source: Errno::EINVAL | Errno::E2BIG | Errno::ENOSYS, .. }) => {
@@ -245,7 +252,7 @@ impl LinuxContainerizer {
                 Err(e) => return Err(e),
             }
         }
-        Ok((clone_helper(flags, None, exec, fds)?, false))
+        Ok((clone_helper(flags, None, pid_namespace, exec, fds)?, false))
     }
 
     /// How a container's helper ended, or `None` while it runs.

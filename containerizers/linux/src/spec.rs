@@ -254,6 +254,9 @@ pub fn validate(request: &LaunchRequest) -> Result<u64, String> {
     if let Some(rootfs) = &info.rootfs {
         validate_rootfs(rootfs, flags, &info.mounts)?;
     }
+    if info.read_only_rootfs == Some(true) && info.rootfs.is_none() {
+        return Err("a read-only rootfs needs a rootfs".to_owned());
+    }
     if let Some(hostname) = &info.hostname {
         if !has(flags, libc::CLONE_NEWUTS) {
             return Err("a hostname needs a UTS namespace (CLONE_NEWUTS in clone_namespaces)".to_owned());
@@ -550,5 +553,22 @@ mod tests {
             "mount target '/a/../../etc' has a '..' component"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_read_only_rootfs_needs_a_rootfs() {
+        let read_only = |rootfs: Option<&str>| ContainerLaunchInfo {
+            rootfs: rootfs.map(str::to_owned),
+            read_only_rootfs: Some(true),
+            clone_namespaces: vec![libc::CLONE_NEWNS],
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&request(shell("true"), read_only(None))).unwrap_err(),
+            "a read-only rootfs needs a rootfs"
+        );
+        assert!(validate(&request(shell("true"), read_only(Some("/")))).is_ok());
+        let writable = ContainerLaunchInfo { read_only_rootfs: Some(false), ..Default::default() };
+        assert!(validate(&request(shell("true"), writable)).is_ok());
     }
 }

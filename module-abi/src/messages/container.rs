@@ -133,6 +133,11 @@ pub struct ContainerLaunchInfo {
     /// A directory to `pivot_root` into (needs a mount namespace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<String>,
+    /// The rootfs is remounted read-only once the helper is inside it (after every mount and the
+    /// pivot, as runc does for an OCI `root.readonly`); needs `rootfs`. `None` and `false` leave
+    /// it writable. The mounts on top of it keep their own flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only_rootfs: Option<bool>,
     /// `PR_SET_NO_NEW_PRIVS` for the command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_new_privileges: Option<bool>,

@@ -115,7 +115,9 @@ fn the_ctr_run_spec_is_served_by_the_suite_modules() {
     assert_eq!(info.rootfs.as_deref(), Some("/bundles/c1/rootfs"));
     assert_eq!(info.working_directory.as_deref(), Some("/"));
     assert_eq!(info.clone_namespaces, [libc::CLONE_NEWNS]);
-    assert_eq!(info.user, None);
+    assert_eq!(info.user.as_deref(), Some("0:0"));
+    assert!(info.supplementary_groups.is_empty());
+    assert_eq!(info.read_only_rootfs, None);
     let targets: Vec<&str> = info.mounts.iter().map(|m| m.target.as_str()).collect();
     assert_eq!(
         targets,
@@ -196,15 +198,36 @@ fn namespaces_with_a_path_are_joined_not_created() {
         assert!(!plan.isolation.iter().any(|m| m == module), "{module} would make a new namespace");
     }
     assert!(plan.isolation.iter().any(|m| m == module::PID_NS));
+
+    // A pod's pid namespace (CRI's default): joined, and no pid isolator makes one.
+    value["linux"]["namespaces"][0] = serde_json::json!({"type": "pid", "path": "/proc/7/ns/pid"});
+    let plan = plan_of(&value).unwrap();
+    assert_eq!(plan.launch_info.join_namespaces[0].kind, "pid");
+    assert_eq!(plan.launch_info.join_namespaces[0].path, "/proc/7/ns/pid");
+    assert!(!plan.isolation.iter().any(|m| m == module::PID_NS));
 }
 
 #[test]
-fn a_user_other_than_root_goes_to_the_launch() {
+fn the_users_uid_gid_and_additional_gids_go_to_the_launch() {
     let mut value = ctr_spec();
-    value["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20]});
+    value["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 100, "additionalGids": [10, 20]});
     let plan = plan_of(&value).unwrap();
-    assert_eq!(plan.launch_info.user.as_deref(), Some("1000"));
+    assert_eq!(plan.launch_info.user.as_deref(), Some("1000:100"));
     assert_eq!(plan.launch_info.supplementary_groups, [10, 20]);
+    // root with another group (CRI's `runAsGroup` without `runAsUser`) is no longer refused.
+    value["process"]["user"] = serde_json::json!({"uid": 0, "gid": 65534});
+    let plan = plan_of(&value).unwrap();
+    assert_eq!(plan.launch_info.user.as_deref(), Some("0:65534"));
+    assert!(plan.launch_info.supplementary_groups.is_empty());
+}
+
+#[test]
+fn a_read_only_root_goes_to_the_launch() {
+    let mut value = ctr_spec();
+    value["root"] = serde_json::json!({"path": "rootfs", "readonly": true});
+    let plan = plan_of(&value).unwrap();
+    assert_eq!(plan.launch_info.read_only_rootfs, Some(true));
+    assert_eq!(plan.launch_info.rootfs.as_deref(), Some("/bundles/c1/rootfs"));
 }
 
 /// Every property that is not implemented is refused by name, never ignored.
@@ -231,7 +254,6 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         ),
         ("hooks", serde_json::json!({"hooks": {"prestart": []}})),
         ("domainname", serde_json::json!({"domainname": "example.org"})),
-        ("root.readonly", serde_json::json!({"root": {"path": "rootfs", "readonly": true}})),
         ("linux.seccomp", serde_json::json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}})),
         ("linux.sysctl", serde_json::json!({"linux": {"sysctl": {"net.ipv4.ip_forward": "1"}}})),
         (
@@ -248,7 +270,7 @@ fn what_is_not_implemented_is_an_error_naming_the_property() {
         ),
         (
             "linux.namespaces[0].path",
-            serde_json::json!({"linux": {"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}, {"type": "mount"}]}}),
+            serde_json::json!({"linux": {"namespaces": [{"type": "mount", "path": "/proc/1/ns/mnt"}]}}),
         ),
         ("linux.namespaces", serde_json::json!({"linux": {"namespaces": [{"type": "pid"}]}})),
         ("linux.rootfsPropagation", serde_json::json!({"linux": {"rootfsPropagation": "shared"}})),
@@ -335,4 +357,24 @@ fn a_cgroup_mount_shows_the_containers_own_cgroups_read_only() {
                 | libc::MS_NODEV
         )
     );
+}
+
+#[test]
+fn device_rules_in_an_update_are_kept_when_cgroups_devices_enforces_them() {
+    let rules: Vec<DeviceRule> = serde_json::from_value(serde_json::json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+    ]))
+    .unwrap();
+    let served = [module::CPU.to_owned(), module::DEVICES.to_owned()];
+    assert_eq!(check_devices_update(&rules, &served), Ok(()));
+    assert_eq!(check_devices_update(&[], &[]), Ok(()));
+    let err = check_devices_update(&rules, &[module::CPU.to_owned()]).unwrap_err();
+    assert_eq!(err.field, "resources.devices");
+    let outside: Vec<DeviceRule> = serde_json::from_value(serde_json::json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rwm"}
+    ]))
+    .unwrap();
+    assert_eq!(check_devices_update(&outside, &served).unwrap_err().field, "resources.devices[1]");
 }

@@ -23,7 +23,11 @@
 //!    `/dev` it sets up (the launch info has no file operations to ask for them);
 //! 5. `pivot_root(".", ".")` from inside the rootfs, then the old root (now stacked on `.`) is
 //!    made slave and lazily unmounted (runc's sequence, which needs no `put_old` directory in the
-//!    rootfs); then the helper moves to the working directory.
+//!    rootfs); then the helper moves to the working directory;
+//! 6. with `launch_info.read_only_rootfs`, `/` (the rootfs's bind) is remounted read-only, as
+//!    runc does for `root.readonly` once the rootfs is final: the mounts on top of it keep their
+//!    own flags (a container's `/dev`, `/proc`, volumes stay writable as asked), and the host's
+//!    mounts of the same file system are not touched.
 //!
 //! A read-only bind (`MS_BIND | MS_RDONLY`) is remounted read-only, since the kernel ignores
 //! `MS_RDONLY` on the bind itself (Mesos's `fs::mount` does the same); the remount keeps the
@@ -42,7 +46,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
-use nix::sys::statvfs::{FsFlags, fstatvfs};
+use nix::sys::statvfs::{FsFlags, statvfs};
 use nix::unistd::{chdir, chroot, fchdir, pivot_root, symlinkat};
 
 use self::in_root::{Kind, Root, fd_path};
@@ -87,6 +91,11 @@ pub fn apply(request: &LaunchRequest) -> Result<(), String> {
         chdir(&cwd).map_err(|e| {
             format!("the working directory {} is not usable in the rootfs: {e}", cwd.display())
         })?;
+        if info.read_only_rootfs == Some(true) {
+            // By path: the container may have no /proc for a descriptor's name, and "/" is now
+            // the root of the rootfs's bind.
+            remount_read_only("/").map_err(|e| format!("failed to make the rootfs read-only: {e}"))?;
+        }
     }
     if let Some(hostname) = &info.hostname {
         nix::unistd::sethostname(hostname)
@@ -129,19 +138,20 @@ fn mount_one(root: &Root, m: &ContainerMountInfo) -> Result<(), String> {
         .map_err(|e| format!("failed to mount {}: {e}", describe()))?;
     let read_only_bind = MsFlags::MS_BIND | MsFlags::MS_RDONLY;
     if flags.contains(read_only_bind) && !flags.contains(MsFlags::MS_REMOUNT) {
-        remount_read_only(root, &m.target)
+        // Resolved again: the walk now ends at the root of the new mount, which is what a
+        // remount must name.
+        root.open(&m.target)
+            .and_then(|top| remount_read_only(&fd_path(&top)))
             .map_err(|e| format!("failed to make {} read-only: {e}", describe()))?;
     }
     Ok(())
 }
 
-/// Remounts the bind mount at `target` read-only, keeping its other per-mount flags (a bind
-/// remount sets them all, so any left out would be cleared).
-fn remount_read_only(root: &Root, target: &str) -> nix::Result<()> {
-    // Resolved again: the walk now ends at the root of the new mount, which is what a remount
-    // must name.
-    let top = root.open(target)?;
-    let current = fstatvfs(&top)?.flags();
+/// Remounts the mount whose root `path` names read-only, keeping its other per-mount flags (a bind
+/// remount sets them all, so any left out would be cleared). A bind remount changes only this
+/// mount, never its file system's other mounts (the host's) nor the mounts on top of it.
+fn remount_read_only(path: &str) -> nix::Result<()> {
+    let current = statvfs(path)?.flags();
     let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
     for (statvfs, mount) in [
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
@@ -158,7 +168,7 @@ fn remount_read_only(root: &Root, target: &str) -> nix::Result<()> {
     if !current.intersects(FsFlags::ST_NOATIME | FsFlags::ST_RELATIME) {
         flags |= MsFlags::MS_STRICTATIME;
     }
-    mount(None::<&str>, fd_path(&top).as_str(), None::<&str>, flags, None::<&str>)
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
 }
 
 /// Whether the launch info mounts a fresh file system (not a bind) at `/dev`.

@@ -4,13 +4,15 @@
 //! `/etc/group`, as runc and Mesos do.
 //!
 //! The user is a name or a numeric `uid[:gid]` ([`crate::spec::parse_user`]). A name must be in
-//! the passwd database; a numeric uid need not be (runc's rule: then its group is `gid`, else 0).
+//! the passwd database; a numeric uid need not be, nor the database exist (runc's rule: then its
+//! group is `gid`, else 0).
 //! The supplementary groups are the user's groups from the group database (`getgrouplist`, its
 //! primary group included) followed by the launch info's `supplementary_groups`, each once, as
 //! Mesos's launcher sets them.
 
 use std::ffi::CString;
 
+use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, User, getgrouplist};
 
 use crate::spec::UserSpec;
@@ -34,8 +36,11 @@ pub fn resolve(spec: &UserSpec, supplementary: &[u32]) -> Result<Identity, Strin
             (user.uid.as_raw(), user.gid.as_raw(), Some(user.name))
         }
         UserSpec::Numeric { uid, gid } => {
-            let user = User::from_uid(Uid::from_raw(*uid))
-                .map_err(|e| format!("failed to look up uid {uid}: {e}"))?;
+            // A rootfs without /etc/passwd (ENOENT from the lookup) has no entry for any uid.
+            let user = match User::from_uid(Uid::from_raw(*uid)) {
+                Err(Errno::ENOENT) => None,
+                found => found.map_err(|e| format!("failed to look up uid {uid}: {e}"))?,
+            };
             let default_gid = user.as_ref().map_or(0, |u| u.gid.as_raw());
             (*uid, gid.unwrap_or(default_gid), user.map(|u| u.name))
         }

@@ -25,8 +25,9 @@ use crate::{Test, TestResult};
 const BUSYBOX: &str = "/bin/busybox";
 
 /// The tests of this file.
-const TESTS: [(&str, Test); 9] = [
+const TESTS: [(&str, Test); 10] = [
     ("filesystem_rootfs_is_the_containers_root", rootfs_is_the_containers_root),
+    ("filesystem_a_read_only_rootfs", a_read_only_rootfs),
     ("filesystem_a_minimal_dev_and_a_read_only_sys", a_minimal_dev_and_a_read_only_sys),
     ("filesystem_volumes_read_only_and_read_write", volumes_read_only_and_read_write),
     ("filesystem_symlinks_in_the_rootfs_stay_inside", symlinks_in_the_rootfs_stay_inside),
@@ -338,6 +339,47 @@ fn volumes_read_only_and_read_write() -> TestResult {
     ensure!(!ro.join("new").exists(), "the read-only volume took a write");
     ensure!(read(host_file.clone()) == "a host file\n", "the read-only file volume changed");
     ensure!(f.sandbox("c1").join("scratch").is_dir(), "the sandbox mount point was not made in the sandbox");
+    nothing_mounted_under(&[&f.base], "after the container ended")?;
+    f.finish(&["c1"], &[pid])
+}
+
+/// `read_only_rootfs`: the container's `/` refuses writes and shows as `ro`, while the mounts on
+/// top of it (the sandbox, a read-write volume, `/dev`) still take them; on the host the rootfs
+/// stays writable and nothing is left mounted.
+fn a_read_only_rootfs() -> TestResult {
+    let f = Fixture::new()?;
+    let rootfs = build_rootfs(&f.base)?;
+    let rw = host_dir(&f.base, "rw")?;
+    let script = "if echo x > /new 2>/dev/null; then echo root-takes-writes; else echo root-refuses-writes; fi; \
+         if touch /tmp/new 2>/dev/null; then echo tmp-takes-writes; else echo tmp-refuses-writes; fi; \
+         awk '$2 == \"/\" {split($4, o, \",\"); print \"root-\" o[1]}' /proc/mounts; \
+         echo in-sandbox > /mnt/mesos/sandbox/new && echo sandbox-takes-writes; \
+         echo in-volume > /data/rw/new && echo volume-takes-writes; \
+         echo x > /dev/null && echo dev-null-takes-writes";
+    let fs = linux_isolator()?;
+    let isolators: [&dyn DynIsolator; 1] = [&fs];
+    let volumes = vec![volume("/data/rw", &rw, "RW")];
+    let mut request = request("c1", config(&f, "c1", script, Some(&rootfs), volumes)?, &isolators)?;
+    request.launch_info.read_only_rootfs = Some(true);
+    // Numeric, in a rootfs without /etc/passwd: no entry, and no error (runc's rule).
+    request.launch_info.user = Some("0:0".into());
+    let pid = f.start_request(&request, &isolators)?;
+    ensure!(f.run_to_end("c1")? == exited(0), "stderr: {}", f.read("c1", "stderr"));
+    let lines = stdout_lines(&f, "c1");
+    let expected = [
+        "root-refuses-writes",
+        "tmp-refuses-writes",
+        "root-ro",
+        "sandbox-takes-writes",
+        "volume-takes-writes",
+        "dev-null-takes-writes",
+    ];
+    ensure!(lines == expected, "inside the container:\n{lines:#?}\nexpected:\n{expected:#?}");
+    ensure!(!rootfs.join("new").exists(), "the read-only rootfs took a write");
+    ensure!(std::fs::read_to_string(f.sandbox("c1").join("new"))? == "in-sandbox\n", "no sandbox write");
+    ensure!(std::fs::read_to_string(rw.join("new"))? == "in-volume\n", "no volume write");
+    std::fs::write(rootfs.join("host-write"), "")
+        .map_err(|e| format!("the rootfs is no longer writable on the host: {e}"))?;
     nothing_mounted_under(&[&f.base], "after the container ended")?;
     f.finish(&["c1"], &[pid])
 }
