@@ -30,50 +30,20 @@ pub fn features() -> Value {
     })
 }
 
+/// The capabilities by their `CAP_` names: the same list `--container_info` checks names against.
 fn caps_names() -> Vec<String> {
-    // The kernel's capability numbers 0..=40, by name.
-    const NAMES: [&str; 41] = [
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_ADMIN",
-        "NET_RAW",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_CHROOT",
-        "SYS_PTRACE",
-        "SYS_PACCT",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_NICE",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "MKNOD",
-        "LEASE",
-        "AUDIT_WRITE",
-        "AUDIT_CONTROL",
-        "SETFCAP",
-        "MAC_OVERRIDE",
-        "MAC_ADMIN",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_READ",
-        "PERFMON",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-    ];
-    NAMES.iter().map(|n| format!("CAP_{n}")).collect()
+    agent_harness::cli::container_info::CAPABILITIES.iter().map(|n| format!("CAP_{n}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_capability_is_listed_by_its_cap_name_in_kernel_order() {
+        let document = super::features();
+        let caps = document["linux"]["capabilities"].as_array().unwrap();
+        assert_eq!(caps.len(), 41, "the kernel's capabilities 0..=40");
+        assert_eq!(caps[0], "CAP_CHOWN");
+        assert_eq!(caps[21], "CAP_SYS_ADMIN");
+        assert_eq!(caps[40], "CAP_CHECKPOINT_RESTORE");
+    }
 }
