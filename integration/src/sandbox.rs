@@ -263,7 +263,6 @@ impl Sandbox {
     /// The pid in a container's checkpoint, once the containerizer has cloned its first process.
     pub fn checkpoint_pid(&self, id: &str) -> Option<i32> {
         let bytes = std::fs::read(self.checkpoint(id)).ok()?;
-        let checkpoint: Value = serde_json::from_slice(&bytes).ok()?;
-        checkpoint.get("pid")?.as_i64().and_then(|pid| i32::try_from(pid).ok())
+        agent_harness::engine::Checkpoint::parse(&bytes).ok()?.pid
     }
 }

@@ -1,6 +1,7 @@
 //! A work dir that cannot take a checkpoint: read-only (a read-only bind mount over `meta/`), full
-//! from the start (a small tmpfs filled up), and full just after the first checkpoint (room for
-//! exactly one, so the second, with the pid, fails after the process was cloned and isolated). Each
+//! from the start (a small tmpfs filled up), and full just after the first checkpoint (which is
+//! made to end exactly at a page boundary, so appending the pid after the clone needs a page there
+//! is no room for). Each
 //! fails the launch with one `Error` line naming the checkpoint directory and the system's reason,
 //! the command never runs, and nothing is left: no sandbox, checkpoint or temporary file, cgroup,
 //! process or mount.
@@ -51,15 +52,25 @@ fn fill(dir: &Path, pages: u64) -> TestResult {
     Ok(())
 }
 
-/// A command that leaves a marker when it runs.
-fn marking(sandbox: &Sandbox) -> Vec<String> {
+/// A command that leaves a marker when it runs; `pad` is its `$0`, to size the checkpoint.
+fn marking(sandbox: &Sandbox, pad: usize) -> Vec<String> {
     let marker = sandbox.markers().join("ran");
-    vec!["sh".into(), "-c".into(), format!("echo ran > {}", marker.display())]
+    vec!["sh".into(), "-c".into(), format!("echo ran > {}", marker.display()), "x".repeat(pad)]
 }
 
 /// `agent-harness run --work_dir=<work>` of the marking command as container `c1`.
 fn run_in(sandbox: &Sandbox, work: &Path) -> TestResult<integration::RunOutput> {
-    let command = marking(sandbox);
+    run_padded(sandbox, work, 0, None)
+}
+
+/// [`run_in`] with `pad` bytes of `$0`, and `--test_only_kill_at=STEP` when `kill_at` is given.
+fn run_padded(
+    sandbox: &Sandbox,
+    work: &Path,
+    pad: usize,
+    kill_at: Option<&str>,
+) -> TestResult<integration::RunOutput> {
+    let command = marking(sandbox, pad);
     let mut harness = sandbox.harness();
     harness
         .arg("run")
@@ -68,9 +79,24 @@ fn run_in(sandbox: &Sandbox, work: &Path) -> TestResult<integration::RunOutput> 
         .arg(format!("--isolation={}", DEFAULT.join(",")))
         .arg("--container_id=c1")
         .arg("--json")
+        .args(kill_at.map(|step| format!("--test_only_kill_at={step}")))
         .arg("--")
         .args(&command);
     integration::output(harness)
+}
+
+/// The size of container `c1`'s first checkpoint in `work` with `pad`, from a harness killed right
+/// after prepare (then recovered, and `work` emptied).
+fn first_checkpoint_size(sandbox: &Sandbox, work: &Path, pad: usize) -> TestResult<u64> {
+    std::fs::create_dir_all(work)?;
+    let killed = run_padded(sandbox, work, pad, Some("prepare"))?;
+    ensure!(killed.code.is_none(), "the probe was not killed: {}", killed.stderr);
+    let size = std::fs::metadata(work.join("meta/containers/c1.json"))?.len();
+    let mut recover = sandbox.harness();
+    recover.arg("recover").arg(sandbox.modules_flag()).arg(format!("--work_dir={}", work.display()));
+    integration::output(recover)?.expect_success()?;
+    std::fs::remove_dir_all(work)?;
+    Ok(size)
 }
 
 /// Nothing of container `c1` in `work`: no sandbox, and no file in the checkpoint directory.
@@ -118,35 +144,18 @@ fn full_from_the_start() -> TestResult {
 
 fn full_at_the_second() -> TestResult {
     let sandbox = Sandbox::new()?;
-    // The size of this container's first checkpoint, from a harness killed right after prepare
-    // (then recovered): the second one, with the pid, takes as many pages.
-    let probe = sandbox.base.join("probe");
-    std::fs::create_dir_all(&probe)?;
-    let command = marking(&sandbox);
-    let mut harness = sandbox.harness();
-    harness
-        .arg("run")
-        .arg(sandbox.modules_flag())
-        .arg(format!("--work_dir={}", probe.display()))
-        .arg(format!("--isolation={}", DEFAULT.join(",")))
-        .arg("--container_id=c1")
-        .arg("--json")
-        .arg("--test_only_kill_at=prepare")
-        .arg("--")
-        .args(&command);
-    let killed = integration::output(harness)?;
-    ensure!(killed.code.is_none(), "the probe was not killed: {}", killed.stderr);
-    let size = std::fs::metadata(probe.join("meta/containers/c1.json"))?.len();
-    let mut recover = sandbox.harness();
-    recover.arg("recover").arg(sandbox.modules_flag()).arg(format!("--work_dir={}", probe.display()));
-    integration::output(recover)?.expect_success()?;
-    std::fs::remove_dir_all(&probe)?;
-
+    // Probed in the very directory the tmpfs is mounted on later, so the checkpoint (which names
+    // the sandbox) is byte for byte the one of the real run: padded to end at a page boundary.
     let work = sandbox.base.join("full");
+    let unpadded = first_checkpoint_size(&sandbox, &work, 0)?;
+    let pad = ((4096 - unpadded % 4096) % 4096) as usize;
+    let size = first_checkpoint_size(&sandbox, &work, pad)?;
+    ensure!(size.is_multiple_of(4096), "the padded checkpoint is {size} bytes, not whole pages");
+
     let mounted = tmpfs(&work, 256 << 10)?;
-    // Room for the first checkpoint only: the second is written beside it before the rename.
-    fill(&work, size.div_ceil(4096))?;
-    let output = run_in(&sandbox, &work)?;
+    // Room for the first checkpoint only: the pid appended to it needs one more page.
+    fill(&work, size / 4096)?;
+    let output = run_padded(&sandbox, &work, pad, None)?;
     output.expect_one_error(&[
         "Failed to launch container 'c1'",
         "cannot checkpoint into '",

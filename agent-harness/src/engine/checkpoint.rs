@@ -3,10 +3,15 @@
 //!
 //! A checkpoint is written atomically (a temporary file in the same directory renamed into place,
 //! as Mesos's `slave::state::checkpoint`, without its fsync: see [`CheckpointDir::write`] for why
-//! none is needed): once before the first isolator is prepared (no pid yet), and again with the
-//! pid once the containerizer has cloned the container's first process, before it is released to
-//! exec. It names the modules the container was launched with, so recovery needs no flags. Every
-//! [`CheckpointError`] names the file or directory it is about; a failed write leaves no file.
+//! none is needed) before the first isolator is prepared (no pid yet); once the containerizer has
+//! cloned the container's first process, before it is released to exec, the pid is appended to it
+//! as a second JSON value, `{"pid":N}` ([`CheckpointDir::add_pid`]). Appending rather than
+//! replacing the file keeps a launch at one new file and no deleted one in the work dir: on ext4
+//! every deleted inode makes the next file creations slower for a minute, and a busy node launches
+//! and ends containers all the time. A torn append (only a machine crash can tear a write of a few
+//! bytes) reads as no pid. A checkpoint names the modules the container was launched with, so
+//! recovery needs no flags. Every [`CheckpointError`] names the file or directory it is about; a
+//! failed write leaves no file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,7 +75,40 @@ pub struct Checkpoint {
     pub modules: ModuleSet,
 }
 
+/// The record [`CheckpointDir::add_pid`] appends.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PidRecord {
+    pid: i32,
+}
+
 impl Checkpoint {
+    /// A checkpoint file's bytes: the checkpoint, then any appended pid record (the last one
+    /// wins). A record cut short at the end of the file (a torn append) is ignored.
+    pub fn parse(bytes: &[u8]) -> Result<Checkpoint, serde_json::Error> {
+        let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<serde_json::Value>();
+        let first = match values.next() {
+            Some(value) => value?,
+            // An empty file: the error serde_json gives for one.
+            None => return serde_json::from_slice(bytes),
+        };
+        let mut checkpoint: Checkpoint = serde_json::from_value(first)?;
+        for value in values {
+            match value {
+                // Only an object: serde would also take `[N]` for the struct.
+                Ok(value) if value.is_object() => {
+                    checkpoint.pid = Some(serde_json::from_value::<PidRecord>(value)?.pid)
+                }
+                Ok(value) => {
+                    return Err(serde::de::Error::custom(format!("{value} after the checkpoint is not a pid record")));
+                }
+                Err(e) if e.is_eof() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(checkpoint)
+    }
+
     /// The state handed to `recover`, when there is a process.
     pub fn state(&self) -> Option<ContainerState> {
         let pid = self.pid.filter(|&pid| pid > 0)?;
@@ -164,6 +202,18 @@ impl CheckpointDir {
         Ok(())
     }
 
+    /// Appends the first process's pid to the container's checkpoint (written by [`Self::write`]):
+    /// one `write` of a few bytes to a file that exists, so no new inode, no rename, and no
+    /// deleted file. A failure (the disk full exactly at the end of the file's last block) is one
+    /// [`CheckpointError::Write`]; whatever part of the record was written reads back as no pid.
+    pub fn add_pid(&self, id: &ContainerId, pid: i32) -> Result<(), CheckpointError> {
+        let context = |source| CheckpointError::Write { dir: self.dir.clone(), source };
+        let path = self.path(id)?;
+        let record = format!("\n{}", serde_json::json!({ "pid": pid }));
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).map_err(context)?;
+        file.write_all(record.as_bytes()).map_err(context)
+    }
+
     /// Removes what only an interrupted write leaves: temporary files (a harness killed between
     /// creating one and renaming it) and empty checkpoints (a machine crash after a rename whose
     /// data never reached the disk, see [`Self::write`]). Returns a line for each one removed.
@@ -213,7 +263,7 @@ impl CheckpointDir {
             .map(|path| {
                 let text = std::fs::read(path)
                     .map_err(|source| CheckpointError::Read { path: path.clone(), source })?;
-                let checkpoint: Checkpoint = serde_json::from_slice(&text)
+                let checkpoint = Checkpoint::parse(&text)
                     .map_err(|source| CheckpointError::Corrupt { path: path.clone(), source })?;
                 let named = path.file_stem().and_then(|stem| stem.to_str());
                 match file_stem(&checkpoint.container_id) {
@@ -346,6 +396,33 @@ mod tests {
         assert!(err.starts_with("cannot checkpoint into '") && err.contains("meta/containers"), "{err}");
         let names: Vec<_> = std::fs::read_dir(&containers).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("x.json")], "only the directory in the way is left");
+    }
+
+    /// The pid appended after the clone reads back; a torn append reads as no pid; anything
+    /// else after the checkpoint is corruption.
+    #[test]
+    fn an_appended_pid_reads_back_and_a_torn_one_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointDir::new(dir.path());
+        store.write(&checkpoint("a", None)).unwrap();
+        store.add_pid(&ContainerId::new("a"), 4242).unwrap();
+        let file = dir.path().join("meta/containers/a.json");
+        let first = std::fs::read(&file).unwrap();
+        assert_eq!(store.read_all().unwrap()[0].pid, Some(4242));
+        assert_eq!(Checkpoint::parse(&first).unwrap(), checkpoint("a", Some(4242)));
+        let names: Vec<_> = std::fs::read_dir(file.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no other file was made");
+        let whole = String::from_utf8(first).unwrap();
+        let cut = whole.trim_end_matches("4242}");
+        for torn in [&whole[..whole.len() - 1], cut, &whole[..whole.rfind('{').unwrap()]] {
+            assert_eq!(Checkpoint::parse(torn.as_bytes()).unwrap().pid, None, "{torn}");
+        }
+        for bad in ["{\"pid\":\"x\"}", "{\"other\":1}", "]", "[1]"] {
+            let text = format!("{}\n{bad}", serde_json::to_string(&checkpoint("a", None)).unwrap());
+            assert!(Checkpoint::parse(text.as_bytes()).is_err(), "{bad}");
+        }
+        let err = store.add_pid(&ContainerId::new("missing"), 1).unwrap_err().to_string();
+        assert!(err.starts_with("cannot checkpoint into '") && err.contains("No such file"), "{err}");
     }
 
     #[test]

@@ -240,7 +240,7 @@ impl Engine {
             rootfs: spec.rootfs.clone(),
             user: spec.user.clone(),
         };
-        let mut checkpoint = Checkpoint {
+        let checkpoint = Checkpoint {
             container_id: id.clone(),
             pid: None,
             config: config.clone(),
@@ -253,7 +253,7 @@ impl Engine {
         }
         let mut prepared = 0;
         let mut launched = false;
-        let result = self.launch_steps(spec, &config, &mut checkpoint, &mut prepared, &mut launched);
+        let result = self.launch_steps(spec, &config, &mut prepared, &mut launched);
         let error = match result {
             Ok(launched) => return Ok(Launched { output, ..launched }),
             Err(error) => error,
@@ -276,7 +276,6 @@ impl Engine {
         &self,
         spec: &ContainerSpec,
         config: &ContainerConfig,
-        checkpoint: &mut Checkpoint,
         prepared: &mut usize,
         launched: &mut bool,
     ) -> Result<Launched, EngineError> {
@@ -313,8 +312,7 @@ impl Engine {
         let containerizer = self.modules.containerizer.name();
         let pid = self.modules.containerizer.launch(&request)?;
         info!(container_id = %id, pid, containerizer = %containerizer, "launched the first process, blocked before exec");
-        checkpoint.pid = Some(pid);
-        self.checkpoints.write(checkpoint)?;
+        self.checkpoints.add_pid(id, pid)?;
         now = durations.since("launch", now);
         maybe_die(self.kill_at, KillPoint::Launch);
 
