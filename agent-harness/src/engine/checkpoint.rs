@@ -100,7 +100,9 @@ impl Checkpoint {
                     checkpoint.pid = Some(serde_json::from_value::<PidRecord>(value)?.pid)
                 }
                 Ok(value) => {
-                    return Err(serde::de::Error::custom(format!("{value} after the checkpoint is not a pid record")));
+                    return Err(serde::de::Error::custom(format!(
+                        "{value} after the checkpoint is not a pid record"
+                    )));
                 }
                 Err(e) if e.is_eof() => break,
                 Err(e) => return Err(e),

@@ -1,19 +1,28 @@
 //! Creating the helper process: `clone3` with the container's namespace flags, then nothing but
 //! `dup2`, `close_range` and `execve` in the child.
 //!
-//! The host is a multi-threaded tokio process, so after the clone the child is a copy of one
-//! thread of it, with every lock (malloc's, stdio's, the tokio runtime's) frozen in whatever state
+//! The host is a multi-threaded tokio process, so after the clone the child is (or shares the
+//! memory of) one thread of it, with every lock (malloc's, stdio's, the tokio runtime's) frozen in whatever state
 //! the other threads held it. Like runc, crun and Mesos, the child therefore does only
 //! async-signal-safe system calls on memory prepared before the clone (C strings, pointer arrays,
 //! the fd plan) and execs the helper at once; everything else happens in the helper, a fresh
 //! single-threaded process.
 //!
-//! Why `clone3` without a stack rather than `clone` with one: with `stack = 0` the child runs on a
-//! copy-on-write copy of the calling thread's stack and returns from the system call like a fork,
-//! so no stack has to be allocated, sized or guarded, and the code after the call is plain Rust in
-//! one function. `clone3` also returns a pidfd (`CLONE_PIDFD`) atomically with the pid, so there is
-//! no window in which the pid could be recycled before we hold a pidfd, and it is the call that
-//! accepts `CLONE_INTO_CGROUP`, which starts the child directly in its v2 cgroup.
+//! Two ways to clone, both returning a pidfd (`CLONE_PIDFD`) atomically with the pid, so there is
+//! no window in which the pid could be recycled before we hold a pidfd:
+//! - Where the helper is migrated into its cgroups afterwards (cgroup v1, or a kernel without
+//!   `CLONE_INTO_CGROUP`), glibc's `clone` with `CLONE_VM | CLONE_VFORK`, as `posix_spawn` does:
+//!   the child runs on a small stack of its own in the host's memory until its `execve`, and the
+//!   calling thread waits for that. Nothing of the host's address space is copied (no page tables
+//!   for the loaded modules and the heap, and no copy-on-write faults in the host afterwards), so
+//!   the clone costs the same however big the host has grown.
+//! - With a v2 cgroup to start in, `clone3` with `CLONE_INTO_CGROUP` (glibc has no public wrapper
+//!   of `clone3` that takes a function and a stack), without a stack: the child runs on a
+//!   copy-on-write copy of the calling thread's stack and returns from the system call like a
+//!   fork. Starting in the cgroup saves the migration, which costs more than the copy.
+//!
+//! Either way the child does the same few async-signal-safe calls ([`exec_child`]), on memory
+//! prepared before the clone.
 
 use std::ffi::{CString, c_char, c_int};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -150,6 +159,18 @@ fn clone_in_place(
     let envp: Vec<*const c_char> = exec.env.iter().map(|e| e.as_ptr()).chain([std::ptr::null()]).collect();
     let dups: Vec<(c_int, c_int)> = fds.plan.iter().map(|(fd, target)| (fd.as_raw_fd(), *target)).collect();
     let mut pidfd: c_int = -1;
+    let fd_limit = close_fallback_bound();
+    // A time namespace cannot be created with CLONE_VM (the kernel refuses it).
+    if cgroup.is_none() && namespaces & libc::CLONE_NEWTIME as u64 == 0 {
+        let child = ChildArgs {
+            dups: &dups,
+            fd_limit,
+            path: exec.path.as_ptr(),
+            argv: argv.as_ptr(),
+            envp: envp.as_ptr(),
+        };
+        return clone_vfork(namespaces, &child);
+    }
 
     // SAFETY: clone_args is plain integers; all-zero is its documented "no option" value.
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
@@ -165,7 +186,6 @@ fn clone_in_place(
     // Every signal blocked across the clone (as glibc's posix_spawn does): until the child has
     // reset the dispositions, a signal must not run one of the host's handlers in it (tokio's
     // handler writes to a pipe the host reads). The child unblocks once it has reset them.
-    let fd_limit = close_fallback_bound();
     let all = nix::sys::signal::SigSet::all();
     let previous = all
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
@@ -192,6 +212,64 @@ fn clone_in_place(
     Ok(Cloned { pid: Pid::from_raw(ret as i32), pidfd })
 }
 
+/// What the child of [`clone_vfork`] runs with, on the calling thread's stack (which the child
+/// shares, and which stays put while the calling thread waits for the child's `execve`).
+struct ChildArgs<'a> {
+    dups: &'a [(c_int, c_int)],
+    fd_limit: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+}
+
+/// The bytes of the child's own stack in [`clone_vfork`]: [`exec_child`] and the few libc calls it
+/// makes need a few hundred bytes; the rest is margin.
+const VFORK_STACK_BYTES: usize = 64 * 1024;
+
+/// `clone(CLONE_VM | CLONE_VFORK | namespaces)`: the child shares this process's memory, runs
+/// [`exec_child`] on a stack of its own and execs; this thread resumes once it has.
+fn clone_vfork(namespaces: u64, child: &ChildArgs<'_>) -> Result<Cloned> {
+    extern "C" fn run(arg: *mut libc::c_void) -> c_int {
+        // SAFETY: `arg` is the `ChildArgs` of `clone_vfork`, alive until this child has exec'd or
+        // exited: the parent waits for that (CLONE_VFORK) before its frame can go.
+        let child = unsafe { &*arg.cast::<ChildArgs<'_>>() };
+        // SAFETY: this is the cloned child, and the pointers point into memory prepared before the
+        // clone, which it shares.
+        unsafe { exec_child(child.dups, child.fd_limit, child.path, child.argv, child.envp) }
+    }
+    let mut stack = vec![0u8; VFORK_STACK_BYTES];
+    // The stack grows down from its end, which x86-64 and aarch64 want 16-byte aligned.
+    let top = stack.as_mut_ptr().wrapping_add(VFORK_STACK_BYTES);
+    let top = top.wrapping_sub(top as usize % 16);
+    let flags = namespaces as c_int | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+    let mut pidfd: c_int = -1;
+
+    // Every signal blocked across the clone, as in `clone_in_place`.
+    let all = nix::sys::signal::SigSet::all();
+    let previous = all
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
+        .map_err(Error::sys("block signals around clone"))?;
+    // SAFETY: `run` never returns into the host (it execs or `_exit`s) and touches only `child`
+    // and its own stack; `stack` and `child` outlive the child's use of them, because CLONE_VFORK
+    // holds this thread until the child has exec'd or exited; CLONE_PIDFD stores the pidfd in
+    // `pidfd` (the parent_tid argument). Without CLONE_FILES and CLONE_SIGHAND the child's
+    // descriptors and signal dispositions are its own, so its dup2s and signal resets never
+    // touch the host's.
+    let ret = unsafe {
+        libc::clone(run, top.cast(), flags, std::ptr::from_ref(child).cast_mut().cast(), &raw mut pidfd)
+    };
+    let errno = Errno::last();
+    let restored = previous.thread_set_mask();
+    drop(stack);
+    if ret < 0 {
+        return Err(Error::Sys { op: "clone the launch helper", source: errno });
+    }
+    restored.map_err(Error::sys("restore the signal mask after clone"))?;
+    // SAFETY: CLONE_PIDFD stored a new pidfd that only we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(Cloned { pid: Pid::from_raw(ret), pidfd })
+}
+
 /// Where close_range is missing (kernels before 5.9), one past the highest descriptor the host has
 /// open, for the child to close one by one (computed here: the child may not allocate); 0 where
 /// close_range works, which is asked once.
@@ -216,7 +294,8 @@ fn close_fallback_bound() -> c_int {
 /// # Safety
 /// Only in the child of [`clone_helper`]. It calls only async-signal-safe functions (signal(7)):
 /// `sigaction` (through `signal`), `sigprocmask`, `dup2`, `close_range` (or `close`), `execve`,
-/// `write`, `_exit`, and touches no lock or allocator.
+/// `write`, `_exit`, and touches no lock or allocator (after [`clone_vfork`] it shares the host's
+/// memory, of which it writes nothing but its own stack).
 unsafe fn exec_child(
     dups: &[(c_int, c_int)],
     fd_limit: c_int,
