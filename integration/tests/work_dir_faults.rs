@@ -150,7 +150,7 @@ fn full_at_the_second() -> TestResult {
     let unpadded = first_checkpoint_size(&sandbox, &work, 0)?;
     let pad = ((4096 - unpadded % 4096) % 4096) as usize;
     let size = first_checkpoint_size(&sandbox, &work, pad)?;
-    ensure!(size.is_multiple_of(4096), "the padded checkpoint is {size} bytes, not whole pages");
+    ensure!(size % 4096 == 0, "the padded checkpoint is {size} bytes, not whole pages");
 
     let mounted = tmpfs(&work, 256 << 10)?;
     // Room for the first checkpoint only: the pid appended to it needs one more page.
