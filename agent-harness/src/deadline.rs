@@ -13,11 +13,16 @@
 //!
 //! One call thread serves every instance, one call at a time (the caller waits for each), so the
 //! modules still see their calls one after another from one thread, as long as no call overruns.
+//!
+//! A sweep (the usage of every live container) is many calls in a row: [`run_each`] hands them to
+//! the call thread as one job, so the caller wakes once for the batch rather than twice for each
+//! call (a thread handoff costs about as much as a cgroup file read), while each call keeps its
+//! own deadline.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The default deadline of one module call: longer than any suite module's own bound (the cgroups
 /// isolators wait up to Mesos's `--cgroups_destroy_timeout`, 60 s by default, for a cgroup to
@@ -81,18 +86,99 @@ pub fn run<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> Resu
     match result.recv_timeout(timeout) {
         Ok(value) => Ok(value),
         Err(RecvTimeoutError::Timeout) => {
-            // Later calls go to a fresh thread; this one stays in the module.
-            let mut current = CALL_THREAD.lock().unwrap_or_else(PoisonError::into_inner);
-            if current.as_ref().is_some_and(|(id, _)| *id == thread) {
-                *current = None;
-            }
-            tracing::warn!(timeout = %show(timeout), "a module call did not return in time: abandoned");
+            abandon(thread, timeout);
             Err(Abandoned::TimedOut(timeout))
         }
         Err(RecvTimeoutError::Disconnected) => {
             Err(Abandoned::NoThread("the call thread ended without an answer".to_owned()))
         }
     }
+}
+
+/// What [`run_each`]'s caller and the call thread share: the answers so far, and when the call in
+/// progress started.
+struct Progress<T> {
+    answers: Vec<T>,
+    started: Instant,
+}
+
+/// Runs `calls` one after another on the call thread as one job, each under its own deadline
+/// ([`call_timeout`] from the moment it starts): the caller sleeps until the batch is done or the
+/// call in progress overruns. One entry per call, in order: `Some(Ok)` for each call made,
+/// `Some(Err)` for the one that overran (it is abandoned with its thread, as in [`run`]), and
+/// `None` for each call after it, never made (the caller may make them again: a fresh thread
+/// serves the next job).
+pub fn run_each<T: Send + 'static>(
+    calls: Vec<Box<dyn FnOnce() -> T + Send>>,
+) -> Vec<Option<Result<T, Abandoned>>> {
+    let count = calls.len();
+    if count == 0 {
+        return Vec::new();
+    }
+    let timeout = call_timeout();
+    let progress =
+        Arc::new(Mutex::new(Progress { answers: Vec::with_capacity(count), started: Instant::now() }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (done, finished) = mpsc::sync_channel::<()>(1);
+    let job: Job = {
+        let progress = Arc::clone(&progress);
+        let stop = Arc::clone(&stop);
+        Box::new(move || {
+            for call in calls {
+                if stop.load(Ordering::Acquire) {
+                    return;
+                }
+                lock(&progress).started = Instant::now();
+                let answer = call();
+                lock(&progress).answers.push(answer);
+            }
+            let _ = done.send(());
+        })
+    };
+    let thread = match submit(job) {
+        Ok(thread) => thread,
+        Err(e) => return (0..count).map(|_| Some(Err(e.clone()))).collect(),
+    };
+    let mut wait = timeout;
+    let overran = loop {
+        match finished.recv_timeout(wait) {
+            Ok(()) => break None,
+            Err(RecvTimeoutError::Disconnected) => {
+                break Some(Abandoned::NoThread("the call thread ended without an answer".to_owned()));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let elapsed = lock(&progress).started.elapsed();
+                if elapsed < timeout {
+                    wait = timeout - elapsed;
+                    continue;
+                }
+                stop.store(true, Ordering::Release);
+                abandon(thread, timeout);
+                break Some(Abandoned::TimedOut(timeout));
+            }
+        }
+    };
+    let answers = std::mem::take(&mut lock(&progress).answers);
+    let made = answers.len();
+    let mut out: Vec<Option<Result<T, Abandoned>>> = answers.into_iter().map(|a| Some(Ok(a))).collect();
+    if let Some(overran) = overran {
+        out.push(Some(Err(overran)));
+        out.extend((made + 1..count).map(|_| None));
+    }
+    out
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Later calls go to a fresh thread; `thread` stays in the module.
+fn abandon(thread: u64, timeout: Duration) {
+    let mut current = lock(&CALL_THREAD);
+    if current.as_ref().is_some_and(|(id, _)| *id == thread) {
+        *current = None;
+    }
+    tracing::warn!(timeout = %show(timeout), "a module call did not return in time: abandoned");
 }
 
 /// Queues `job` on the call thread (started when there is none); returns that thread's number.
@@ -156,6 +242,34 @@ mod tests {
         assert!(name.as_ref().is_ok_and(|n| n.as_deref().is_some_and(|n| n.starts_with("module-calls-"))));
         drop(release);
         assert_eq!(run(|| "after"), Ok("after"));
+
+        // A batch: every call answers in order; one that overruns ends the batch there, the calls
+        // after it are not made, and the next batch runs on a fresh thread.
+        let calls: Vec<Box<dyn FnOnce() -> usize + Send>> =
+            (0..50usize).map(|i| Box::new(move || i * 2) as Box<dyn FnOnce() -> usize + Send>).collect();
+        let answers: Vec<_> = run_each(calls).into_iter().map(|a| a.unwrap().unwrap()).collect();
+        assert_eq!(answers, (0..50usize).map(|i| i * 2).collect::<Vec<_>>());
+        let (release, stuck) = mpsc::channel::<()>();
+        let made = Arc::new(AtomicU64::new(0));
+        let counted = |made: &Arc<AtomicU64>| {
+            let made = Arc::clone(made);
+            Box::new(move || drop(made.fetch_add(1, Ordering::SeqCst))) as Box<dyn FnOnce() + Send>
+        };
+        let calls = vec![
+            counted(&made),
+            Box::new(move || drop(stuck.recv())) as Box<dyn FnOnce() + Send>,
+            counted(&made),
+        ];
+        let answers = run_each(calls);
+        assert_eq!(answers.len(), 3);
+        assert_eq!(answers[0], Some(Ok(())));
+        assert_eq!(answers[1], Some(Err(Abandoned::TimedOut(Duration::from_millis(200)))));
+        assert_eq!(answers[2], None);
+        drop(release);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(made.load(Ordering::SeqCst), 1, "the call after the stuck one was never made");
+        assert_eq!(run_each(vec![counted(&made)]), vec![Some(Ok(()))]);
+        assert_eq!(made.load(Ordering::SeqCst), 2);
         set_call_timeout(DEFAULT_CALL_TIMEOUT);
     }
 }

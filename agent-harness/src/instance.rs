@@ -166,6 +166,64 @@ impl Instance {
         request: &Req,
     ) -> Result<Option<Resp>, CallError> {
         let Some(slot) = slot else { return Ok(None) };
+        let call = self.encode(container, method, slot, request)?;
+        self.decode(container, method, crate::deadline::run(call))
+    }
+
+    /// [`Self::call_for`] of one method for each of `containers`, with `request(id)` for each, as
+    /// one batch on the call thread ([`crate::deadline::run_each`]): the answers in the order of
+    /// `containers`. A call that overruns poisons the instance for its container only; the calls
+    /// after it are made again in a fresh batch.
+    pub(crate) fn call_each_for<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        containers: &[ContainerId],
+        method: &'static str,
+        slot: Option<CallFn>,
+        request: impl Fn(&ContainerId) -> Req,
+    ) -> Vec<Result<Option<Resp>, CallError>> {
+        let Some(slot) = slot else { return containers.iter().map(|_| Ok(None)).collect() };
+        let mut out: Vec<Option<Result<Option<Resp>, CallError>>> = containers.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = Vec::new();
+        let mut calls = Vec::new();
+        for (index, id) in containers.iter().enumerate() {
+            match self.encode(Some(id), method, slot, &request(id)) {
+                Ok(call) => {
+                    pending.push(index);
+                    calls.push(call);
+                }
+                Err(e) => out[index] = Some(Err(e)),
+            }
+        }
+        while !calls.is_empty() {
+            let answers = crate::deadline::run_each(calls);
+            let mut again = (Vec::new(), Vec::new());
+            for (index, answer) in pending.into_iter().zip(answers) {
+                let id = &containers[index];
+                match answer {
+                    Some(answer) => out[index] = Some(self.decode(Some(id), method, answer)),
+                    // Not made: after a call that overran; made again in the next batch.
+                    None => match self.encode(Some(id), method, slot, &request(id)) {
+                        Ok(call) => {
+                            again.0.push(index);
+                            again.1.push(call);
+                        }
+                        Err(e) => out[index] = Some(Err(e)),
+                    },
+                }
+            }
+            (pending, calls) = again;
+        }
+        out.into_iter().map(|answer| answer.unwrap_or(Ok(None))).collect()
+    }
+
+    /// A call ready for the call thread: the poison checked and the request encoded.
+    fn encode<Req: Serialize>(
+        &self,
+        container: Option<&ContainerId>,
+        method: &'static str,
+        slot: CallFn,
+        request: &Req,
+    ) -> Result<Box<dyn FnOnce() -> (i32, Collected) + Send>, CallError> {
         let error = |message: String| CallError { module: self.module.name.clone(), method, message };
         if let Some(reason) = self.poisoned(container) {
             return Err(error(format!("skipped: {reason}")));
@@ -173,7 +231,7 @@ impl Instance {
         let request =
             serde_json::to_vec(request).map_err(|e| error(format!("cannot encode the request: {e}")))?;
         let call = SendCall { slot, ptr: self.ptr };
-        let result = crate::deadline::run(move || {
+        Ok(Box::new(move || {
             let call = call;
             let mut collected = Collected::default();
             let output = collected.output();
@@ -182,8 +240,18 @@ impl Instance {
             // and the collector are owned by this closure and outlive the call.
             let status = unsafe { (call.slot)(call.ptr, request.as_ptr(), request.len(), &output) };
             (status, collected)
-        });
-        let (status, collected) = match result {
+        }))
+    }
+
+    /// What a call's answer means: its decoded result, or the error (an overrun poisons).
+    fn decode<Resp: DeserializeOwned>(
+        &self,
+        container: Option<&ContainerId>,
+        method: &'static str,
+        answer: Result<(i32, Collected), crate::deadline::Abandoned>,
+    ) -> Result<Option<Resp>, CallError> {
+        let error = |message: String| CallError { module: self.module.name.clone(), method, message };
+        let (status, collected) = match answer {
             Ok(answer) => answer,
             Err(crate::deadline::Abandoned::TimedOut(timeout)) => {
                 let reason = self.poison(container, method, timeout);

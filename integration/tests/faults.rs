@@ -34,6 +34,7 @@ fn main() {
     }
     suite.test("module_stall_at_usage_skips_its_cleanup_with_an_error", containers, usage_stalls);
     suite.test("run_many_serves_the_others_while_a_module_hangs_in_one_cleanup", containers, run_many_hang);
+    suite.test("a_usage_sweep_answers_for_the_others_when_one_call_hangs", containers, sweep_hang);
     let bad_input: [(&str, BadInput); 14] = [
         ("unknown_isolator", unknown_isolator),
         ("resources_that_do_not_parse", resources_that_do_not_parse),
@@ -202,6 +203,59 @@ fn run_many_hang() -> TestResult {
             );
         } else {
             ensure!(errors.is_empty(), "{id} has errors: {finished}");
+        }
+    }
+    sandbox.assert_clean()
+}
+
+/// One harness, four live containers, one `@usage` sweep; the module hangs in the usage of the
+/// second only. The sweep's batch of calls to it is cut there at the deadline: the calls for the
+/// containers after it are made again on a fresh thread, so the sweep still has the module's answer
+/// for every other container, and only the second's cleanup is skipped.
+fn sweep_hang() -> TestResult {
+    let broken = Broken {
+        stall: Some("1hrs".into()),
+        container: Some("use-2".into()),
+        ..Broken::new("usage", "stall")
+    };
+    let sandbox = Sandbox::with(SandboxOptions { broken: Some(broken), ..Default::default() })?;
+    let file = sandbox.base.join("commands");
+    std::fs::write(&file, format!("{}@usage\n@destroy\n", "/bin/sleep 30\n".repeat(4)))?;
+    let mut command = sandbox.harness();
+    command
+        .arg("run-many")
+        .arg(sandbox.modules_flag())
+        .arg(format!("--work_dir={}", sandbox.work_dir.display()))
+        .arg(format!("--isolation={}", [CPU, MEM, BROKEN].join(",")))
+        .arg("--resources=cpus:0.5;mem:64")
+        .arg("--container_id_prefix=use-")
+        .arg("--concurrency=4")
+        .arg(TIMEOUT_FLAG)
+        .arg(format!("--file={}", file.display()));
+    let out = integration::output(command)?;
+    ensure!(out.code == Some(1), "run-many exited {:?}: {}", out.code, out.stderr);
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{e}: {}", out.stdout))?;
+    let sweep =
+        events.iter().find(|e| e["event"] == "usage").ok_or_else(|| format!("no sweep: {}", out.stdout))?;
+    ensure!(sweep["containers"] == 4, "the sweep: {sweep}");
+    for id in ["use-1", "use-2", "use-3", "use-4"] {
+        let usage = &sweep["usage"][id];
+        ensure!(usage["mem_limit_bytes"] == 64 * MB, "{id}: no memory usage: {usage}");
+        let answered = usage["disk_used_bytes"] == 1;
+        ensure!(answered == (id != "use-2"), "{id}: the broken module's answer is {answered}: {usage}");
+        let finished = events.iter().find(|e| e["event"] == "finished" && e["container_id"] == id);
+        let finished = finished.ok_or_else(|| format!("{id} did not finish: {}", out.stdout))?;
+        let errors = serde_json::Value::Array(finished["errors"].as_array().cloned().unwrap_or_default());
+        if id == "use-2" {
+            let text = errors.to_string();
+            ensure!(text.contains("skipped: its call to usage for container"), "{id}: {finished}");
+        } else {
+            ensure!(errors.as_array().is_some_and(Vec::is_empty), "{id} has errors: {finished}");
         }
     }
     sandbox.assert_clean()

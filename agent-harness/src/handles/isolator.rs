@@ -118,6 +118,15 @@ impl IsolatorHandle {
             .unwrap_or_default())
     }
 
+    /// [`Self::usage`] of each of `containers`, as one batch on the call thread.
+    pub fn usage_each(&self, containers: &[ContainerId]) -> Vec<Result<ResourceStatistics, CallError>> {
+        self.instance
+            .call_each_for(containers, "usage", self.table.usage, request)
+            .into_iter()
+            .map(|answer| answer.map(Option::unwrap_or_default))
+            .collect()
+    }
+
     pub fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus, CallError> {
         Ok(self
             .instance

@@ -13,8 +13,8 @@ use super::shutdown::Stop;
 pub(super) fn usage(containers: &Containers) {
     let ids = containers.live_ids();
     let start = Instant::now();
-    let usage: Vec<ResourceStatistics> =
-        ids.iter().map(|id| containers.engine.usage(&ContainerId::new(id.clone()))).collect();
+    let container_ids: Vec<ContainerId> = ids.iter().map(|id| ContainerId::new(id.clone())).collect();
+    let usage: Vec<ResourceStatistics> = containers.engine.usage_each(&container_ids);
     let seconds = start.elapsed().as_secs_f64();
     emit(&Event::Usage {
         containers: ids.len(),
