@@ -253,11 +253,15 @@ mod tests {
         let made = Arc::new(AtomicU64::new(0));
         let counted = |made: &Arc<AtomicU64>| {
             let made = Arc::clone(made);
-            Box::new(move || drop(made.fetch_add(1, Ordering::SeqCst))) as Box<dyn FnOnce() + Send>
+            Box::new(move || {
+                made.fetch_add(1, Ordering::SeqCst);
+            }) as Box<dyn FnOnce() + Send>
         };
         let calls = vec![
             counted(&made),
-            Box::new(move || drop(stuck.recv())) as Box<dyn FnOnce() + Send>,
+            Box::new(move || {
+                let _ = stuck.recv();
+            }) as Box<dyn FnOnce() + Send>,
             counted(&made),
         ];
         let answers = run_each(calls);
