@@ -104,6 +104,11 @@ impl LauncherCgroups {
         let cgroup = self.cgroup(container)?;
         let wrap = |source| Error::Cgroup { container: container.to_owned(), source };
         if cgroup.exists() {
+            // An exited container's cgroups are empty: each goes with one rmdir, without listing
+            // and polling every hierarchy for processes to kill.
+            if cgroup.remove_if_empty() {
+                return Ok(());
+            }
             cgroup.kill_all(timeout).map_err(wrap)?;
         }
         cgroup.remove().map_err(wrap)

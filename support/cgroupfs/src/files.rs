@@ -31,6 +31,78 @@ fn read_text(path: &Path) -> io::Result<String> {
 }
 
 /// Reads a whole control file.
+/// Control files kept open to be read again: the statistics files a `usage` reads every time.
+/// A read is then one `pread` at offset 0 (kernfs renders the file afresh for each read from the
+/// start) instead of a path walk, an open, a read and a close: about half the cost of a usage
+/// sweep. Shared by the clones of one cgroup handle; the files close when the last clone goes (a
+/// file of a removed cgroup reads as an error and is opened again, once).
+#[derive(Debug, Default)]
+pub struct OpenFiles(std::sync::Mutex<BTreeMap<std::path::PathBuf, fs::File>>);
+
+/// The cache plays no part in what a handle names.
+impl PartialEq for OpenFiles {
+    fn eq(&self, _: &OpenFiles) -> bool {
+        true
+    }
+}
+
+impl Eq for OpenFiles {}
+
+impl OpenFiles {
+    /// [`read`] through the cache.
+    pub(crate) fn read(&self, path: &Path) -> Result<String> {
+        self.read_text(path).map_err(|source| Error::Read { path: path.to_owned(), source })
+    }
+
+    /// [`read_optional`] through the cache.
+    pub(crate) fn read_optional(&self, path: &Path) -> Result<Option<String>> {
+        match self.read_text(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Read { path: path.to_owned(), source }),
+        }
+    }
+
+    fn read_text(&self, path: &Path) -> io::Result<String> {
+        let mut files = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(file) = files.get(path) {
+            match read_from_start(file) {
+                Ok(text) => return Ok(text),
+                // The cgroup was removed and made again, say: open it afresh below.
+                Err(_) => drop(files.remove(path)),
+            }
+        }
+        let file = fs::File::open(path)?;
+        let text = read_from_start(&file)?;
+        files.insert(path.to_owned(), file);
+        Ok(text)
+    }
+}
+
+/// The whole file from offset 0 with `pread`s. A read that returns less than asked is the end: a
+/// kernfs read fills the buffer as far as the file goes.
+fn read_from_start(file: &fs::File) -> io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        match file.read_at(&mut bytes[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len < bytes.len() {
+                    break;
+                }
+                bytes.resize(bytes.len() * 2, 0);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(len);
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 pub(crate) fn read(path: &Path) -> Result<String> {
     read_text(path).map_err(|source| Error::Read { path: path.to_owned(), source })
 }
@@ -68,20 +140,16 @@ pub(crate) fn read_u64(path: &Path) -> Result<u64> {
 
 /// Parses a flat keyed file (`key value` per line: `memory.stat`, `cpu.stat`, `memory.events`).
 /// Lines whose value is not an integer are skipped: newer kernels add keys this crate never reads.
-pub(crate) fn parse_flat_keyed(text: &str) -> BTreeMap<String, u64> {
+/// The keys borrow from `text` (a usage sweep parses tens of keys per container).
+pub(crate) fn parse_flat_keyed(text: &str) -> BTreeMap<&str, u64> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
             let key = fields.next()?;
             let value = fields.next()?.parse().ok()?;
-            Some((key.to_owned(), value))
+            Some((key, value))
         })
         .collect()
-}
-
-/// Reads a flat keyed file.
-pub(crate) fn read_flat_keyed(path: &Path) -> Result<BTreeMap<String, u64>> {
-    Ok(parse_flat_keyed(&read(path)?))
 }
 
 /// Reads `cgroup.procs` (one pid per line, each process once) or a thread list (`tasks`,
@@ -116,6 +184,15 @@ pub(crate) fn subtree_bottom_up(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Whether the cgroup directory `dir` holds a nested cgroup, from its link count alone (kernfs
+/// counts a directory's sub-directories in it, as ext4 and tmpfs do: 2 + their number), without
+/// listing its control files. A file system that does not count (btrfs says 1) reads as maybe.
+pub(crate) fn has_subdirectories(dir: &Path) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = fs::metadata(dir).map_err(|source| Error::List { path: dir.to_owned(), source })?;
+    Ok(metadata.nlink() != 2)
+}
+
 /// The names of the sub-directories of `dir`; empty when `dir` does not exist.
 pub(crate) fn child_dirs(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {
@@ -143,6 +220,34 @@ pub(crate) fn parse_error(path: &Path, reason: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subdirectories_are_seen_from_the_link_count() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!has_subdirectories(dir.path()).unwrap());
+        std::fs::write(dir.path().join("cgroup.procs"), "1\n").unwrap();
+        assert!(!has_subdirectories(dir.path()).unwrap(), "files do not count");
+        std::fs::create_dir(dir.path().join("nested")).unwrap();
+        assert!(has_subdirectories(dir.path()).unwrap());
+        assert!(has_subdirectories(&dir.path().join("missing")).is_err());
+    }
+
+    /// A file read through the cache twice reads its new contents the second time; a file
+    /// removed in between is opened again once it is back.
+    #[test]
+    fn open_files_read_again_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memory.stat");
+        std::fs::write(&path, "cache 1\n").unwrap();
+        let files = OpenFiles::default();
+        assert_eq!(files.read(&path).unwrap(), "cache 1\n");
+        std::fs::write(&path, "cache 22\nrss 3\n").unwrap();
+        assert_eq!(files.read(&path).unwrap(), "cache 22\nrss 3\n");
+        let long = "x".repeat(10_000);
+        std::fs::write(&path, &long).unwrap();
+        assert_eq!(files.read(&path).unwrap(), long, "more than one buffer");
+        assert_eq!(files.read_optional(&dir.path().join("absent")).unwrap(), None);
+    }
 
     #[test]
     fn flat_keyed_skips_non_integer_lines() {

@@ -94,6 +94,17 @@ pub trait CgroupManager {
     fn kill_all(&self, timeout: Duration) -> Result<()>;
     /// Removes the cgroup directories bottom-up; a missing cgroup is fine. Processes must be gone.
     fn remove(&self) -> Result<()>;
+    /// The fast way out for a cgroup whose processes have all exited (the usual end of a
+    /// container, whose init took the rest of its pid namespace with it): one `rmdir` per
+    /// directory, which the kernel refuses for a cgroup with a process or a nested cgroup in it.
+    /// True when none of the directories is left; otherwise [`Self::kill_all`] and
+    /// [`Self::remove`] must follow (what this removed stays removed).
+    fn remove_if_empty(&self) -> bool {
+        self.dirs().iter().all(|dir| match std::fs::remove_dir(dir) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        })
+    }
 }
 
 /// A container cgroup on either version.

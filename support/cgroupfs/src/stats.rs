@@ -59,21 +59,21 @@ pub fn clock_ticks_per_second() -> u64 {
 }
 
 /// v1 `cpuacct.stat`: `user` and `system` in clock ticks.
-pub(crate) fn apply_cpuacct_stat(stats: &mut Statistics, map: &BTreeMap<String, u64>, ticks_per_second: u64) {
+pub(crate) fn apply_cpuacct_stat(stats: &mut Statistics, map: &BTreeMap<&str, u64>, ticks_per_second: u64) {
     let secs = |key: &str| map.get(key).map(|t| *t as f64 / ticks_per_second as f64);
     stats.cpus_user_time_secs = secs("user");
     stats.cpus_system_time_secs = secs("system");
 }
 
 /// v1 `cpu.stat`: `nr_periods`, `nr_throttled`, `throttled_time` in nanoseconds.
-pub(crate) fn apply_v1_cpu_stat(stats: &mut Statistics, map: &BTreeMap<String, u64>) {
+pub(crate) fn apply_v1_cpu_stat(stats: &mut Statistics, map: &BTreeMap<&str, u64>) {
     stats.cpus_nr_periods = map.get("nr_periods").copied();
     stats.cpus_nr_throttled = map.get("nr_throttled").copied();
     stats.cpus_throttled_time_secs = map.get("throttled_time").map(|ns| *ns as f64 / 1e9);
 }
 
 /// v1 `memory.stat`, hierarchical `total_*` keys (they include descendant cgroups).
-pub(crate) fn apply_v1_memory_stat(stats: &mut Statistics, map: &BTreeMap<String, u64>) {
+pub(crate) fn apply_v1_memory_stat(stats: &mut Statistics, map: &BTreeMap<&str, u64>) {
     let get = |key: &str| map.get(key).copied();
     stats.mem_rss_bytes = get("total_rss");
     stats.mem_anon_bytes = get("total_rss");
@@ -86,7 +86,7 @@ pub(crate) fn apply_v1_memory_stat(stats: &mut Statistics, map: &BTreeMap<String
 
 /// v2 `cpu.stat`: `user_usec`, `system_usec`, and with the cpu controller `nr_periods`,
 /// `nr_throttled`, `throttled_usec`.
-pub(crate) fn apply_v2_cpu_stat(stats: &mut Statistics, map: &BTreeMap<String, u64>) {
+pub(crate) fn apply_v2_cpu_stat(stats: &mut Statistics, map: &BTreeMap<&str, u64>) {
     let secs = |key: &str| map.get(key).map(|us| *us as f64 / 1e6);
     stats.cpus_user_time_secs = secs("user_usec");
     stats.cpus_system_time_secs = secs("system_usec");
@@ -96,7 +96,7 @@ pub(crate) fn apply_v2_cpu_stat(stats: &mut Statistics, map: &BTreeMap<String, u
 }
 
 /// v2 `memory.stat` (already hierarchical).
-pub(crate) fn apply_v2_memory_stat(stats: &mut Statistics, map: &BTreeMap<String, u64>) {
+pub(crate) fn apply_v2_memory_stat(stats: &mut Statistics, map: &BTreeMap<&str, u64>) {
     let get = |key: &str| map.get(key).copied();
     stats.mem_rss_bytes = get("anon");
     stats.mem_anon_bytes = get("anon");

@@ -36,11 +36,13 @@ pub(crate) const MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V1Cgroup {
     dirs: std::collections::BTreeMap<Controller, PathBuf>,
+    /// The statistics files, kept open between reads ([`files::OpenFiles`]).
+    stats: std::sync::Arc<files::OpenFiles>,
 }
 
 impl V1Cgroup {
     pub(crate) fn new(dirs: std::collections::BTreeMap<Controller, PathBuf>) -> V1Cgroup {
-        V1Cgroup { dirs }
+        V1Cgroup { dirs, stats: Default::default() }
     }
 
     /// The directory of `controller`, or an error naming the cgroup when it is not used.
@@ -109,16 +111,28 @@ impl V1Cgroup {
     /// CPU times (`cpuacct.stat`), throttling (`cpu.stat`) and the number of processes.
     fn read_cpu_stats(&self, stats: &mut Statistics) -> Result<()> {
         if let Ok(dir) = self.dir(Controller::Cpuacct) {
-            let map = files::read_flat_keyed(&dir.join("cpuacct.stat"))?;
-            stats::apply_cpuacct_stat(stats, &map, stats::clock_ticks_per_second());
+            let text = self.stats.read(&dir.join("cpuacct.stat"))?;
+            stats::apply_cpuacct_stat(
+                stats,
+                &files::parse_flat_keyed(&text),
+                stats::clock_ticks_per_second(),
+            );
         }
         if let Ok(dir) = self.dir(Controller::Cpu) {
-            stats::apply_v1_cpu_stat(stats, &files::read_flat_keyed(&dir.join("cpu.stat"))?);
+            stats::apply_v1_cpu_stat(
+                stats,
+                &files::parse_flat_keyed(&self.stats.read(&dir.join("cpu.stat"))?),
+            );
         }
         // Every process of the container is in each of its hierarchies: one is enough to count
         // them (as Mesos counts in the isolator's own hierarchy).
         let dir = self.dir(Controller::Cpuacct).or_else(|_| self.dir(Controller::Cpu));
         stats.processes = Some(match dir {
+            // No nested cgroup (the usual case): the one list, through the open files.
+            Ok(dir) if !files::has_subdirectories(dir)? => {
+                let procs = self.stats.read(&dir.join("cgroup.procs"))?;
+                procs.lines().filter(|l| !l.trim().is_empty()).count() as u64
+            }
             Ok(dir) => kill::pids_in_subtree(dir)?.len() as u64,
             Err(_) => self.pids()?.len() as u64,
         });
@@ -128,15 +142,26 @@ impl V1Cgroup {
     /// `memory.usage_in_bytes`, `memory.stat`, kernel memory and, with `swap`, memory+swap.
     fn read_memory_stats(&self, stats: &mut Statistics, swap: bool) -> Result<()> {
         let Ok(dir) = self.dir(Controller::Memory) else { return Ok(()) };
-        stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.usage_in_bytes"))?);
-        stats::apply_v1_memory_stat(stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+        let usage = dir.join("memory.usage_in_bytes");
+        stats.mem_total_bytes = Some(files::parse_u64(&usage, &self.stats.read(&usage)?)?);
+        stats::apply_v1_memory_stat(
+            stats,
+            &files::parse_flat_keyed(&self.stats.read(&dir.join("memory.stat"))?),
+        );
         // Kernel memory and memory+swap have counters of their own, present only when the
         // kernel accounts them.
-        stats.mem_kmem_usage_bytes = read_optional_u64(&dir.join("memory.kmem.usage_in_bytes"))?;
+        stats.mem_kmem_usage_bytes = self.read_optional_u64(&dir.join("memory.kmem.usage_in_bytes"))?;
         if swap {
-            stats.mem_total_memsw_bytes = read_optional_u64(&dir.join("memory.memsw.usage_in_bytes"))?;
+            stats.mem_total_memsw_bytes = self.read_optional_u64(&dir.join("memory.memsw.usage_in_bytes"))?;
         }
         Ok(())
+    }
+}
+
+impl V1Cgroup {
+    /// An optional counter through the open statistics files.
+    fn read_optional_u64(&self, path: &Path) -> Result<Option<u64>> {
+        self.stats.read_optional(path)?.map(|text| files::parse_u64(path, &text)).transpose()
     }
 }
 
@@ -328,11 +353,6 @@ impl CgroupManager for V1Cgroup {
         }
         Ok(())
     }
-}
-
-/// A counter file that only some kernels have.
-fn read_optional_u64(path: &Path) -> Result<Option<u64>> {
-    files::read_optional(path)?.map(|text| files::parse_u64(path, &text)).transpose()
 }
 
 #[cfg(test)]

@@ -159,7 +159,7 @@ impl V2Cgroup {
     fn read_memory_stats(&self, stats: &mut Statistics) -> Result<()> {
         let Ok(dir) = self.require(Controller::Memory) else { return Ok(()) };
         stats.mem_total_bytes = Some(files::read_u64(&dir.join("memory.current"))?);
-        stats::apply_v2_memory_stat(stats, &files::read_flat_keyed(&dir.join("memory.stat"))?);
+        stats::apply_v2_memory_stat(stats, &files::parse_flat_keyed(&files::read(&dir.join("memory.stat"))?));
         let swap = dir.join("memory.swap.current");
         stats.mem_swap_bytes =
             files::read_optional(&swap)?.map(|text| files::parse_u64(&swap, &text)).transpose()?;
@@ -286,7 +286,10 @@ impl CgroupManager for V2Cgroup {
     fn cpu_stats(&self) -> Result<Statistics> {
         let mut stats = Statistics::default();
         // cpu.stat is a core file: usage is there even without the cpu controller.
-        stats::apply_v2_cpu_stat(&mut stats, &files::read_flat_keyed(&self.dir.join("cpu.stat"))?);
+        stats::apply_v2_cpu_stat(
+            &mut stats,
+            &files::parse_flat_keyed(&files::read(&self.dir.join("cpu.stat"))?),
+        );
         stats.processes = Some(self.pids()?.len() as u64);
         Ok(stats)
     }
