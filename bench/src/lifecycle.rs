@@ -5,6 +5,8 @@
 //! - `harness run-many`: one persistent `agent-harness run-many --concurrency=1`; a container's
 //!   time is the time between two consecutive `finished` lines, so it holds everything from the
 //!   launch of one container to the cleanup of the next;
+//! - `harness run (busybox rootfs)`: `run` with `filesystem/linux` added and `--rootfs` the
+//!   bundle's busybox rootfs, so it too pivots into a root of its own as crun and runc do;
 //! - `crun run` and `runc run` on an equivalent OCI bundle (busybox rootfs, the same limits and
 //!   namespaces);
 //! - the floor: `unshare -fpimu --mount-proc /bin/true`, a namespaced process with nothing else.
@@ -23,7 +25,11 @@ use crate::stats::{Summary, summarize};
 use crate::{Config, HARNESS_ISOLATION, HARNESS_RESOURCES};
 
 /// The runtimes compared, in table order.
-pub const RUNTIMES: [&str; 5] = ["harness run-many", "harness run", "crun", "runc", "floor (unshare)"];
+pub const RUNTIMES: [&str; 6] =
+    ["harness run-many", "harness run", "harness run (busybox rootfs)", "crun", "runc", "floor (unshare)"];
+
+/// `filesystem/linux`, for the rootfs row.
+const LINUX_FILESYSTEM: &str = "org_apache_mesos_LinuxFilesystemIsolator";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Runtime {
@@ -78,7 +84,7 @@ pub fn write_bundle_running(dir: &Path, args: &[&str]) -> Result<()> {
 }
 
 /// Runs `command` to its end; its wall time in milliseconds. Fails on a non-zero exit.
-fn timed(command: &mut Command) -> Result<f64> {
+pub fn timed(command: &mut Command) -> Result<f64> {
     let start = Instant::now();
     let status = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -102,11 +108,81 @@ fn one(config: &Config, runtime: &str, bundle: &Path, n: usize) -> Result<f64> {
                 .arg(format!("--container_id={id}"))
                 .args(["--", "/bin/true"]),
         ),
+        "harness run (busybox rootfs)" => timed(
+            Command::new(&config.harness)
+                .arg("run")
+                .arg(format!("--modules={}", config.modules))
+                .arg(format!("--isolation={HARNESS_ISOLATION},{LINUX_FILESYSTEM}"))
+                .arg(format!("--resources={HARNESS_RESOURCES}"))
+                .arg(format!("--work_dir={}", config.work_dir.display()))
+                .arg(format!("--container_id={id}"))
+                .arg(format!("--rootfs={}", bundle.join("rootfs").display()))
+                .args(["--", "/bin/true"]),
+        ),
         "crun" => timed(Command::new("crun").args(["run", "--bundle"]).arg(bundle).arg(&id)),
         "runc" => timed(Command::new("runc").args(["run", "--bundle"]).arg(bundle).arg(&id)),
         "floor (unshare)" => timed(Command::new("unshare").args(["-fpimu", "--mount-proc", "/bin/true"])),
         other => bail!("unknown runtime {other}"),
     }
+}
+
+/// The engine's phases of `agent-harness run` (what `--json` reports in `durations`), in order.
+pub const PHASES: [&str; 8] = ["prepare", "launch", "isolate", "watch", "exec", "run", "destroy", "cleanup"];
+
+/// Where the time of one `agent-harness run` goes: the median of each engine phase over `count`
+/// runs (`--json`), the median wall time of the same runs, and that of `agent-harness --version`
+/// (a process that starts, parses its flags and exits, loading nothing).
+#[derive(Debug, Clone, Serialize)]
+pub struct Phases {
+    pub count: usize,
+    /// `(phase, median ms)` in [`PHASES`] order.
+    pub phases: Vec<(String, f64)>,
+    pub wall_ms: f64,
+    pub version_ms: f64,
+}
+
+/// Measures [`Phases`] with `count` runs (after two unmeasured ones).
+pub fn phases(config: &Config, count: usize) -> Result<Phases> {
+    let mut per_phase: Vec<Vec<f64>> = PHASES.iter().map(|_| Vec::new()).collect();
+    let mut walls = Vec::new();
+    let mut versions = Vec::new();
+    for i in 0..count + 2 {
+        let id = format!("bench-{}-phases-{i}", std::process::id());
+        let start = Instant::now();
+        let output = Command::new(&config.harness)
+            .arg("run")
+            .arg(format!("--modules={}", config.modules))
+            .arg(format!("--isolation={HARNESS_ISOLATION}"))
+            .arg(format!("--resources={HARNESS_RESOURCES}"))
+            .arg(format!("--work_dir={}", config.work_dir.display()))
+            .arg(format!("--container_id={id}"))
+            .args(["--json", "--", "/bin/true"])
+            .stdin(Stdio::null())
+            .output()?;
+        let wall = start.elapsed().as_secs_f64() * 1e3;
+        if !output.status.success() {
+            bail!("agent-harness run --json failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
+        let outcome: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        let version = timed(Command::new(&config.harness).arg("--version"))?;
+        if i < 2 {
+            continue;
+        }
+        for (phase, samples) in PHASES.iter().zip(&mut per_phase) {
+            let seconds =
+                outcome["durations"][phase].as_f64().with_context(|| format!("no {phase} duration"))?;
+            samples.push(seconds * 1e3);
+        }
+        walls.push(wall);
+        versions.push(version);
+    }
+    let median = |v: &[f64]| summarize(v).map(|s| s.median).unwrap_or(f64::NAN);
+    Ok(Phases {
+        count,
+        phases: PHASES.iter().zip(&per_phase).map(|(p, v)| ((*p).to_owned(), median(v))).collect(),
+        wall_ms: median(&walls),
+        version_ms: median(&versions),
+    })
 }
 
 /// `count` containers through one `run-many --concurrency=1`, after `warmup` unmeasured ones.

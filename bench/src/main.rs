@@ -7,6 +7,7 @@
 //! from criterion), [`report`] (the markdown table and the JSON). Every statistic comes from
 //! [`stats`]. Nothing here asserts a time: it measures and reports.
 
+mod cold;
 mod containerd;
 mod lifecycle;
 mod load;
@@ -158,6 +159,18 @@ fn main() -> Result<()> {
     let bundle = temp.path().join("bundle");
     lifecycle::write_bundle(&bundle)?;
     let lifecycle = lifecycle::measure(&config, &bundle);
+    let cold = if config.containers == 0 {
+        Err("skipped (--containers=0)".to_owned())
+    } else {
+        eprintln!("cold runs");
+        cold::measure(&config, &bundle, &temp.path().join("favordynmods"), 15).map_err(|e| format!("{e:#}"))
+    };
+    let phases = if config.containers == 0 {
+        Err("skipped (--containers=0)".to_owned())
+    } else {
+        eprintln!("phases of a run");
+        lifecycle::phases(&config, config.containers.clamp(10, 60)).map_err(|e| format!("{e:#}"))
+    };
 
     let containerd = if args.containerd_containers == 0 {
         Err("skipped (--containerd-containers=0)".to_owned())
@@ -202,6 +215,8 @@ fn main() -> Result<()> {
         versions,
         notes: report::notes(hid_unified),
         lifecycle,
+        phases,
+        cold,
         containerd,
         many,
         crun_scale,

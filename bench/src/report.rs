@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::containerd::ContainerdPart;
-use crate::lifecycle::Runtime;
+use crate::lifecycle::{Phases, Runtime};
 use crate::load::{AbiCall, ModuleLoad};
 use crate::machine::{Machine, Versions};
 use crate::many::{BATCH, Many};
@@ -20,6 +20,10 @@ pub struct Results {
     pub versions: Versions,
     pub notes: Vec<String>,
     pub lifecycle: Vec<Runtime>,
+    /// Where the time of one `agent-harness run` goes.
+    pub phases: Result<Phases, String>,
+    /// Single runs after a pause, with and without `favordynmods`.
+    pub cold: Result<crate::cold::Cold, String>,
     pub containerd: Result<ContainerdPart, String>,
     pub many: Vec<Result<Many, String>>,
     /// crun at the sizes of `many`, in the same order.
@@ -64,6 +68,7 @@ pub fn markdown(r: &Results) -> String {
     );
     let v = &r.versions;
     let _ = writeln!(s, "Versions: {}; {}; {}; {}.\n", v.harness, v.crun, v.runc, v.unshare);
+    goals_table(&mut s, r);
 
     let crun = r.lifecycle.iter().find(|x| x.name == "crun").and_then(|x| x.summary);
     let floor = r.lifecycle.iter().find(|x| x.name.starts_with("floor")).and_then(|x| x.summary);
@@ -95,6 +100,8 @@ pub fn markdown(r: &Results) -> String {
         }
     }
 
+    phases_table(&mut s, &r.phases);
+    cold_table(&mut s, &r.cold);
     containerd_table(&mut s, &r.containerd);
 
     let _ = writeln!(
@@ -229,6 +236,208 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// The median of a lifecycle row.
+fn median_of(r: &Results, name: &str) -> Option<f64> {
+    r.lifecycle.iter().find(|x| x.name == name).and_then(|x| x.summary).map(|x| x.median)
+}
+
+/// One goal of the performance issue: what was measured in this run, whether it is met, and
+/// where the time goes when it is not (from this run's own numbers).
+struct Goal {
+    goal: String,
+    measured: Option<String>,
+    met: Option<bool>,
+    why: String,
+}
+
+/// The goals, each against this run's numbers.
+fn goals(r: &Results) -> Vec<Goal> {
+    let run = median_of(r, "harness run");
+    let many = median_of(r, "harness run-many");
+    let rootfs = median_of(r, "harness run (busybox rootfs)");
+    let crun = median_of(r, "crun");
+    let floor = median_of(r, "floor (unshare)");
+    let phases = r.phases.as_ref().ok();
+    let phase = |name: &str| phases.and_then(|p| p.phases.iter().find(|(n, _)| n == name).map(|(_, v)| *v));
+    let engine: Option<f64> = phases.map(|p| p.phases.iter().map(|(_, v)| v).sum());
+    let mut out = Vec::new();
+
+    let ratio_run = run.zip(crun).map(|(a, b)| a / b);
+    out.push(Goal {
+        goal: "`agent-harness run -- /bin/true` at most 0.80x crun".to_owned(),
+        measured: ratio_run.map(|x| format!("{x:.2}x ({} ms against {} ms)", ms(run.unwrap_or(0.0)), ms(crun.unwrap_or(0.0)))),
+        met: ratio_run.map(|x| x <= 0.80),
+        why: match (phases, engine) {
+            (Some(p), Some(engine)) => format!(
+                "of a run's {} ms, the engine's phases take {} ms (launch {} ms: the helper's clone, exec and cgroup migration; \
+                 the command from release to exit {} ms; destroy and cleanup {} ms) and the process around them {} ms \
+                 (a bare `--version` is {} ms of it; the rest is loading the modules, flags and exit); crun's whole run is {} ms",
+                ms(p.wall_ms),
+                ms(engine),
+                ms(phase("launch").unwrap_or(0.0)),
+                ms(phase("run").unwrap_or(0.0)),
+                ms(phase("destroy").unwrap_or(0.0) + phase("cleanup").unwrap_or(0.0)),
+                ms(p.wall_ms - engine),
+                ms(p.version_ms),
+                crun.map(ms).unwrap_or_else(|| "-".to_owned()),
+            ),
+            _ => "no phase breakdown in this run".to_owned(),
+        },
+    });
+
+    let ratio_many = many.zip(floor).map(|(a, b)| a / b);
+    out.push(Goal {
+        goal: "`run-many` at most 2.00x the floor".to_owned(),
+        measured: ratio_many.map(|x| format!("{x:.2}x ({} ms against {} ms)", ms(many.unwrap_or(0.0)), ms(floor.unwrap_or(0.0)))),
+        met: ratio_many.map(|x| x <= 2.0),
+        why: match (phase("run"), floor) {
+            (Some(command), Some(floor)) => format!(
+                "the floor is one clone and one exec of /bin/true ({} ms); a container of the harness also clones and execs its helper \
+                 (the containerizer's init) and migrates it into 4 cgroups, and the command alone, from release to exit, takes {} ms of \
+                 a `run`; cgroup creation and removal, the checkpoint, and the module calls come on top",
+                ms(floor),
+                ms(command)
+            ),
+            _ => "-".to_owned(),
+        },
+    });
+
+    let sizes: Vec<&crate::many::Many> = r.many.iter().flatten().collect();
+    let small = sizes.iter().min_by_key(|m| m.containers);
+    let large = sizes.iter().filter(|m| m.containers <= 1000).max_by_key(|m| m.containers);
+    let crun_at = |n: usize| {
+        r.crun_scale.iter().flatten().find(|c| c.containers == n).and_then(|c| c.launch_ms.map(|l| l.median))
+    };
+    match (small, large) {
+        (Some(small), Some(large)) if large.containers > small.containers => {
+            let x = large.launch_at_n_ms / small.launch_at_n_ms;
+            let crun_growth = crun_at(large.containers).zip(crun_at(small.containers)).map(|(a, b)| a / b);
+            out.push(Goal {
+                goal: format!("launch at {} live within 1.20x of at {}", large.containers, small.containers),
+                measured: Some(format!("{x:.2}x ({} ms against {} ms)", ms(large.launch_at_n_ms), ms(small.launch_at_n_ms))),
+                met: Some(x <= 1.2),
+                why: format!(
+                    "crun's launch grows {} between the same sizes here: what grows is mostly the kernel's (cgroup v1 and ext4 \
+                     inode allocation in a work dir with many live sandboxes); see the README",
+                    crun_growth.map(|g| format!("{g:.2}x")).unwrap_or_else(|| "(not measured)".to_owned())
+                ),
+            });
+        }
+        _ => out.push(Goal {
+            goal: "launch at 1000 live within 1.20x of at 10".to_owned(),
+            measured: None,
+            met: None,
+            why: "needs two sizes of the many part (--many=10,1000)".to_owned(),
+        }),
+    }
+
+    let thousand = sizes.iter().find(|m| m.containers == 1000);
+    let sweep = thousand.and_then(|m| m.usage_sweep_ms.map(|u| u.median));
+    out.push(Goal {
+        goal: "`usage` sweep over 1000 containers under 50 ms".to_owned(),
+        measured: sweep.map(|v| format!("{} ms ({:.0} µs per container)", ms(v), v * 1e3 / (1000 + BATCH) as f64)),
+        met: sweep.map(|v| v < 50.0),
+        why: if sweep.is_some() {
+            "each container is 6 cgroup file reads and a listing (cpu and memory statistics, the process count), each an open, \
+             read and close of a kernfs file; the calls of a sweep go to each module as one batch"
+                .to_owned()
+        } else {
+            "needs 1000 in --many".to_owned()
+        },
+    });
+
+    let ratio_rootfs = rootfs.zip(crun).map(|(a, b)| a / b);
+    out.push(Goal {
+        goal: "a fair row: the harness in the same busybox rootfs as crun".to_owned(),
+        measured: ratio_rootfs.map(|x| {
+            format!("{x:.2}x crun ({} ms against {} ms)", ms(rootfs.unwrap_or(0.0)), ms(crun.unwrap_or(0.0)))
+        }),
+        met: ratio_rootfs.map(|_| true),
+        why: "`harness run (busybox rootfs)` in the lifecycle table".to_owned(),
+    });
+    out
+}
+
+fn goals_table(s: &mut String, r: &Results) {
+    let _ = writeln!(s, "**Goals** (issue 15), each from this run's own numbers:\n");
+    let _ = writeln!(s, "| goal | measured | met | where the time goes |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for g in goals(r) {
+        let met = match g.met {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not measured",
+        };
+        let _ = writeln!(s, "| {} | {} | {met} | {} |", g.goal, g.measured.as_deref().unwrap_or("-"), g.why);
+    }
+    let _ = writeln!(s);
+}
+
+fn cold_table(s: &mut String, cold: &Result<crate::cold::Cold, String>) {
+    let _ = writeln!(
+        s,
+        "\n**Cold runs**: one `/bin/true` container after a {} ms pause, as a user types them (ms; `favordynmods`: with a cgroup hierarchy mounted with that option, see the README):\n",
+        crate::cold::PAUSE.as_millis()
+    );
+    match cold {
+        Ok(c) => {
+            let cell = |v: Option<f64>| v.map(ms).unwrap_or_else(|| "-".to_owned());
+            let _ = writeln!(
+                s,
+                "| runtime | containers | median | p95 | median with favordynmods | p95 with favordynmods |"
+            );
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+            for (name, plain, favored) in [
+                ("harness run", &c.harness, &c.harness_favordynmods),
+                ("crun", &c.crun, &c.crun_favordynmods),
+            ] {
+                let (fm, fp) = match favored {
+                    Ok(f) => (ms(f.median), ms(f.p95)),
+                    Err(e) => (format!("not measured: {e}"), "-".to_owned()),
+                };
+                let _ = writeln!(
+                    s,
+                    "| {name} | {} | {} | {} | {fm} | {fp} |",
+                    c.count,
+                    cell(plain.map(|p| p.median)),
+                    cell(plain.map(|p| p.p95))
+                );
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(s, "not measured: {e}");
+        }
+    }
+}
+
+fn phases_table(s: &mut String, phases: &Result<Phases, String>) {
+    let _ = writeln!(
+        s,
+        "\n**Where a `run` goes**: the medians of the engine's phases (`run --json`'s `durations`) over the same kind of runs:\n"
+    );
+    match phases {
+        Ok(p) => {
+            let engine: f64 = p.phases.iter().map(|(_, v)| v).sum();
+            let _ = writeln!(s, "| part | ms |");
+            let _ = writeln!(s, "|---|---:|");
+            for (name, v) in &p.phases {
+                let _ = writeln!(s, "| {name} | {} |", ms(*v));
+            }
+            let _ = writeln!(s, "| all engine phases | {} |", ms(engine));
+            let _ = writeln!(
+                s,
+                "| the process around them (start, flags, loading, exit) | {} |",
+                ms(p.wall_ms - engine)
+            );
+            let _ = writeln!(s, "| of which a bare `agent-harness --version` | {} |", ms(p.version_ms));
+            let _ = writeln!(s, "| whole run (median wall, {} runs) | {} |", p.count, ms(p.wall_ms));
+        }
+        Err(e) => {
+            let _ = writeln!(s, "not measured: {e}");
+        }
+    }
 }
 
 /// The scale plot ([`crate::plot`]): launch and destroy cost, harness beside crun, and the
