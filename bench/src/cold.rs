@@ -78,9 +78,16 @@ fn crun(bundle: &Path, n: usize) -> Result<f64> {
 }
 
 /// `count` cold containers per runtime, alternating, each after [`PAUSE`].
-fn both(config: &Config, bundle: &Path, count: usize, crun_too: bool) -> Result<(Vec<f64>, Vec<f64>)> {
+/// `first` numbers the containers (each pass needs ids of its own).
+fn both(
+    config: &Config,
+    bundle: &Path,
+    first: usize,
+    count: usize,
+    crun_too: bool,
+) -> Result<(Vec<f64>, Vec<f64>)> {
     let (mut h, mut c) = (Vec::new(), Vec::new());
-    for n in 0..count {
+    for n in first..first + count {
         std::thread::sleep(PAUSE);
         h.push(harness(config, n).context("harness run")?);
         if crun_too {
@@ -94,9 +101,9 @@ fn both(config: &Config, bundle: &Path, count: usize, crun_too: bool) -> Result<
 /// Measures [`Cold`]; `dir` is where the favordynmods hierarchy is mounted.
 pub fn measure(config: &Config, bundle: &Path, dir: &Path, count: usize) -> Result<Cold> {
     let crun_too = crate::lifecycle::missing("crun").is_none();
-    let (h, c) = both(config, bundle, count, crun_too)?;
+    let (h, c) = both(config, bundle, 0, count, crun_too)?;
     let favored = FavorDynmods::mount(dir).and_then(|mounted| {
-        let samples = both(config, bundle, count, crun_too);
+        let samples = both(config, bundle, count, count, crun_too);
         drop(mounted);
         samples
     });

@@ -89,7 +89,17 @@ pub fn timed(command: &mut Command) -> Result<f64> {
     let status = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
     if !status.status.success() {
-        bail!("{:?} failed ({}): {}", command, status.status, String::from_utf8_lossy(&status.stderr).trim());
+        // The program and its first argument name it; the whole command line (an inline manifest)
+        // would bury the reason.
+        let args: Vec<String> =
+            command.get_args().take(1).map(|a| a.to_string_lossy().into_owned()).collect();
+        bail!(
+            "{} {} failed ({}): {}",
+            command.get_program().to_string_lossy(),
+            args.join(" "),
+            status.status,
+            String::from_utf8_lossy(&status.stderr).trim()
+        );
     }
     Ok(ms)
 }

@@ -340,8 +340,9 @@ fn goals(r: &Results) -> Vec<Goal> {
         measured: sweep.map(|v| format!("{} ms ({:.0} µs per container)", ms(v), v * 1e3 / (1000 + BATCH) as f64)),
         met: sweep.map(|v| v < 50.0),
         why: if sweep.is_some() {
-            "each container is 6 cgroup file reads and a listing (cpu and memory statistics, the process count), each an open, \
-             read and close of a kernfs file; the calls of a sweep go to each module as one batch"
+            "per container, 6 `pread`s of cgroup files kept open and one `stat` (cpu and memory statistics, the process \
+             count), most of it the kernel rendering `memory.stat`, plus the JSON of two module calls; each module gets a \
+             sweep's calls as one batch"
                 .to_owned()
         } else {
             "needs 1000 in --many".to_owned()

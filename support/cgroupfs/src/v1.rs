@@ -72,12 +72,15 @@ impl V1Cgroup {
     }
 
     fn read_limit(path: &Path) -> Result<MemoryLimit> {
-        let text = files::read(path)?;
+        Self::parse_limit(path, &files::read(path)?)
+    }
+
+    fn parse_limit(path: &Path, text: &str) -> Result<MemoryLimit> {
         // The soft limit of a fresh cgroup and a written `-1` read back as the unlimited value.
         if text.trim() == "-1" {
             return Ok(MemoryLimit::Unlimited);
         }
-        let value = files::parse_u64(path, &text)?;
+        let value = files::parse_u64(path, text)?;
         Ok(if value >= V1_UNLIMITED_FLOOR { MemoryLimit::Unlimited } else { MemoryLimit::Bytes(value) })
     }
 
@@ -259,9 +262,14 @@ impl CgroupManager for V1Cgroup {
 
     fn memory_settings(&self) -> Result<MemorySettings> {
         let dir = self.dir(Controller::Memory)?;
+        // Read with every usage: through the open files.
+        let limit = |name: &str| {
+            let path = dir.join(name);
+            Self::parse_limit(&path, &self.stats.read(&path)?)
+        };
         Ok(MemorySettings {
-            soft: Self::read_limit(&dir.join("memory.soft_limit_in_bytes"))?,
-            hard: Self::read_limit(&dir.join("memory.limit_in_bytes"))?,
+            soft: limit("memory.soft_limit_in_bytes")?,
+            hard: limit("memory.limit_in_bytes")?,
         })
     }
 
