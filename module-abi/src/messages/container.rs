@@ -84,7 +84,10 @@ pub struct ContainerMountInfo {
     pub source: Option<String>,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub fs_type: Option<String>,
-    /// `MS_*` flags.
+    /// `MS_*` flags, as `mount(2)` takes them. One combination means more than `mount(2)` makes of
+    /// it: a remount without a source with `MS_BIND | MS_RDONLY | MS_REC` makes the mount at
+    /// `target` and every mount below it read-only (`mount(2)` would ignore `MS_REC` and change
+    /// the top one only); the Linux containerizer does it with `mount_setattr(2)`.
     #[serde(default)]
     pub flags: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

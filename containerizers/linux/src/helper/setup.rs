@@ -125,6 +125,12 @@ fn mount_one(root: &Root, m: &ContainerMountInfo) -> Result<(), String> {
             root.path().display()
         )
     };
+    let recursive_read_only = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_REC;
+    if flags.contains(recursive_read_only) && m.source.is_none() {
+        let target = root.open(&m.target).map_err(|e| format!("failed to mount {}: {e}", describe()))?;
+        return remount_read_only_recursively(&target, flags, &m.target)
+            .map_err(|e| format!("failed to make {} and every mount below it read-only: {e}", describe()));
+    }
     // A bind of a file or device needs a file to land on; anything else a directory. Targets of
     // mounts without a source (a remount, a propagation change) must exist already.
     let target = if m.source.is_some() && !flags.contains(MsFlags::MS_REMOUNT) {
@@ -151,8 +157,13 @@ fn mount_one(root: &Root, m: &ContainerMountInfo) -> Result<(), String> {
 /// remount sets them all, so any left out would be cleared). A bind remount changes only this
 /// mount, never its file system's other mounts (the host's) nor the mounts on top of it.
 fn remount_read_only(path: &str) -> nix::Result<()> {
+    remount_read_only_with(path, MsFlags::empty())
+}
+
+/// [`remount_read_only`], adding `extra` per-mount flags.
+fn remount_read_only_with(path: &str, extra: MsFlags) -> nix::Result<()> {
     let current = statvfs(path)?.flags();
-    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | extra;
     for (statvfs, mount) in [
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
         (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
@@ -169,6 +180,113 @@ fn remount_read_only(path: &str) -> nix::Result<()> {
         flags |= MsFlags::MS_STRICTATIME;
     }
     mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
+}
+
+/// `mount_setattr(2)`'s argument (Linux 5.12), spelled out: not every libc crate version has it.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+const AT_RECURSIVE: libc::c_int = 0x8000;
+
+/// A remount of `MS_BIND | MS_RDONLY | MS_REC` (no source): the mount at `target` and every mount
+/// below it become read-only (and `nosuid`, `nodev`, `noexec` where asked), in this mount
+/// namespace only. `mount(2)` ignores `MS_REC` on a remount; `mount_setattr(2)` with
+/// `AT_RECURSIVE` does it in one call (the masks make a whole cgroup tree read-only so). Before
+/// Linux 5.12, each mount at or below `path` is remounted one by one.
+fn remount_read_only_recursively(
+    target: &std::os::fd::OwnedFd,
+    flags: MsFlags,
+    path: &str,
+) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let mut attr_set = MOUNT_ATTR_RDONLY;
+    for (ms, attr) in [
+        (MsFlags::MS_NOSUID, MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, MOUNT_ATTR_NOEXEC),
+    ] {
+        if flags.contains(ms) {
+            attr_set |= attr;
+        }
+    }
+    let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: a valid descriptor, an empty C string with AT_EMPTY_PATH, and a `mount_attr` of the
+    // size passed; the kernel only reads them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | AT_RECURSIVE,
+            &raw const attr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    match Errno::last() {
+        Errno::ENOSYS => {}
+        errno => return Err(errno.to_string()),
+    }
+    let below = mounts_at_or_below(path)?;
+    for point in below {
+        let mut extra = MsFlags::empty();
+        for ms in [MsFlags::MS_NOSUID, MsFlags::MS_NODEV, MsFlags::MS_NOEXEC] {
+            if flags.contains(ms) {
+                extra |= ms;
+            }
+        }
+        remount_read_only_with(&point, extra).map_err(|e| format!("{point}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The mount points at or below `path`, in this process's mount table's order (which the
+/// remounts do not depend on: each changes its own mount only).
+fn mounts_at_or_below(path: &str) -> Result<Vec<String>, String> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+    let top = path.trim_end_matches('/');
+    let points = table
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(unescape_octal)
+        .filter(|point| point == top || point.strip_prefix(top).is_some_and(|rest| rest.starts_with('/')))
+        .collect();
+    Ok(points)
+}
+
+/// mountinfo's `\040`-style escapes of spaces, tabs, newlines and backslashes.
+fn unescape_octal(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether the launch info mounts a fresh file system (not a bind) at `/dev`.
@@ -269,5 +387,18 @@ mod tests {
         assert!(mounts_fresh_dev(&info(mount_at("/dev/", 0, Some("tmpfs")))));
         assert!(!mounts_fresh_dev(&info(mount_at("/dev", BIND, None))));
         assert!(!mounts_fresh_dev(&info(mount_at("/dev/shm", 0, Some("tmpfs")))));
+    }
+
+    /// The fallback of the recursive read-only remount (kernels without mount_setattr) finds the
+    /// mount points below a target, escapes undone.
+    #[test]
+    fn mounts_below_a_point_are_found_and_unescaped() {
+        assert_eq!(unescape_octal("/mnt/a\\040b"), "/mnt/a b");
+        assert_eq!(unescape_octal("/plain\\0"), "/plain\\0");
+        let all = mounts_at_or_below("/").unwrap();
+        assert!(all.iter().any(|p| p == "/") && all.iter().any(|p| p == "/proc"), "{all:?}");
+        let proc_below = mounts_at_or_below("/proc").unwrap();
+        assert!(proc_below.iter().all(|p| p == "/proc" || p.starts_with("/proc/")), "{proc_below:?}");
+        assert!(!mounts_at_or_below("/pro").unwrap().iter().any(|p| p.starts_with("/proc")));
     }
 }
