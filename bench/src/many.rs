@@ -20,14 +20,22 @@ const SWEEPS: usize = 5;
 /// How many containers are launched, timed, once `n` are live: the launch cost at `n`.
 pub const BATCH: usize = 20;
 
+/// The containers live at the end of a size `n` beyond `n`: a batch launched together, then a
+/// batch one at a time.
+pub const EXTRA: usize = 2 * BATCH;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Many {
     pub containers: usize,
     /// From the first line written to the last `launched` line read.
     pub launch_seconds: f64,
-    /// Per launch, in ms, of [`BATCH`] more containers launched once `containers` are live.
+    /// The median launch, in ms, of [`BATCH`] more containers launched one at a time once
+    /// `containers` are live.
     pub launch_at_n_ms: f64,
-    /// From `@destroy` to the last `finished` line (of `containers` + [`BATCH`]).
+    /// [`BATCH`] containers written at once, per launch, in ms: the throughput with
+    /// `containers` live.
+    pub launch_batch_ms: f64,
+    /// From `@destroy` to the last `finished` line (of `containers` + [`EXTRA`]).
     pub destroy_seconds: f64,
     /// `destroy_seconds` per container, in ms.
     pub destroy_per_container_ms: f64,
@@ -84,7 +92,7 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
         .arg(format!("--work_dir={}", config.work_dir.display()))
         .arg(format!("--container_id_prefix={prefix}"))
         .arg("--file=-")
-        .arg(format!("--concurrency={}", n + BATCH))
+        .arg(format!("--concurrency={}", n + EXTRA))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -107,13 +115,28 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
     let rss_loaded_kib = status_kib(pid, "VmRSS");
     let threads = status_kib(pid, "Threads");
 
-    // The cost of a launch with `n` live: a batch more, timed together.
+    // The throughput with `n` live: a batch more written at once, timed together (a launch can
+    // overlap the helper's exec of the one before).
     let start = Instant::now();
     stdin.write_all("/bin/sleep 3600\n".repeat(BATCH).as_bytes())?;
     let more = wait_for(&mut lines, "launched", BATCH)?;
-    let launch_at_n_ms = start.elapsed().as_secs_f64() * 1e3 / BATCH as f64;
+    let launch_batch_ms = start.elapsed().as_secs_f64() * 1e3 / BATCH as f64;
     pids.extend(more.iter().filter_map(|e| e["pid"].as_i64()).map(|p| p as i32));
-    let live = n + BATCH;
+
+    // The cost of a launch with `n` live: a batch more, one at a time, each timed from its line
+    // to its `launched` event; the median (as crun's launches are summarized), so one launch that
+    // waited for an RCU grace period does not stand for the batch.
+    let mut each_ms = Vec::with_capacity(BATCH);
+    for _ in 0..BATCH {
+        let start = Instant::now();
+        stdin.write_all(b"/bin/sleep 3600\n")?;
+        stdin.flush()?;
+        let more = wait_for(&mut lines, "launched", 1)?;
+        each_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        pids.extend(more.iter().filter_map(|e| e["pid"].as_i64()).map(|p| p as i32));
+    }
+    let launch_at_n_ms = crate::stats::summarize(&each_ms).map(|s| s.median).unwrap_or(f64::NAN);
+    let live = n + EXTRA;
 
     stdin.write_all("@usage\n".repeat(SWEEPS).as_bytes())?;
     let sweeps = wait_for(&mut lines, "usage", SWEEPS)?;
@@ -146,6 +169,7 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
         containers: n,
         launch_seconds,
         launch_at_n_ms,
+        launch_batch_ms,
         destroy_seconds,
         destroy_per_container_ms: destroy_seconds * 1e3 / live as f64,
         rss_idle_kib,

@@ -8,7 +8,7 @@ use crate::containerd::ContainerdPart;
 use crate::lifecycle::{Phases, Runtime};
 use crate::load::{AbiCall, ModuleLoad};
 use crate::machine::{Machine, Versions};
-use crate::many::{BATCH, Many};
+use crate::many::{BATCH, EXTRA, Many};
 use crate::plot::{Chart, Series};
 use crate::scale::CrunAtScale;
 use crate::stats::ratio;
@@ -106,23 +106,24 @@ pub fn markdown(r: &Results) -> String {
 
     let _ = writeln!(
         s,
-        "\n**Many at once** through one `run-many` (`/bin/sleep 3600` containers): `n` launched, then {BATCH} more timed (the launch cost with `n` live), swept with `@usage`, all destroyed:\n"
+        "\n**Many at once** through one `run-many` (`/bin/sleep 3600` containers): `n` launched, then {BATCH} more written at once (per launch: the throughput) and {BATCH} more one at a time (the median launch with `n` live), swept with `@usage`, all destroyed:\n"
     );
     let _ = writeln!(
         s,
-        "| live `n` | launch at `n` | launch all `n` | destroy (per container) | RSS idle | RSS all live | per container | VmHWM | threads | `usage` sweep (median) | per container | left behind |"
+        "| live `n` | launch at `n` | batch of {BATCH} at `n` (per launch) | launch all `n` | destroy (per container) | RSS idle | RSS all live | per container | VmHWM | threads | `usage` sweep (median) | per container | left behind |"
     );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for many in &r.many {
         match many {
             Ok(x) => {
-                let live = (x.containers + BATCH) as f64;
+                let live = (x.containers + EXTRA) as f64;
                 let sweep = x.usage_sweep_ms.map(|u| u.median);
                 let _ = writeln!(
                     s,
-                    "| {} | {} ms | {:.2} s | {} ms | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} MiB | {} | {} | {} | {} |",
+                    "| {} | {} ms | {} ms | {:.2} s | {} ms | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} MiB | {} | {} | {} | {} |",
                     x.containers,
                     ms(x.launch_at_n_ms),
+                    ms(x.launch_batch_ms),
                     x.launch_seconds,
                     ms(x.destroy_per_container_ms),
                     x.rss_idle_kib as f64 / 1024.0,
@@ -136,7 +137,7 @@ pub fn markdown(r: &Results) -> String {
                 );
             }
             Err(e) => {
-                let _ = writeln!(s, "| - | not measured: {e} ||||||||||| |");
+                let _ = writeln!(s, "| - | not measured: {e} |||||||||||| |");
             }
         }
     }
@@ -267,7 +268,7 @@ fn goals(r: &Results) -> Vec<Goal> {
     let ratio_run = run.zip(crun).map(|(a, b)| a / b);
     out.push(Goal {
         goal: "`agent-harness run -- /bin/true` at most 0.80x crun".to_owned(),
-        measured: ratio_run.map(|x| format!("{x:.2}x ({} ms against {} ms)", ms(run.unwrap_or(0.0)), ms(crun.unwrap_or(0.0)))),
+        measured: ratio_run.map(|x| format!("{x:.3}x ({} ms against {} ms)", ms(run.unwrap_or(0.0)), ms(crun.unwrap_or(0.0)))),
         met: ratio_run.map(|x| x <= 0.80),
         why: match (phases, engine) {
             (Some(p), Some(engine)) => format!(
@@ -290,7 +291,7 @@ fn goals(r: &Results) -> Vec<Goal> {
     let ratio_many = many.zip(floor).map(|(a, b)| a / b);
     out.push(Goal {
         goal: "`run-many` at most 2.00x the floor".to_owned(),
-        measured: ratio_many.map(|x| format!("{x:.2}x ({} ms against {} ms)", ms(many.unwrap_or(0.0)), ms(floor.unwrap_or(0.0)))),
+        measured: ratio_many.map(|x| format!("{x:.3}x ({} ms against {} ms)", ms(many.unwrap_or(0.0)), ms(floor.unwrap_or(0.0)))),
         met: ratio_many.map(|x| x <= 2.0),
         why: match (phase("run"), floor) {
             (Some(command), Some(floor)) => format!(
@@ -316,7 +317,8 @@ fn goals(r: &Results) -> Vec<Goal> {
             let crun_growth = crun_at(large.containers).zip(crun_at(small.containers)).map(|(a, b)| a / b);
             out.push(Goal {
                 goal: format!("launch at {} live within 1.20x of at {}", large.containers, small.containers),
-                measured: Some(format!("{x:.2}x ({} ms against {} ms)", ms(large.launch_at_n_ms), ms(small.launch_at_n_ms))),
+                // Three decimals: a ratio just over the bound must not print as the bound.
+                measured: Some(format!("{x:.3}x ({} ms against {} ms)", ms(large.launch_at_n_ms), ms(small.launch_at_n_ms))),
                 met: Some(x <= 1.2),
                 why: format!(
                     "crun's launch grows {} between the same sizes here: what grows is mostly the kernel's (cgroup v1 and ext4 \
@@ -337,7 +339,7 @@ fn goals(r: &Results) -> Vec<Goal> {
     let sweep = thousand.and_then(|m| m.usage_sweep_ms.map(|u| u.median));
     out.push(Goal {
         goal: "`usage` sweep over 1000 containers under 50 ms".to_owned(),
-        measured: sweep.map(|v| format!("{} ms ({:.0} µs per container)", ms(v), v * 1e3 / (1000 + BATCH) as f64)),
+        measured: sweep.map(|v| format!("{} ms ({:.0} µs per container)", ms(v), v * 1e3 / (1000 + EXTRA) as f64)),
         met: sweep.map(|v| v < 50.0),
         why: if sweep.is_some() {
             "per container, 6 `pread`s of cgroup files kept open and one `stat` (cpu and memory statistics, the process \
