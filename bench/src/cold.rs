@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::stats::{Summary, summarize};
-use crate::{Config, HARNESS_ISOLATION, HARNESS_RESOURCES};
+use crate::{Config, HARNESS_ISOLATION};
 
 /// The pause before each cold container.
 pub const PAUSE: Duration = Duration::from_millis(250);
@@ -60,16 +60,8 @@ impl Drop for FavorDynmods {
 }
 
 fn harness(config: &Config, n: usize) -> Result<f64> {
-    crate::lifecycle::timed(
-        Command::new(&config.harness)
-            .arg("run")
-            .arg(format!("--modules={}", config.modules))
-            .arg(format!("--isolation={HARNESS_ISOLATION}"))
-            .arg(format!("--resources={HARNESS_RESOURCES}"))
-            .arg(format!("--work_dir={}", config.work_dir.display()))
-            .arg(format!("--container_id=bench-{}-cold-{n}", std::process::id()))
-            .args(["--", "/bin/true"]),
-    )
+    let id = format!("bench-{}-cold-{n}", std::process::id());
+    crate::lifecycle::timed(&mut crate::lifecycle::harness_run(config, HARNESS_ISOLATION, &id, &[]))
 }
 
 fn crun(bundle: &Path, n: usize) -> Result<f64> {

@@ -104,31 +104,33 @@ pub fn timed(command: &mut Command) -> Result<f64> {
     Ok(ms)
 }
 
+/// `agent-harness run` of one `/bin/true` container `id` with the bench's modules, work dir,
+/// resources and `isolation`, with `extra` flags before the command.
+pub fn harness_run(config: &Config, isolation: &str, id: &str, extra: &[String]) -> Command {
+    let mut command = Command::new(&config.harness);
+    command
+        .arg("run")
+        .arg(format!("--modules={}", config.modules))
+        .arg(format!("--isolation={isolation}"))
+        .arg(format!("--resources={HARNESS_RESOURCES}"))
+        .arg(format!("--work_dir={}", config.work_dir.display()))
+        .arg(format!("--container_id={id}"))
+        .args(extra)
+        .args(["--", "/bin/true"]);
+    command
+}
+
 /// One container of `runtime`, timed from outside.
 fn one(config: &Config, runtime: &str, bundle: &Path, n: usize) -> Result<f64> {
     let id = format!("bench-{}-{n}", std::process::id());
     match runtime {
-        "harness run" => timed(
-            Command::new(&config.harness)
-                .arg("run")
-                .arg(format!("--modules={}", config.modules))
-                .arg(format!("--isolation={HARNESS_ISOLATION}"))
-                .arg(format!("--resources={HARNESS_RESOURCES}"))
-                .arg(format!("--work_dir={}", config.work_dir.display()))
-                .arg(format!("--container_id={id}"))
-                .args(["--", "/bin/true"]),
-        ),
-        "harness run (busybox rootfs)" => timed(
-            Command::new(&config.harness)
-                .arg("run")
-                .arg(format!("--modules={}", config.modules))
-                .arg(format!("--isolation={HARNESS_ISOLATION},{LINUX_FILESYSTEM}"))
-                .arg(format!("--resources={HARNESS_RESOURCES}"))
-                .arg(format!("--work_dir={}", config.work_dir.display()))
-                .arg(format!("--container_id={id}"))
-                .arg(format!("--rootfs={}", bundle.join("rootfs").display()))
-                .args(["--", "/bin/true"]),
-        ),
+        "harness run" => timed(&mut harness_run(config, HARNESS_ISOLATION, &id, &[])),
+        "harness run (busybox rootfs)" => timed(&mut harness_run(
+            config,
+            &format!("{HARNESS_ISOLATION},{LINUX_FILESYSTEM}"),
+            &id,
+            &[format!("--rootfs={}", bundle.join("rootfs").display())],
+        )),
         "crun" => timed(Command::new("crun").args(["run", "--bundle"]).arg(bundle).arg(&id)),
         "runc" => timed(Command::new("runc").args(["run", "--bundle"]).arg(bundle).arg(&id)),
         "floor (unshare)" => timed(Command::new("unshare").args(["-fpimu", "--mount-proc", "/bin/true"])),
@@ -159,14 +161,7 @@ pub fn phases(config: &Config, count: usize) -> Result<Phases> {
     for i in 0..count + 2 {
         let id = format!("bench-{}-phases-{i}", std::process::id());
         let start = Instant::now();
-        let output = Command::new(&config.harness)
-            .arg("run")
-            .arg(format!("--modules={}", config.modules))
-            .arg(format!("--isolation={HARNESS_ISOLATION}"))
-            .arg(format!("--resources={HARNESS_RESOURCES}"))
-            .arg(format!("--work_dir={}", config.work_dir.display()))
-            .arg(format!("--container_id={id}"))
-            .args(["--json", "--", "/bin/true"])
+        let output = harness_run(config, HARNESS_ISOLATION, &id, &["--json".to_owned()])
             .stdin(Stdio::null())
             .output()?;
         let wall = start.elapsed().as_secs_f64() * 1e3;

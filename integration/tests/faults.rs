@@ -170,26 +170,8 @@ fn run_many_hang() -> TestResult {
         ..Broken::new("cleanup", "stall")
     };
     let sandbox = Sandbox::with(SandboxOptions { broken: Some(broken), ..Default::default() })?;
-    let file = sandbox.base.join("commands");
-    std::fs::write(&file, "/bin/true\n/bin/true\n/bin/true\n")?;
-    let mut command = sandbox.harness();
-    command
-        .arg("run-many")
-        .arg(sandbox.modules_flag())
-        .arg(format!("--work_dir={}", sandbox.work_dir.display()))
-        .arg(format!("--isolation={}", [CPU, MEM, PID, BROKEN].join(",")))
-        .arg("--container_id_prefix=hang-")
-        .arg("--concurrency=1")
-        .arg(TIMEOUT_FLAG)
-        .arg(format!("--file={}", file.display()));
-    let out = integration::output(command)?;
-    ensure!(out.code == Some(1), "run-many exited {:?}: {}", out.code, out.stderr);
-    let events: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{e}: {}", out.stdout))?;
+    let many = RunMany { isolation: &[CPU, MEM, PID, BROKEN], prefix: "hang-", concurrency: 1, flags: &[] };
+    let (out, events) = many.run(&sandbox, "/bin/true\n/bin/true\n/bin/true\n")?;
     for id in ["hang-1", "hang-2", "hang-3"] {
         let finished = events.iter().find(|e| e["event"] == "finished" && e["container_id"] == id);
         let finished = finished.ok_or_else(|| format!("{id} did not finish: {}", out.stdout))?;
@@ -208,6 +190,43 @@ fn run_many_hang() -> TestResult {
     sandbox.assert_clean()
 }
 
+/// A `run-many` of the broken-module sandboxes, with the short deadline.
+struct RunMany<'a> {
+    isolation: &'a [&'a str],
+    prefix: &'a str,
+    concurrency: usize,
+    flags: &'a [&'a str],
+}
+
+impl RunMany<'_> {
+    /// Runs `lines` (the input file); its output, which must exit 1 (a container reported
+    /// errors), and its events.
+    fn run(&self, sandbox: &Sandbox, lines: &str) -> TestResult<(RunOutput, Vec<serde_json::Value>)> {
+        let file = sandbox.base.join("commands");
+        std::fs::write(&file, lines)?;
+        let mut command = sandbox.harness();
+        command
+            .arg("run-many")
+            .arg(sandbox.modules_flag())
+            .arg(format!("--work_dir={}", sandbox.work_dir.display()))
+            .arg(format!("--isolation={}", self.isolation.join(",")))
+            .arg(format!("--container_id_prefix={}", self.prefix))
+            .arg(format!("--concurrency={}", self.concurrency))
+            .args(self.flags)
+            .arg(TIMEOUT_FLAG)
+            .arg(format!("--file={}", file.display()));
+        let out = integration::output(command)?;
+        ensure!(out.code == Some(1), "run-many exited {:?}: {}", out.code, out.stderr);
+        let events = out
+            .stdout
+            .lines()
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{e}: {}", out.stdout))?;
+        Ok((out, events))
+    }
+}
+
 /// One harness, four live containers, one `@usage` sweep; the module hangs in the usage of the
 /// second only. The sweep's batch of calls to it is cut there at the deadline: the calls for the
 /// containers after it are made again on a fresh thread, so the sweep still has the module's answer
@@ -219,27 +238,13 @@ fn sweep_hang() -> TestResult {
         ..Broken::new("usage", "stall")
     };
     let sandbox = Sandbox::with(SandboxOptions { broken: Some(broken), ..Default::default() })?;
-    let file = sandbox.base.join("commands");
-    std::fs::write(&file, format!("{}@usage\n@destroy\n", "/bin/sleep 30\n".repeat(4)))?;
-    let mut command = sandbox.harness();
-    command
-        .arg("run-many")
-        .arg(sandbox.modules_flag())
-        .arg(format!("--work_dir={}", sandbox.work_dir.display()))
-        .arg(format!("--isolation={}", [CPU, MEM, BROKEN].join(",")))
-        .arg("--resources=cpus:0.5;mem:64")
-        .arg("--container_id_prefix=use-")
-        .arg("--concurrency=4")
-        .arg(TIMEOUT_FLAG)
-        .arg(format!("--file={}", file.display()));
-    let out = integration::output(command)?;
-    ensure!(out.code == Some(1), "run-many exited {:?}: {}", out.code, out.stderr);
-    let events: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{e}: {}", out.stdout))?;
+    let many = RunMany {
+        isolation: &[CPU, MEM, BROKEN],
+        prefix: "use-",
+        concurrency: 4,
+        flags: &["--resources=cpus:0.5;mem:64"],
+    };
+    let (out, events) = many.run(&sandbox, &format!("{}@usage\n@destroy\n", "/bin/sleep 30\n".repeat(4)))?;
     let sweep =
         events.iter().find(|e| e["event"] == "usage").ok_or_else(|| format!("no sweep: {}", out.stdout))?;
     ensure!(sweep["containers"] == 4, "the sweep: {sweep}");
