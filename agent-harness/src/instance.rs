@@ -183,35 +183,26 @@ impl Instance {
     ) -> Vec<Result<Option<Resp>, CallError>> {
         let Some(slot) = slot else { return containers.iter().map(|_| Ok(None)).collect() };
         let mut out: Vec<Option<Result<Option<Resp>, CallError>>> = containers.iter().map(|_| None).collect();
-        let mut pending: Vec<usize> = Vec::new();
-        let mut calls = Vec::new();
-        for (index, id) in containers.iter().enumerate() {
-            match self.encode(Some(id), method, slot, &request(id)) {
-                Ok(call) => {
-                    pending.push(index);
-                    calls.push(call);
-                }
-                Err(e) => out[index] = Some(Err(e)),
-            }
-        }
-        while !calls.is_empty() {
-            let answers = crate::deadline::run_each(calls);
-            let mut again = (Vec::new(), Vec::new());
-            for (index, answer) in pending.into_iter().zip(answers) {
+        let mut pending: Vec<usize> = (0..containers.len()).collect();
+        while !pending.is_empty() {
+            let (mut made, mut calls) = (Vec::new(), Vec::new());
+            for index in pending.drain(..) {
                 let id = &containers[index];
-                match answer {
-                    Some(answer) => out[index] = Some(self.decode(Some(id), method, answer)),
-                    // Not made: after a call that overran; made again in the next batch.
-                    None => match self.encode(Some(id), method, slot, &request(id)) {
-                        Ok(call) => {
-                            again.0.push(index);
-                            again.1.push(call);
-                        }
-                        Err(e) => out[index] = Some(Err(e)),
-                    },
+                match self.encode(Some(id), method, slot, &request(id)) {
+                    Ok(call) => {
+                        made.push(index);
+                        calls.push(call);
+                    }
+                    Err(e) => out[index] = Some(Err(e)),
                 }
             }
-            (pending, calls) = again;
+            for (index, answer) in made.into_iter().zip(crate::deadline::run_each(calls)) {
+                match answer {
+                    Some(answer) => out[index] = Some(self.decode(Some(&containers[index]), method, answer)),
+                    // Not made: after a call that overran; made again in the next batch.
+                    None => pending.push(index),
+                }
+            }
         }
         out.into_iter().map(|answer| answer.unwrap_or(Ok(None))).collect()
     }

@@ -550,17 +550,7 @@ impl Engine {
 
     /// The usage of a container merged over every isolator (Mesos's `await`: failures are skipped).
     pub fn usage(&self, id: &ContainerId) -> ResourceStatistics {
-        let mut usage = ResourceStatistics {
-            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64()),
-            ..Default::default()
-        };
-        for isolator in &self.modules.isolators {
-            match isolator.usage(id) {
-                Ok(statistics) => usage.merge(statistics),
-                Err(e) => debug!(container_id = %id, error = %e, "usage skipped"),
-            }
-        }
-        usage
+        self.usage_each(std::slice::from_ref(id)).pop().unwrap_or_default()
     }
 
     /// [`Self::usage`] of each of `ids`: one batch of calls per isolator rather than a call each

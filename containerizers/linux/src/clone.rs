@@ -162,74 +162,75 @@ fn clone_in_place(
     let argv: Vec<*const c_char> = exec.argv.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
     let envp: Vec<*const c_char> = exec.env.iter().map(|e| e.as_ptr()).chain([std::ptr::null()]).collect();
     let dups: Vec<(c_int, c_int)> = fds.plan.iter().map(|(fd, target)| (fd.as_raw_fd(), *target)).collect();
-    let mut pidfd: c_int = -1;
     let fd_limit = close_fallback_bound();
     // A time namespace cannot be created with CLONE_VM (the kernel refuses it).
     if cgroup.is_none() && namespaces & libc::CLONE_NEWTIME as u64 == 0 {
         // Where close_range works, through the low slots: the child then copies a few descriptors
         // rather than every one the host holds.
         let slots = (fd_limit == 0).then(low_slots).flatten();
-        if let Some(slots) = slots {
-            let mut slots = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let planned = slots.hold(&dups)?;
-            let child = ChildArgs {
-                dups: &planned,
-                unshare_below: slots.end(),
-                fd_limit,
-                path: exec.path.as_ptr(),
-                argv: argv.as_ptr(),
-                envp: envp.as_ptr(),
-            };
-            let cloned = clone_vfork(namespaces | libc::CLONE_FILES as u64, &child);
-            slots.release();
-            return cloned;
-        }
+        let mut slots = slots.map(|slots| slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let (planned, unshare_below, files) = match slots.as_mut() {
+            Some(slots) => (slots.hold(&dups)?, slots.end(), libc::CLONE_FILES as u64),
+            None => (dups, 0, 0),
+        };
         let child = ChildArgs {
-            dups: &dups,
-            unshare_below: 0,
+            dups: &planned,
+            unshare_below,
             fd_limit,
             path: exec.path.as_ptr(),
             argv: argv.as_ptr(),
             envp: envp.as_ptr(),
         };
-        return clone_vfork(namespaces, &child);
+        let cloned = clone_vfork(namespaces | files, &child);
+        if let Some(slots) = slots.as_mut() {
+            slots.release();
+        }
+        return cloned;
     }
 
     // SAFETY: clone_args is plain integers; all-zero is its documented "no option" value.
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
     args.flags = namespaces | libc::CLONE_PIDFD as u64;
-    args.pidfd = &raw mut pidfd as u64;
     args.exit_signal = libc::SIGCHLD as u64;
     if let Some(cgroup) = cgroup {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = cgroup.as_raw_fd() as u64;
     }
     // stack = 0 and stack_size = 0: the child runs on a copy of this thread's stack, as after fork.
+    with_signals_blocked("clone3 the launch helper", |pidfd| {
+        args.pidfd = pidfd as u64;
+        // SAFETY: `args` is a valid clone_args of the size passed, `pidfd` outlives the call.
+        // Without CLONE_VM the child gets a private copy of memory, so nothing it does touches the
+        // host; it only runs `exec_child`, which is restricted to async-signal-safe calls.
+        let ret = unsafe {
+            libc::syscall(libc::SYS_clone3, &raw mut args, std::mem::size_of::<libc::clone_args>())
+        };
+        if ret == 0 {
+            // SAFETY: we are the freshly cloned child; the pointers point into memory prepared
+            // above, which the child's copy of the address space still holds.
+            unsafe { exec_child(&dups, fd_limit, exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
+        }
+        ret
+    })
+}
 
-    // Every signal blocked across the clone (as glibc's posix_spawn does): until the child has
-    // reset the dispositions, a signal must not run one of the host's handlers in it (tokio's
-    // handler writes to a pipe the host reads). The child unblocks once it has reset them.
+/// Runs `clone` (given where the kernel stores the pidfd; it returns the child's pid, or -1 with
+/// errno set) with every signal blocked, as glibc's posix_spawn does: until the child has reset
+/// the dispositions, a signal must not run one of the host's handlers in it (tokio's handler
+/// writes to a pipe the host reads). The child unblocks once it has reset them.
+fn with_signals_blocked(op: &'static str, clone: impl FnOnce(*mut c_int) -> libc::c_long) -> Result<Cloned> {
+    let mut pidfd: c_int = -1;
     let all = nix::sys::signal::SigSet::all();
     let previous = all
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
-        .map_err(Error::sys("block signals around clone3"))?;
-
-    // SAFETY: `args` is a valid clone_args of the size passed, `pidfd` outlives the call. Without
-    // CLONE_VM the child gets a private copy of memory, so nothing it does touches the host; it
-    // only runs `exec_child`, which is restricted to async-signal-safe calls (see there).
-    let ret =
-        unsafe { libc::syscall(libc::SYS_clone3, &raw mut args, std::mem::size_of::<libc::clone_args>()) };
-    if ret == 0 {
-        // SAFETY: we are the freshly cloned child; the pointers point into memory prepared above,
-        // which the child's copy of the address space still holds.
-        unsafe { exec_child(&dups, fd_limit, exec.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
-    }
+        .map_err(Error::sys("block signals around the clone"))?;
+    let ret = clone(&raw mut pidfd);
     let errno = Errno::last();
     let restored = previous.thread_set_mask();
     if ret < 0 {
-        return Err(Error::Sys { op: "clone3 the launch helper", source: errno });
+        return Err(Error::Sys { op, source: errno });
     }
-    restored.map_err(Error::sys("restore the signal mask after clone3"))?;
+    restored.map_err(Error::sys("restore the signal mask after the clone"))?;
     // SAFETY: CLONE_PIDFD stored a new pidfd that only we own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     Ok(Cloned { pid: Pid::from_raw(ret as i32), pidfd })
@@ -334,32 +335,19 @@ fn clone_vfork(namespaces: u64, child: &ChildArgs<'_>) -> Result<Cloned> {
     let top = stack.as_mut_ptr().wrapping_add(VFORK_STACK_BYTES);
     let top = top.wrapping_sub(top as usize % 16);
     let flags = namespaces as c_int | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
-    let mut pidfd: c_int = -1;
-
-    // Every signal blocked across the clone, as in `clone_in_place`.
-    let all = nix::sys::signal::SigSet::all();
-    let previous = all
-        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_SETMASK)
-        .map_err(Error::sys("block signals around clone"))?;
-    // SAFETY: `run` never returns into the host (it execs or `_exit`s) and touches only `child`
-    // and its own stack; `stack` and `child` outlive the child's use of them, because CLONE_VFORK
-    // holds this thread until the child has exec'd or exited; CLONE_PIDFD stores the pidfd in
-    // `pidfd` (the parent_tid argument). Without CLONE_FILES and CLONE_SIGHAND the child's
-    // descriptors and signal dispositions are its own, so its dup2s and signal resets never
-    // touch the host's.
-    let ret = unsafe {
-        libc::clone(run, top.cast(), flags, std::ptr::from_ref(child).cast_mut().cast(), &raw mut pidfd)
-    };
-    let errno = Errno::last();
-    let restored = previous.thread_set_mask();
+    let cloned = with_signals_blocked("clone the launch helper", |pidfd| {
+        // SAFETY: `run` never returns into the host (it execs or `_exit`s) and touches only
+        // `child` and its own stack; `stack` and `child` outlive the child's use of them, because
+        // CLONE_VFORK holds this thread until the child has exec'd or exited; CLONE_PIDFD stores
+        // the pidfd at `pidfd` (the parent_tid argument). Without CLONE_SIGHAND the child's signal
+        // dispositions are its own; its descriptor table is its own too, or, with CLONE_FILES (the
+        // low slots), made its own by its first call (`unshare_below`) before any dup2.
+        libc::c_long::from(unsafe {
+            libc::clone(run, top.cast(), flags, std::ptr::from_ref(child).cast_mut().cast(), pidfd)
+        })
+    });
     drop(stack);
-    if ret < 0 {
-        return Err(Error::Sys { op: "clone the launch helper", source: errno });
-    }
-    restored.map_err(Error::sys("restore the signal mask after clone"))?;
-    // SAFETY: CLONE_PIDFD stored a new pidfd that only we own.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    Ok(Cloned { pid: Pid::from_raw(ret), pidfd })
+    cloned
 }
 
 /// Where close_range is missing (kernels before 5.9), one past the highest descriptor the host has

@@ -208,13 +208,15 @@ fn remount_read_only_recursively(
     path: &str,
 ) -> Result<(), String> {
     use std::os::fd::AsRawFd;
+    // The per-mount flags asked for besides read-only, as mount_setattr's attributes.
+    let extra = flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
     let mut attr_set = MOUNT_ATTR_RDONLY;
     for (ms, attr) in [
         (MsFlags::MS_NOSUID, MOUNT_ATTR_NOSUID),
         (MsFlags::MS_NODEV, MOUNT_ATTR_NODEV),
         (MsFlags::MS_NOEXEC, MOUNT_ATTR_NOEXEC),
     ] {
-        if flags.contains(ms) {
+        if extra.contains(ms) {
             attr_set |= attr;
         }
     }
@@ -238,14 +240,7 @@ fn remount_read_only_recursively(
         Errno::ENOSYS => {}
         errno => return Err(errno.to_string()),
     }
-    let below = mounts_at_or_below(path)?;
-    for point in below {
-        let mut extra = MsFlags::empty();
-        for ms in [MsFlags::MS_NOSUID, MsFlags::MS_NODEV, MsFlags::MS_NOEXEC] {
-            if flags.contains(ms) {
-                extra |= ms;
-            }
-        }
+    for point in mounts_at_or_below(path)? {
         remount_read_only_with(&point, extra).map_err(|e| format!("{point}: {e}"))?;
     }
     Ok(())
