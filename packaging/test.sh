@@ -126,8 +126,13 @@ check "the default manifest names libraries by absolute path" test -n "$manifest
 for f in $manifest_files; do
   check "  $f is in the package, not executable" has harness -rw-r--r-- "$f"
 done
-check "every library in the modules folder is in the default manifest" \
-  bash -c 'diff <(grep "\.so$" "$1" | awk "{print \$2}" | sort) <(printf "%s\n" $2 | sort)' _ "$tmp/harness.contents" "$manifest_files"
+check "every library file in the modules folder is in the default manifest" \
+  bash -c 'diff <(grep "^-.*\.so$" "$1" | awk "{print \$2}" | sort) <(printf "%s\n" $2 | sort)' _ "$tmp/harness.contents" "$manifest_files"
+links=$(dpkg-deb -c "$harness_deb" | awk -v d=".$modules_dir/" '$1 ~ /^l/ && index($6, d) == 1 {print $6 "=" $8}')
+check "the family libraries are there, as links" test "$(printf "%s\n" $links | grep -c .)" -ge 7
+for l in $links; do
+  check "  ${l%%=*} links to libisolation_suite.so" test "${l#*=}" = libisolation_suite.so
+done
 for page in agent-harness agent-harness-run agent-harness-run-many agent-harness-recover agent-harness-test agent-harness-modules isolation-runc; do
   check "  man page $page(1)" has harness -rw-r--r-- "/usr/share/man/man1/$page.1.gz"
 done
@@ -201,6 +206,9 @@ kit_status=$?
 printf '%s\n' "$kit" | tail -1 | sed 's/^/    /'
 check "agent-harness test --isolation=org_apache_mesos_CgroupsCpuIsolator passes" \
   bash -c 'echo "$2"; [ "$1" -eq 0 ] && tail -1 <<<"$2" | grep -qE "^[1-9][0-9]* passed, 0 failed"' _ "$kit_status" "$kit"
+printf '{"libraries": [{"file": "%s/libcgroups_isolator.so", "modules": [{"name": "org_apache_mesos_CgroupsCpuIsolator"}]}]}\n' "$modules_dir" >"$tmp/family.json"
+check "a manifest naming a family's library (a link to the suite's) runs: run --isolation=cgroups/cpu" \
+  installed agent-harness run --modules="file://$tmp/family.json" --isolation=cgroups/cpu -- true
 check "man agent-harness finds the installed page" test "$(installed man -w agent-harness)" = /usr/share/man/man1/agent-harness.1.gz
 # As lintian does, ignore troff's complaints about justifying a line (long option defaults).
 for page in agent-harness agent-harness-run agent-harness-run-many agent-harness-recover agent-harness-test agent-harness-modules isolation-runc; do

@@ -115,20 +115,18 @@ fn hide_unified_cgroup2() -> Result<bool> {
     Ok(true)
 }
 
-/// The suite's modules from `build`, inline, with the bench's cgroups root.
+/// The suite's modules from `build` (its one library), inline, with the bench's cgroups root.
 fn suite_manifest(build: &std::path::Path) -> String {
     let root = serde_json::json!([{"key": "cgroups_root", "value": CGROUPS_ROOT}]);
     let module = |name: &str, parameters: &serde_json::Value| serde_json::json!({"name": name, "parameters": parameters});
     let none = serde_json::json!([]);
     serde_json::json!({"libraries": [
-        {"file": build.join("libcgroups_isolator.so"), "modules": [
+        {"file": build.join("libisolation_suite.so"), "modules": [
             module("org_apache_mesos_CgroupsCpuIsolator", &root),
-            module("org_apache_mesos_CgroupsMemIsolator", &root)]},
-        {"file": build.join("libnamespaces_isolator.so"), "modules": [
+            module("org_apache_mesos_CgroupsMemIsolator", &root),
             module("org_apache_mesos_NamespacesPidIsolator", &none),
             module("org_apache_mesos_NamespacesIpcIsolator", &none),
-            module("org_apache_mesos_NamespacesUtsIsolator", &none)]},
-        {"file": build.join("liblinux_containerizer.so"), "modules": [
+            module("org_apache_mesos_NamespacesUtsIsolator", &none),
             module("org_apache_mesos_LinuxContainerizer", &root)]},
     ]})
     .to_string()

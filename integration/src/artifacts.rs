@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 /// The environment variable naming the directory of the built artifacts.
 pub const HARNESS_DIR_ENV: &str = "AGENT_HARNESS_DIR";
 
-/// The libraries the suite's manifest loads.
+/// The libraries the suite's manifest loads, and the suite's one library (what a harness loads for
+/// the built-in names no manifest of a test replaces).
 const LIBRARIES: &[&str] = &[
+    "isolation_suite",
     "cgroups_isolator",
     "posix_isolator",
     "namespaces_isolator",

@@ -8,17 +8,18 @@
 //! | package | file | from |
 //! |---|---|---|
 //! | agent-harness | `/usr/bin/agent-harness` | the build |
-//! | | `<INSTALLED_MODULES_DIR>/lib<name>.so` | every library of `SUITE` (agent-harness's engine::modules) |
+//! | | `<INSTALLED_MODULES_DIR>/libisolation_suite.so` | the build: `SUITE_LIBRARY`, every module of the suite (agent-harness's engine::modules) |
+//! | | `<INSTALLED_MODULES_DIR>/lib<family>.so`, links to it | each family of `SUITE`, for manifests that name a family's library |
 //! | | `<INSTALLED_MODULES_DIR>/mesos-containerizer` | the build (the containerizer finds it beside its library) |
-//! | | `/etc/agent-harness/modules.json` (a conffile) | `SUITE`, by absolute path |
+//! | | `/etc/agent-harness/modules.json` (a conffile) | `SUITE_LIBRARY` and every module of `SUITE`, by absolute path |
 //! | | `/usr/share/man/man1/agent-harness*.1.gz` | the clap definitions (clap_mangen) |
 //! | agent-harness-dev | `/usr/include/agent-harness/mesos_module.h` | module-abi/include |
 //! | | `/usr/lib/<triplet>/pkgconfig/agent-harness-module.pc` | module-abi's versions and the paths above |
 //! | both | `/usr/share/lintian/overrides/<package>` | packaging/debian/<package>.lintian-overrides |
 //! | | `/usr/share/doc/<package>/copyright` (staged as `deb/<package>.copyright`) | packaging/debian/copyright and `cargo metadata` (the linked crates) |
 //!
-//! cargo-deb adds the changelog and the control files. So adding a module library to the packages
-//! is its line in `SUITE` (and its crate in the workspace, which the release build builds).
+//! cargo-deb adds the changelog and the control files. So adding a module family to the packages
+//! is its line in `SUITE` (and its crate as a dependency of the `suite` crate).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -27,7 +28,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use agent_harness::engine::modules::{INSTALLED_MANIFEST, INSTALLED_MODULES_DIR, MULTIARCH, SUITE};
+use agent_harness::engine::modules::{
+    INSTALLED_MANIFEST, INSTALLED_MODULES_DIR, MULTIARCH, SUITE, SUITE_LIBRARY, suite_library_file,
+    suite_module_names,
+};
 use agent_harness::manifest::{LibraryEntry, Manifest, ModuleEntry};
 use anyhow::{Context, Result, bail};
 use clap::CommandFactory;
@@ -114,9 +118,10 @@ impl Stage {
             &gzip(&runtime_man_page()?)?,
             0o644,
         )?;
-        for (library, _) in SUITE {
-            let file = format!("lib{library}.so");
-            self.copy(HARNESS, &self.build.join(&file), &format!("{INSTALLED_MODULES_DIR}/{file}"), 0o644)?;
+        let suite = suite_library_file();
+        self.copy(HARNESS, &self.build.join(&suite), &format!("{INSTALLED_MODULES_DIR}/{suite}"), 0o644)?;
+        for (family, _) in SUITE {
+            self.symlink(HARNESS, &suite, &format!("{INSTALLED_MODULES_DIR}/lib{family}.so"))?;
         }
         self.copy(
             HARNESS,
@@ -129,6 +134,13 @@ impl Stage {
             self.write(HARNESS, &format!("/usr/share/man/man1/{name}.1.gz"), &gzip(&page)?, 0o644)?;
         }
         self.lintian_overrides(HARNESS)
+    }
+
+    /// A symbolic link at `installed` to `target` (relative to the link's folder).
+    fn symlink(&self, package: &str, target: &str, installed: &str) -> Result<()> {
+        let path = self.path(package, installed);
+        fs::create_dir_all(path.parent().context("no parent")?)?;
+        std::os::unix::fs::symlink(target, &path).with_context(|| format!("cannot link {}", path.display()))
     }
 
     /// packaging/debian/<package>.lintian-overrides, where lintian looks for it.
@@ -178,21 +190,17 @@ impl Stage {
     }
 }
 
-/// The default manifest: every module of every suite library, by absolute path, with Mesos's
-/// default parameters.
+/// The default manifest: every module of the suite, from its one library by absolute path, with
+/// Mesos's default parameters.
 fn default_manifest() -> Result<String> {
-    let libraries = SUITE
-        .iter()
-        .map(|(library, modules)| LibraryEntry {
-            file: Some(format!("{INSTALLED_MODULES_DIR}/lib{library}.so")),
-            name: None,
-            modules: modules
-                .iter()
-                .map(|m| ModuleEntry { name: Some(m.to_string()), parameters: Vec::new() })
-                .collect(),
-        })
-        .collect();
-    let json: serde_json::Value = serde_json::from_str(&Manifest { libraries }.to_json())?;
+    let library = LibraryEntry {
+        file: Some(format!("{INSTALLED_MODULES_DIR}/{}", suite_library_file())),
+        name: None,
+        modules: suite_module_names()
+            .map(|m| ModuleEntry { name: Some(m.to_string()), parameters: Vec::new() })
+            .collect(),
+    };
+    let json: serde_json::Value = serde_json::from_str(&Manifest { libraries: vec![library] }.to_json())?;
     Ok(serde_json::to_string_pretty(&json)? + "\n")
 }
 
@@ -373,6 +381,7 @@ fn linked_crates(source: &Path) -> Result<Vec<Crate>> {
     let wanted: BTreeSet<String> = SUITE
         .iter()
         .map(|(library, _)| library.to_string())
+        .chain([SUITE_LIBRARY.to_string()])
         .chain([HARNESS_BIN.replace('-', "_"), HELPER_BIN.replace('-', "_"), RUNC_BIN.replace('-', "_")])
         .collect();
     let builds_a_packaged_file = |p: &serde_json::Value| {
@@ -570,17 +579,16 @@ mod tests {
     }
 
     #[test]
-    fn the_default_manifest_names_every_suite_library_by_absolute_path() {
+    fn the_default_manifest_names_every_suite_module_in_the_one_library_by_absolute_path() {
         let manifest = agent_harness::manifest::parse(&default_manifest().unwrap()).unwrap();
-        assert_eq!(manifest.libraries.len(), SUITE.len());
-        for (entry, (library, modules)) in manifest.libraries.iter().zip(SUITE) {
-            assert_eq!(
-                entry.file.as_deref(),
-                Some(format!("{INSTALLED_MODULES_DIR}/lib{library}.so").as_str())
-            );
-            let names: Vec<_> = entry.modules.iter().filter_map(|m| m.name.as_deref()).collect();
-            assert_eq!(names, *modules);
-        }
+        assert_eq!(manifest.libraries.len(), 1);
+        assert_eq!(
+            manifest.libraries[0].file.as_deref(),
+            Some(format!("{INSTALLED_MODULES_DIR}/libisolation_suite.so").as_str())
+        );
+        let names: Vec<_> = manifest.libraries[0].modules.iter().filter_map(|m| m.name.as_deref()).collect();
+        let families: Vec<&str> = SUITE.iter().flat_map(|(_, modules)| modules.iter().copied()).collect();
+        assert_eq!(names, families);
     }
 
     #[test]

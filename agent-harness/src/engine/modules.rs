@@ -70,9 +70,16 @@ pub const INSTALLED_MODULES_DIR: &str =
 /// of the built-in list, so an administrator's edits there take effect.
 pub const INSTALLED_MANIFEST: &str = "/etc/agent-harness/modules.json";
 
-/// The suite's libraries and their modules: the built-in list, and what the Debian packages ship
-/// (`packaging/` generates their file list and [`INSTALLED_MANIFEST`] from it). Adding a library
-/// to the suite is one line here.
+/// The one library that holds every module of [`SUITE`] (the `suite` crate links each family into
+/// it): what the built-in list and the installed manifest load, so a harness maps one library and
+/// one copy of std however many of the suite's modules it uses.
+pub const SUITE_LIBRARY: &str = "isolation_suite";
+
+/// The suite's module families (each its own crate and its own library, `lib<family>.so`) and their
+/// modules: every module here is also in [`SUITE_LIBRARY`], which the built-in list loads. The
+/// Debian package installs [`SUITE_LIBRARY`] and each family's file name as a link to it, and
+/// `packaging/` generates [`INSTALLED_MANIFEST`] from this list. Adding a family to the suite is one
+/// line here and one dependency of the `suite` crate.
 pub const SUITE: &[(&str, &[&str])] = &[
     (
         "cgroups_isolator",
@@ -122,7 +129,17 @@ fn build_dir() -> Option<PathBuf> {
 }
 
 fn has_suite(dir: &Path) -> bool {
-    dir.join("liblinux_containerizer.so").exists()
+    dir.join(suite_library_file()).exists()
+}
+
+/// The file name of [`SUITE_LIBRARY`].
+pub fn suite_library_file() -> String {
+    format!("lib{SUITE_LIBRARY}.so")
+}
+
+/// Every module of [`SUITE`], in the list's order.
+pub fn suite_module_names() -> impl Iterator<Item = &'static str> {
+    SUITE.iter().flat_map(|(_, modules)| modules.iter().copied())
 }
 
 /// Where the suite's own modules come from (see the module docs for the order).
@@ -189,22 +206,17 @@ fn without(mut sourced: SourcedManifest, skip: &HashSet<String>) -> SourcedManif
     sourced
 }
 
-/// The suite's manifest for the libraries in `dir`, leaving out modules named in `skip`.
+/// The suite's manifest for [`SUITE_LIBRARY`] in `dir`, leaving out modules named in `skip`.
 pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
-    let libraries = SUITE
-        .iter()
-        .filter(|(library, _)| dir.join(format!("lib{library}.so")).exists())
-        .map(|(library, modules)| LibraryEntry {
-            file: Some(dir.join(format!("lib{library}.so")).display().to_string()),
-            name: None,
-            modules: modules
-                .iter()
-                .filter(|m| !skip.contains(**m))
-                .map(|m| ModuleEntry { name: Some(m.to_string()), parameters: Vec::new() })
-                .collect(),
-        })
-        .filter(|library| !library.modules.is_empty())
-        .collect();
+    let library = LibraryEntry {
+        file: Some(dir.join(suite_library_file()).display().to_string()),
+        name: None,
+        modules: suite_module_names()
+            .filter(|m| !skip.contains(*m))
+            .map(|m| ModuleEntry { name: Some(m.to_string()), parameters: Vec::new() })
+            .collect(),
+    };
+    let libraries = if library.modules.is_empty() { Vec::new() } else { vec![library] };
     SourcedManifest {
         source: ManifestSource::File(dir.join("(the suite's built-in modules)")),
         manifest: Manifest { libraries },
@@ -212,8 +224,8 @@ pub fn suite_manifest(dir: &Path, skip: &HashSet<String>) -> SourcedManifest {
 }
 
 /// Loads the user's manifests, then the suite's modules they do not replace (with the agent
-/// flags' `params`), checking library paths under `policy`. With `wanted`, only the suite's
-/// libraries holding one of those modules are loaded ([`Isolation::wanted_modules`]).
+/// flags' `params`), checking library paths under `policy`. With `wanted`, only those of the
+/// suite's modules are loaded ([`Isolation::wanted_modules`]), and only the libraries holding them.
 pub fn load_with_suite(
     user: &[SourcedManifest],
     policy: PathPolicy,
@@ -225,12 +237,13 @@ pub fn load_with_suite(
     let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
     match suite_modules(&loaded, policy, params)? {
         Some(mut suite) => {
-            // Each library costs a dlopen, its relocations and the checks of every module:
-            // a launch loads only the libraries holding a module it can use.
+            // Each library costs a dlopen and its relocations, each module its checks: a launch
+            // loads only the modules it can use, and the libraries holding them.
             if let Some(wanted) = wanted {
-                suite.manifest.libraries.retain(|library| {
-                    library.modules.iter().any(|m| m.name.as_ref().is_some_and(|n| wanted.contains(n)))
-                });
+                for library in &mut suite.manifest.libraries {
+                    library.modules.retain(|m| m.name.as_ref().is_some_and(|n| wanted.contains(n)));
+                }
+                suite.manifest.libraries.retain(|library| !library.modules.is_empty());
             }
             tracing::debug!(source = %suite.source, "loading the suite's modules");
             manager.load(&suite).map_err(ModulesError::Load)?;
@@ -413,20 +426,24 @@ mod tests {
     }
 
     #[test]
-    fn the_suite_manifest_skips_replaced_modules_and_missing_libraries() {
+    fn the_suite_manifest_names_every_module_of_the_one_library_but_the_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("libcgroups_isolator.so"), b"").unwrap();
         let skip: HashSet<String> = ["org_apache_mesos_CgroupsMemIsolator".to_string()].into();
         let m = suite_manifest(dir.path(), &skip).manifest;
         assert_eq!(m.libraries.len(), 1);
+        let file = dir.path().join("libisolation_suite.so").display().to_string();
+        assert_eq!(m.libraries[0].file.as_deref(), Some(file.as_str()));
         let names: Vec<_> = m.libraries[0].modules.iter().map(|m| m.name.clone().unwrap()).collect();
-        assert_eq!(
-            names,
-            [
-                "org_apache_mesos_CgroupsCpuIsolator",
-                "org_apache_mesos_CgroupsPidsIsolator",
-                "org_apache_mesos_CgroupsDevicesIsolator"
-            ]
-        );
+        assert_eq!(names.len(), suite_module_names().count() - 1);
+        assert!(names.starts_with(&[
+            "org_apache_mesos_CgroupsCpuIsolator".to_string(),
+            "org_apache_mesos_CgroupsPidsIsolator".to_string(),
+        ]));
+        assert!(names.contains(&"org_apache_mesos_LinuxContainerizer".to_string()));
+        assert!(!names.contains(&"org_apache_mesos_CgroupsMemIsolator".to_string()));
+
+        let everything: HashSet<String> = suite_module_names().map(String::from).collect();
+        assert_eq!(everything.len(), suite_module_names().count(), "a module is in two families");
+        assert!(suite_manifest(dir.path(), &everything).manifest.libraries.is_empty());
     }
 }

@@ -20,7 +20,7 @@ use module_abi::{ContainerId, Parameter, Resources};
 use thiserror::Error;
 
 use crate::engine::modules::{
-    DEFAULT_CONTAINERIZER, ModulesError, load_with_suite, resolved_manifest, suite_dir,
+    DEFAULT_CONTAINERIZER, ModulesError, load_with_suite, resolved_manifest, suite_dir, suite_library_file,
 };
 use crate::engine::{ContainerSpec, Ending, Engine, Launched, ModuleInstances, ModuleSet, Outcome};
 use crate::manifest::{LibraryEntry, Manifest, ManifestSource, ModuleEntry, SourcedManifest};
@@ -263,30 +263,22 @@ fn kit_suite_modules(work_dir: &std::path::Path, user_loaded: &[String]) -> Opti
         ModuleEntry { name: Some(name.to_string()), parameters }
     };
     let runtime_dir = parameter("runtime_dir", work_dir.join("runtime").display().to_string());
-    let libraries = [
-        ("liblinux_containerizer.so", vec![entry(DEFAULT_CONTAINERIZER, vec![runtime_dir])]),
-        (
-            "libcgroups_isolator.so",
-            vec![
-                entry("org_apache_mesos_CgroupsCpuIsolator", Vec::new()),
-                entry("org_apache_mesos_CgroupsMemIsolator", Vec::new()),
-                entry("org_apache_mesos_CgroupsPidsIsolator", Vec::new()),
-                entry("org_apache_mesos_CgroupsDevicesIsolator", Vec::new()),
-            ],
-        ),
+    let modules: Vec<ModuleEntry> = [
+        entry(DEFAULT_CONTAINERIZER, vec![runtime_dir]),
+        entry("org_apache_mesos_CgroupsCpuIsolator", Vec::new()),
+        entry("org_apache_mesos_CgroupsMemIsolator", Vec::new()),
+        entry("org_apache_mesos_CgroupsPidsIsolator", Vec::new()),
+        entry("org_apache_mesos_CgroupsDevicesIsolator", Vec::new()),
     ]
     .into_iter()
-    .filter(|(file, _)| dir.join(file).exists())
-    .map(|(file, modules)| LibraryEntry {
-        file: Some(dir.join(file).display().to_string()),
-        name: None,
-        modules: modules
-            .into_iter()
-            .filter(|m| !m.name.as_ref().is_some_and(|n| user_loaded.contains(n)))
-            .collect(),
-    })
-    .filter(|library| !library.modules.is_empty())
+    .filter(|m| !m.name.as_ref().is_some_and(|n| user_loaded.contains(n)))
     .collect();
+    let file = dir.join(suite_library_file());
+    let libraries = if modules.is_empty() || !file.exists() {
+        Vec::new()
+    } else {
+        vec![LibraryEntry { file: Some(file.display().to_string()), name: None, modules }]
+    };
     Some(SourcedManifest { source: ManifestSource::Inline, manifest: Manifest { libraries } })
 }
 
