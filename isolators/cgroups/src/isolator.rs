@@ -205,6 +205,10 @@ impl<S: Subsystem> CgroupsIsolator<S> {
 
     /// Kills what is left in a cgroup and removes it; a missing cgroup is fine.
     fn destroy(&self, ctx: Ctx<'_>, cgroup: &Cgroup) -> Result<()> {
+        // Most containers have ended by cleanup: one rmdir per directory, and no listing, then.
+        if cgroup.remove_if_empty() {
+            return Ok(());
+        }
         if cgroup.exists() && !cgroup.pids().map_err(ctx.cgroup("list the processes"))?.is_empty() {
             cgroup.kill_all(self.config.cgroups.destroy_timeout).map_err(ctx.cgroup("kill the processes"))?;
         }
