@@ -210,8 +210,9 @@ pub fn markdown(r: &Results) -> String {
                 let _ = writeln!(s, "|---|---:|---:|");
                 let _ = writeln!(
                     s,
-                    "| `agent-harness modules` ({} libraries, {} modules) | {} | {} |",
+                    "| `agent-harness modules` ({} {}, {} modules) | {} | {} |",
                     l.libraries,
+                    if l.libraries == 1 { "library" } else { "libraries" },
                     l.modules,
                     ms(load.median),
                     ms(load.p95)
