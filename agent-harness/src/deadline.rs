@@ -14,10 +14,11 @@
 //! One call thread serves every instance, one call at a time (the caller waits for each), so the
 //! modules still see their calls one after another from one thread, as long as no call overruns.
 //!
-//! A sweep (the usage of every live container) is many calls in a row: [`run_each`] hands them to
-//! the call thread as one job, so the caller wakes once for the batch rather than twice for each
-//! call (a thread handoff costs about as much as a cgroup file read), while each call keeps its
-//! own deadline.
+//! A lifecycle step (every isolator's `prepare`, say) or a sweep (the usage of every live
+//! container) is many calls in a row: [`run_each`] hands them to the call thread as one job, so the
+//! caller wakes once for the batch rather than twice for each call (a thread handoff costs about
+//! as much as a cgroup file read), while each call keeps its own deadline. [`run_each_until`] ends
+//! the batch at a failure, for the steps that stop at the first one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
@@ -111,6 +112,15 @@ struct Progress<T> {
 pub fn run_each<T: Send + 'static>(
     calls: Vec<Box<dyn FnOnce() -> T + Send>>,
 ) -> Vec<Option<Result<T, Abandoned>>> {
+    run_each_until(calls, |_| false)
+}
+
+/// [`run_each`], ending the batch early after a call whose answer `ends` holds for: the calls after
+/// it are not made (`None`), as a loop that stops at the first failure would not make them.
+pub fn run_each_until<T: Send + 'static>(
+    calls: Vec<Box<dyn FnOnce() -> T + Send>>,
+    ends: fn(&T) -> bool,
+) -> Vec<Option<Result<T, Abandoned>>> {
     let count = calls.len();
     if count == 0 {
         return Vec::new();
@@ -130,7 +140,11 @@ pub fn run_each<T: Send + 'static>(
                 }
                 lock(&progress).started = Instant::now();
                 let answer = call();
+                let last = ends(&answer);
                 lock(&progress).answers.push(answer);
+                if last {
+                    break;
+                }
             }
             let _ = done.send(());
         })
@@ -159,12 +173,12 @@ pub fn run_each<T: Send + 'static>(
         }
     };
     let answers = std::mem::take(&mut lock(&progress).answers);
-    let made = answers.len();
     let mut out: Vec<Option<Result<T, Abandoned>>> = answers.into_iter().map(|a| Some(Ok(a))).collect();
     if let Some(overran) = overran {
         out.push(Some(Err(overran)));
-        out.extend((made + 1..count).map(|_| None));
     }
+    let answered = out.len();
+    out.extend((answered..count).map(|_| None));
     out
 }
 
@@ -225,6 +239,23 @@ mod tests {
         assert_eq!(show(Duration::from_secs(5)), "5secs");
         assert_eq!(show(Duration::from_millis(1500)), "1500ms");
         assert_eq!(show(Duration::from_micros(7)), "7us");
+    }
+
+    #[test]
+    fn a_batch_until_a_failure_makes_no_call_after_it() {
+        let made = Arc::new(AtomicU64::new(0));
+        let calls: Vec<Box<dyn FnOnce() -> u64 + Send>> = (0..5u64)
+            .map(|i| {
+                let made = Arc::clone(&made);
+                Box::new(move || {
+                    made.fetch_add(1, Ordering::SeqCst);
+                    i
+                }) as Box<dyn FnOnce() -> u64 + Send>
+            })
+            .collect();
+        let answers = run_each_until(calls, |&i| i == 2);
+        assert_eq!(answers, vec![Some(Ok(0)), Some(Ok(1)), Some(Ok(2)), None, None]);
+        assert_eq!(made.load(Ordering::SeqCst), 3);
     }
 
     /// One test for the whole process-wide setting: a call within the deadline answers, one past

@@ -170,43 +170,6 @@ impl Instance {
         self.decode(container, method, crate::deadline::run(call))
     }
 
-    /// [`Self::call_for`] of one method for each of `containers`, with `request(id)` for each, as
-    /// one batch on the call thread ([`crate::deadline::run_each`]): the answers in the order of
-    /// `containers`. A call that overruns poisons the instance for its container only; the calls
-    /// after it are made again in a fresh batch.
-    pub(crate) fn call_each_for<Req: Serialize, Resp: DeserializeOwned>(
-        &self,
-        containers: &[ContainerId],
-        method: &'static str,
-        slot: Option<CallFn>,
-        request: impl Fn(&ContainerId) -> Req,
-    ) -> Vec<Result<Option<Resp>, CallError>> {
-        let Some(slot) = slot else { return containers.iter().map(|_| Ok(None)).collect() };
-        let mut out: Vec<Option<Result<Option<Resp>, CallError>>> = containers.iter().map(|_| None).collect();
-        let mut pending: Vec<usize> = (0..containers.len()).collect();
-        while !pending.is_empty() {
-            let (mut made, mut calls) = (Vec::new(), Vec::new());
-            for index in pending.drain(..) {
-                let id = &containers[index];
-                match self.encode(Some(id), method, slot, &request(id)) {
-                    Ok(call) => {
-                        made.push(index);
-                        calls.push(call);
-                    }
-                    Err(e) => out[index] = Some(Err(e)),
-                }
-            }
-            for (index, answer) in made.into_iter().zip(crate::deadline::run_each(calls)) {
-                match answer {
-                    Some(answer) => out[index] = Some(self.decode(Some(&containers[index]), method, answer)),
-                    // Not made: after a call that overran; made again in the next batch.
-                    None => pending.push(index),
-                }
-            }
-        }
-        out.into_iter().map(|answer| answer.unwrap_or(Ok(None))).collect()
-    }
-
     /// A call ready for the call thread: the poison checked and the request encoded.
     fn encode<Req: Serialize>(
         &self,
@@ -350,4 +313,79 @@ pub enum CreateError {
 pub trait KindHandle: Sized {
     const KIND: Kind;
     fn wrap(instance: Instance) -> Result<Self, CreateError>;
+}
+
+/// One call of a [`call_batch`]: an instance, its slot for the batch's method (`None` when the
+/// module does not have it), the container the call is about, and the request.
+pub(crate) struct BatchCall<'a, Req> {
+    pub instance: &'a Instance,
+    pub slot: Option<CallFn>,
+    pub container: &'a ContainerId,
+    pub request: Req,
+}
+
+/// Whether a [`call_batch`] makes every call or ends at the first that fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Batch {
+    /// Every call is made, whatever the others answer (a sweep, a cleanup).
+    Every,
+    /// A call that fails (an error status, a skipped or an overrunning call) ends the batch: the
+    /// calls after it are not made, as a loop stopping at the first error would not make them.
+    UntilFailure,
+}
+
+/// [`Instance::call_for`] of one method for each of `calls`, as one batch on the call thread
+/// ([`crate::deadline::run_each`]), each call under its own deadline: one answer per call, in
+/// order, `None` for a call that was not made ([`Batch::UntilFailure`]). A call that overruns
+/// poisons its instance for its container only; with [`Batch::Every`] the calls after it are made
+/// again in a fresh batch. A result that does not decode is only seen after the batch, so calls
+/// after it are made even with [`Batch::UntilFailure`]: count the answers, not the position of the
+/// first error, to know which calls were made.
+pub(crate) fn call_batch<Req: Serialize, Resp: DeserializeOwned>(
+    method: &'static str,
+    calls: &[BatchCall<'_, Req>],
+    batch: Batch,
+) -> Vec<Option<Result<Option<Resp>, CallError>>> {
+    let until_failure = batch == Batch::UntilFailure;
+    let stop: fn(&(i32, Collected)) -> bool =
+        if until_failure { |(status, _)| *status != STATUS_OK } else { |_| false };
+    let mut out: Vec<Option<Result<Option<Resp>, CallError>>> = calls.iter().map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..calls.len()).collect();
+    while !pending.is_empty() {
+        let (mut made, mut jobs) = (Vec::new(), Vec::new());
+        for index in pending.drain(..) {
+            let call = &calls[index];
+            let Some(slot) = call.slot else {
+                out[index] = Some(Ok(None));
+                continue;
+            };
+            match call.instance.encode(Some(call.container), method, slot, &call.request) {
+                Ok(job) => {
+                    made.push(index);
+                    jobs.push(job);
+                }
+                Err(e) => {
+                    out[index] = Some(Err(e));
+                    if until_failure {
+                        // The calls encoded before it are made; none after it is encoded.
+                        break;
+                    }
+                }
+            }
+        }
+        for (index, answer) in made.into_iter().zip(crate::deadline::run_each_until(jobs, stop)) {
+            let call = &calls[index];
+            match answer {
+                Some(answer) => out[index] = Some(call.instance.decode(Some(call.container), method, answer)),
+                // Not made: after a call that overran, made again in the next batch; with
+                // `UntilFailure`, after a failure, never made.
+                None if !until_failure => pending.push(index),
+                None => {}
+            }
+        }
+        if until_failure {
+            break;
+        }
+    }
+    out
 }

@@ -36,6 +36,7 @@ use super::fault::{KillPoint, maybe_die};
 use super::launch_info::{Conflict, merge};
 use super::modules::ModuleInstances;
 use super::output::{Follower, OutputError};
+use crate::IsolatorHandle;
 use crate::instance::CallError;
 
 /// A lifecycle step of a container that failed.
@@ -283,9 +284,12 @@ impl Engine {
         let mut durations = Durations::default();
         let start = Instant::now();
         let mut launch_info = ContainerLaunchInfo::default();
-        for isolator in &self.modules.isolators {
-            *prepared += 1;
-            let info = isolator.prepare(id, config)?;
+        // One batch on the call thread, ending at the first failure; every isolator whose prepare
+        // was called is cleaned up.
+        let answers = IsolatorHandle::prepare_each(&self.modules.isolators, id, config);
+        *prepared = answers.len();
+        for (isolator, info) in self.modules.isolators.iter().zip(answers) {
+            let info = info?;
             debug!(container_id = %id, isolator = %isolator.name(), launch_info = info.is_some(), "prepared");
             if let Some(info) = info {
                 merge(&mut launch_info, info, isolator.name())?;
@@ -316,8 +320,10 @@ impl Engine {
         now = durations.since("launch", now);
         maybe_die(self.kill_at, KillPoint::Launch);
 
-        for isolator in &self.modules.isolators {
-            isolator.isolate(id, pid)?;
+        for (isolator, isolated) in
+            self.modules.isolators.iter().zip(IsolatorHandle::isolate_each(&self.modules.isolators, id, pid))
+        {
+            isolated?;
             debug!(container_id = %id, isolator = %isolator.name(), pid, "isolated");
         }
         now = durations.since("isolate", now);
@@ -369,8 +375,8 @@ impl Engine {
     fn watch(&self, id: &ContainerId) -> Result<Watched, EngineError> {
         let exit = self.modules.containerizer.watch(id)?.map(register).transpose()?;
         let mut watches = Vec::new();
-        for (index, isolator) in self.modules.isolators.iter().enumerate() {
-            if let Some(fd) = isolator.watch(id)? {
+        for (index, fd) in IsolatorHandle::watch_each(&self.modules.isolators, id).into_iter().enumerate() {
+            if let Some(fd) = fd? {
                 watches.push((index, register(fd)?));
             }
         }
@@ -559,8 +565,8 @@ impl Engine {
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64());
         let mut usage: Vec<ResourceStatistics> =
             ids.iter().map(|_| ResourceStatistics { timestamp, ..Default::default() }).collect();
-        for isolator in &self.modules.isolators {
-            for ((id, usage), statistics) in ids.iter().zip(&mut usage).zip(isolator.usage_each(ids)) {
+        for answers in IsolatorHandle::usage_each(&self.modules.isolators, ids) {
+            for ((id, usage), statistics) in ids.iter().zip(&mut usage).zip(answers) {
                 match statistics {
                     Ok(statistics) => usage.merge(statistics),
                     Err(e) => debug!(container_id = %id, error = %e, "usage skipped"),
@@ -571,10 +577,22 @@ impl Engine {
     }
 
     /// Cleans up the first `count` isolators in reverse order; every one runs, errors are returned.
+    /// One batch on the call thread, unless the harness is to die after the first cleanup
+    /// (`--test_only_kill_at=cleanup`).
     pub fn cleanup_isolators(&self, id: &ContainerId, count: usize) -> Vec<String> {
-        self.modules.isolators[..count]
-            .iter()
-            .rev()
+        let isolators = self.modules.isolators[..count].iter().rev();
+        if self.kill_at != Some(KillPoint::Cleanup) {
+            return isolators
+                .clone()
+                .zip(IsolatorHandle::cleanup_each(isolators, id))
+                .filter_map(|(isolator, result)| {
+                    debug!(container_id = %id, isolator = %isolator.name(), ok = result.is_ok(), "cleaned up");
+                    result.err()
+                })
+                .map(|e| e.to_string())
+                .collect();
+        }
+        isolators
             .filter_map(|isolator| {
                 let result = isolator.cleanup(id);
                 debug!(container_id = %id, isolator = %isolator.name(), ok = result.is_ok(), "cleaned up");

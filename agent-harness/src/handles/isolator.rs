@@ -9,7 +9,7 @@ use module_abi::{
 };
 
 use super::dup_module_fd;
-use crate::instance::{CallError, CreateError, Instance, KindHandle};
+use crate::instance::{Batch, BatchCall, CallError, CreateError, Instance, KindHandle, call_batch};
 use crate::table::KindTable;
 
 /// An isolator instance.
@@ -118,13 +118,111 @@ impl IsolatorHandle {
             .unwrap_or_default())
     }
 
-    /// [`Self::usage`] of each of `containers`, as one batch on the call thread.
-    pub fn usage_each(&self, containers: &[ContainerId]) -> Vec<Result<ResourceStatistics, CallError>> {
-        self.instance
-            .call_each_for(containers, "usage", self.table.usage, request)
-            .into_iter()
-            .map(|answer| answer.map(Option::unwrap_or_default))
+    /// The usage of each of `containers` from each of `isolators`, all as one batch on the call
+    /// thread: per isolator, the answers in the order of `containers`.
+    pub fn usage_each<'a>(
+        isolators: impl IntoIterator<Item = &'a IsolatorHandle>,
+        containers: &[ContainerId],
+    ) -> Vec<Vec<Result<ResourceStatistics, CallError>>> {
+        let isolators: Vec<&IsolatorHandle> = isolators.into_iter().collect();
+        let calls: Vec<BatchCall<'_, ContainerRequest>> = isolators
+            .iter()
+            .flat_map(|isolator| {
+                containers.iter().map(|id| isolator.batch_call(isolator.table.usage, id, request(id)))
+            })
+            .collect();
+        let mut answers = call_batch::<_, ResourceStatistics>("usage", &calls, Batch::Every).into_iter();
+        isolators
+            .iter()
+            .map(|_| {
+                answers
+                    .by_ref()
+                    .take(containers.len())
+                    .map(|a| a.unwrap_or(Ok(None)).map(Option::unwrap_or_default))
+                    .collect()
+            })
             .collect()
+    }
+
+    /// Every one of `isolators`' `prepare` of a container, as one batch that ends at the first
+    /// failure: an answer for each call made, in order (see [`call_batch`]).
+    pub fn prepare_each<'a>(
+        isolators: impl IntoIterator<Item = &'a IsolatorHandle>,
+        container_id: &ContainerId,
+        container_config: &ContainerConfig,
+    ) -> Vec<Result<Option<ContainerLaunchInfo>, CallError>> {
+        let req =
+            PrepareRequest { container_id: container_id.clone(), container_config: container_config.clone() };
+        let calls: Vec<_> =
+            isolators.into_iter().map(|i| i.batch_call(i.table.prepare, container_id, req.clone())).collect();
+        call_batch::<_, Option<ContainerLaunchInfo>>("prepare", &calls, Batch::UntilFailure)
+            .into_iter()
+            .map_while(|answer| answer.map(|a| a.map(Option::flatten)))
+            .collect()
+    }
+
+    /// Every one of `isolators`' `isolate` of a container's process, as one batch that ends at the
+    /// first failure: an answer for each call made, in order.
+    pub fn isolate_each<'a>(
+        isolators: impl IntoIterator<Item = &'a IsolatorHandle>,
+        container_id: &ContainerId,
+        pid: i32,
+    ) -> Vec<Result<(), CallError>> {
+        let req = IsolateRequest { container_id: container_id.clone(), pid };
+        let calls: Vec<_> =
+            isolators.into_iter().map(|i| i.batch_call(i.table.isolate, container_id, req.clone())).collect();
+        call_batch::<_, ()>("isolate", &calls, Batch::UntilFailure)
+            .into_iter()
+            .map_while(|answer| answer.map(|a| a.map(drop)))
+            .collect()
+    }
+
+    /// Every one of `isolators`' watch descriptor of a container (the host's own copies), as one
+    /// batch that ends at the first failure: an answer for each call made, in order.
+    pub fn watch_each<'a>(
+        isolators: impl IntoIterator<Item = &'a IsolatorHandle>,
+        container_id: &ContainerId,
+    ) -> Vec<Result<Option<OwnedFd>, CallError>> {
+        let isolators: Vec<&IsolatorHandle> = isolators.into_iter().collect();
+        let calls: Vec<_> = isolators
+            .iter()
+            .map(|i| i.batch_call(i.table.watch, container_id, request(container_id)))
+            .collect();
+        call_batch::<_, WatchResponse>("watch", &calls, Batch::UntilFailure)
+            .into_iter()
+            .zip(&isolators)
+            .map_while(|(answer, isolator)| {
+                answer.map(|a| match a?.and_then(|r| r.fd) {
+                    Some(fd) => dup_module_fd(fd, isolator.name(), "watch").map(Some),
+                    None => Ok(None),
+                })
+            })
+            .collect()
+    }
+
+    /// Every one of `isolators`' `cleanup` of a container, as one batch: every call is made, in
+    /// order, whatever the others answer.
+    pub fn cleanup_each<'a>(
+        isolators: impl IntoIterator<Item = &'a IsolatorHandle>,
+        container_id: &ContainerId,
+    ) -> Vec<Result<(), CallError>> {
+        let calls: Vec<_> = isolators
+            .into_iter()
+            .map(|i| i.batch_call(i.table.cleanup, container_id, request(container_id)))
+            .collect();
+        call_batch::<_, ()>("cleanup", &calls, Batch::Every)
+            .into_iter()
+            .map(|answer| answer.unwrap_or(Ok(None)).map(drop))
+            .collect()
+    }
+
+    fn batch_call<'a, Req>(
+        &'a self,
+        slot: Option<module_abi::CallFn>,
+        container: &'a ContainerId,
+        request: Req,
+    ) -> BatchCall<'a, Req> {
+        BatchCall { instance: &self.instance, slot, container, request }
     }
 
     pub fn status(&self, container_id: &ContainerId) -> Result<ContainerStatus, CallError> {
