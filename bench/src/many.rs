@@ -17,8 +17,9 @@ use crate::{Config, HARNESS_ISOLATION, HARNESS_RESOURCES};
 /// How many `@usage` sweeps are timed at each size.
 const SWEEPS: usize = 5;
 
-/// How many containers are launched, timed, once `n` are live: the launch cost at `n`.
-pub const BATCH: usize = 20;
+/// How many containers are launched, timed, once `n` are live: the launch cost at `n` (a median
+/// of 50, so that one slow moment of the machine does not move it).
+pub const BATCH: usize = 50;
 
 /// The containers live at the end of a size `n` beyond `n`: a batch launched together, then a
 /// batch one at a time.

@@ -24,6 +24,15 @@ fn main() {
             });
         }
     }
+    for step in ["prepare", "isolate"] {
+        for mode in ["error", "malformed", "stall"] {
+            suite.test(
+                &format!("module_{mode}_at_{step}_first_ends_the_step_and_cleans_up"),
+                containers,
+                move || first_step_fails(step, mode),
+            );
+        }
+    }
     for mode in MODES {
         suite.test(&format!("module_{mode}_at_cleanup_is_reported_after_the_run"), containers, move || {
             cleanup_fails(mode)
@@ -109,6 +118,21 @@ fn launch_step_fails(step: &str, mode: &str) -> TestResult {
     let output = sandbox.run(&[CPU, MEM, PID, BROKEN], &flags, &args(&command))?;
     output.expect_one_error(&["Failed to launch container 'c1'", BROKEN, &message(step, mode)])?;
     ensure!(output.stderr.len() < 16 << 10, "the error is not one short line: {} bytes", output.stderr.len());
+    ensure!(!sandbox.markers().join("ran").exists(), "the command ran");
+    ensure!(!sandbox.sandbox_dir("c1").exists(), "the failed container's sandbox is left");
+    sandbox.assert_clean()
+}
+
+/// The broken isolator first: a step's calls go to the modules as one batch, which ends at the
+/// failure (or, for a malformed answer, is seen to fail after the others answered); the launch
+/// fails with the broken module's error alone, and every isolator whose `prepare` was called is
+/// cleaned up, so nothing is left.
+fn first_step_fails(step: &str, mode: &str) -> TestResult {
+    let sandbox = broken(step, mode)?;
+    let command = marking(&sandbox);
+    let flags = with_timeout(mode, &["--container_id=c1"]);
+    let output = sandbox.run(&[BROKEN, CPU, MEM, PID], &flags, &args(&command))?;
+    output.expect_one_error(&["Failed to launch container 'c1'", BROKEN, &message(step, mode)])?;
     ensure!(!sandbox.markers().join("ran").exists(), "the command ran");
     ensure!(!sandbox.sandbox_dir("c1").exists(), "the failed container's sandbox is left");
     sandbox.assert_clean()
