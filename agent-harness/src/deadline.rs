@@ -20,7 +20,7 @@
 //! as much as a cgroup file read), while each call keeps its own deadline. [`run_each_until`] ends
 //! the batch at a failure, for the steps that stop at the first one.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -96,11 +96,15 @@ pub fn run<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> Resu
     }
 }
 
-/// What [`run_each`]'s caller and the call thread share: the answers so far, and when the call in
-/// progress started.
+/// What [`run_each`]'s caller and the call thread share, under one lock, so that the caller's
+/// verdict on a call and the call thread's answer to it cannot cross: the answers so far, when the
+/// call in progress started, and whether the caller gave up on it.
 struct Progress<T> {
     answers: Vec<T>,
-    started: Instant,
+    /// When the call in progress started; `None` between two calls.
+    running: Option<Instant>,
+    /// The caller abandoned the call in progress: the call thread stores no answer after it.
+    abandoned: bool,
 }
 
 /// Runs `calls` one after another on the call thread as one job, each under its own deadline
@@ -126,22 +130,34 @@ pub fn run_each_until<T: Send + 'static>(
         return Vec::new();
     }
     let timeout = call_timeout();
-    let progress =
-        Arc::new(Mutex::new(Progress { answers: Vec::with_capacity(count), started: Instant::now() }));
-    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Mutex::new(Progress {
+        answers: Vec::with_capacity(count),
+        running: None,
+        abandoned: false,
+    }));
     let (done, finished) = mpsc::sync_channel::<()>(1);
     let job: Job = {
         let progress = Arc::clone(&progress);
-        let stop = Arc::clone(&stop);
         Box::new(move || {
             for call in calls {
-                if stop.load(Ordering::Acquire) {
-                    return;
+                {
+                    let mut progress = lock(&progress);
+                    if progress.abandoned {
+                        return;
+                    }
+                    progress.running = Some(Instant::now());
                 }
-                lock(&progress).started = Instant::now();
                 let answer = call();
                 let last = ends(&answer);
-                lock(&progress).answers.push(answer);
+                {
+                    let mut progress = lock(&progress);
+                    if progress.abandoned {
+                        // Too late: the caller has answered for this call already.
+                        return;
+                    }
+                    progress.running = None;
+                    progress.answers.push(answer);
+                }
                 if last {
                     break;
                 }
@@ -161,14 +177,20 @@ pub fn run_each_until<T: Send + 'static>(
                 break Some(Abandoned::NoThread("the call thread ended without an answer".to_owned()));
             }
             Err(RecvTimeoutError::Timeout) => {
-                let elapsed = lock(&progress).started.elapsed();
-                if elapsed < timeout {
-                    wait = timeout - elapsed;
-                    continue;
+                let mut progress = lock(&progress);
+                match progress.running.map(|started| started.elapsed()) {
+                    Some(elapsed) if elapsed >= timeout => {
+                        // Decided under the lock: the call in progress is the one that overran,
+                        // and no answer of it or of a later call is stored from here on.
+                        progress.abandoned = true;
+                        drop(progress);
+                        abandon(thread, timeout);
+                        break Some(Abandoned::TimedOut(timeout));
+                    }
+                    Some(elapsed) => wait = timeout - elapsed,
+                    // Between two calls: the next one's deadline starts when it does.
+                    None => wait = timeout,
                 }
-                stop.store(true, Ordering::Release);
-                abandon(thread, timeout);
-                break Some(Abandoned::TimedOut(timeout));
             }
         }
     };
@@ -241,25 +263,9 @@ mod tests {
         assert_eq!(show(Duration::from_micros(7)), "7us");
     }
 
-    #[test]
-    fn a_batch_until_a_failure_makes_no_call_after_it() {
-        let made = Arc::new(AtomicU64::new(0));
-        let calls: Vec<Box<dyn FnOnce() -> u64 + Send>> = (0..5u64)
-            .map(|i| {
-                let made = Arc::clone(&made);
-                Box::new(move || {
-                    made.fetch_add(1, Ordering::SeqCst);
-                    i
-                }) as Box<dyn FnOnce() -> u64 + Send>
-            })
-            .collect();
-        let answers = run_each_until(calls, |&i| i == 2);
-        assert_eq!(answers, vec![Some(Ok(0)), Some(Ok(1)), Some(Ok(2)), None, None]);
-        assert_eq!(made.load(Ordering::SeqCst), 3);
-    }
-
-    /// One test for the whole process-wide setting: a call within the deadline answers, one past
-    /// it is abandoned, and the next call is served by a fresh thread at once.
+    /// One test for the whole process-wide setting (the deadline and the call thread are shared):
+    /// a call within the deadline answers, one past it is abandoned, and the next call is served
+    /// by a fresh thread at once; batches, with and without an end at a failure.
     #[test]
     fn a_stuck_call_is_abandoned_and_the_next_one_runs() {
         set_call_timeout(Duration::from_millis(200));
@@ -273,6 +279,22 @@ mod tests {
         assert!(name.as_ref().is_ok_and(|n| n.as_deref().is_some_and(|n| n.starts_with("module-calls-"))));
         drop(release);
         assert_eq!(run(|| "after"), Ok("after"));
+
+        // A batch until a failure: the call that fails ends it, and the calls after it are not
+        // made.
+        let made = Arc::new(AtomicU64::new(0));
+        let calls: Vec<Box<dyn FnOnce() -> u64 + Send>> = (0..5u64)
+            .map(|i| {
+                let made = Arc::clone(&made);
+                Box::new(move || {
+                    made.fetch_add(1, Ordering::SeqCst);
+                    i
+                }) as Box<dyn FnOnce() -> u64 + Send>
+            })
+            .collect();
+        let answers = run_each_until(calls, |&i| i == 2);
+        assert_eq!(answers, vec![Some(Ok(0)), Some(Ok(1)), Some(Ok(2)), None, None]);
+        assert_eq!(made.load(Ordering::SeqCst), 3);
 
         // A batch: every call answers in order; one that overruns ends the batch there, the calls
         // after it are not made, and the next batch runs on a fresh thread.

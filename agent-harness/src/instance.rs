@@ -335,12 +335,13 @@ pub(crate) enum Batch {
 }
 
 /// [`Instance::call_for`] of one method for each of `calls`, as one batch on the call thread
-/// ([`crate::deadline::run_each`]), each call under its own deadline: one answer per call, in
+/// ([`crate::deadline::run_each_until`]), each call under its own deadline: one answer per call, in
 /// order, `None` for a call that was not made ([`Batch::UntilFailure`]). A call that overruns
 /// poisons its instance for its container only; with [`Batch::Every`] the calls after it are made
 /// again in a fresh batch. A result that does not decode is only seen after the batch, so calls
 /// after it are made even with [`Batch::UntilFailure`]: count the answers, not the position of the
-/// first error, to know which calls were made.
+/// first error, to know which calls were made. A call whose module has no slot for the method
+/// answers `Ok(None)` at once, wherever it stands in the batch.
 pub(crate) fn call_batch<Req: Serialize, Resp: DeserializeOwned>(
     method: &'static str,
     calls: &[BatchCall<'_, Req>],

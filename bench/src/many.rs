@@ -48,7 +48,8 @@ pub struct Many {
     pub rss_per_container_kib: f64,
     /// The harness's threads with every container live (one event loop: no thread per container).
     pub threads: u64,
-    /// The harness's own timing of each sweep over all containers, in milliseconds.
+    /// The harness's own timing of each sweep over the `containers` live (before the timed
+    /// launches), in milliseconds.
     pub usage_sweep_ms: Option<Summary>,
     /// What was left behind (empty when nothing).
     pub leaks: Vec<String>,
@@ -116,6 +117,17 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
     let rss_loaded_kib = status_kib(pid, "VmRSS");
     let threads = status_kib(pid, "Threads");
 
+    // The sweeps, over exactly the `n` live.
+    stdin.write_all("@usage\n".repeat(SWEEPS).as_bytes())?;
+    let sweeps = wait_for(&mut lines, "usage", SWEEPS)?;
+    let mut sweep_ms = Vec::new();
+    for sweep in &sweeps {
+        if sweep["containers"].as_u64() != Some(n as u64) {
+            bail!("a sweep saw {} containers, not {n}", sweep["containers"]);
+        }
+        sweep_ms.push(sweep["seconds"].as_f64().unwrap_or(f64::NAN) * 1e3);
+    }
+
     // The throughput with `n` live: a batch more written at once, timed together (a launch can
     // overlap the helper's exec of the one before).
     let start = Instant::now();
@@ -138,16 +150,6 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
     }
     let launch_at_n_ms = crate::stats::summarize(&each_ms).map(|s| s.median).unwrap_or(f64::NAN);
     let live = n + EXTRA;
-
-    stdin.write_all("@usage\n".repeat(SWEEPS).as_bytes())?;
-    let sweeps = wait_for(&mut lines, "usage", SWEEPS)?;
-    let mut sweep_ms = Vec::new();
-    for sweep in &sweeps {
-        if sweep["containers"].as_u64() != Some(live as u64) {
-            bail!("a sweep saw {} containers, not {live}", sweep["containers"]);
-        }
-        sweep_ms.push(sweep["seconds"].as_f64().unwrap_or(f64::NAN) * 1e3);
-    }
 
     let start = Instant::now();
     stdin.write_all(b"@destroy\n")?;

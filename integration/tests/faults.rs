@@ -123,10 +123,12 @@ fn launch_step_fails(step: &str, mode: &str) -> TestResult {
     sandbox.assert_clean()
 }
 
-/// The broken isolator first: a step's calls go to the modules as one batch, which ends at the
+/// The broken isolator before the cgroups and pid isolators (only the implicit `filesystem/posix`,
+/// a built-in, comes before it): a step's calls go to the modules as one batch, which ends at the
 /// failure (or, for a malformed answer, is seen to fail after the others answered); the launch
 /// fails with the broken module's error alone, and every isolator whose `prepare` was called is
-/// cleaned up, so nothing is left.
+/// cleaned up, so nothing is left. (A loop that stopped at the failure passes this too: it guards
+/// the cleanup of what a batch prepared.)
 fn first_step_fails(step: &str, mode: &str) -> TestResult {
     let sandbox = broken(step, mode)?;
     let command = marking(&sandbox);

@@ -272,15 +272,17 @@ fn files_section() -> String {
              the installed harness loads the suite's modules from it; a module taken out of it is \
              not loaded, and the parameters set there apply. Modules given with --modules or \
              --modules_dir are loaded first, and a module of the same name replaces the one from \
-             this file. If the file is deleted, the harness loads every library in the directory \
-             below with default parameters. Upgrades keep your edits."
+             this file. If the file is deleted, the harness loads every module of the suite's \
+             library in the directory below with default parameters. Upgrades keep your edits."
                 .to_string(),
         ),
         (
             INSTALLED_MODULES_DIR.to_string(),
             format!(
-                "The suite's module libraries, and {HELPER_BIN}, the containerizer's helper, which \
-                 it finds beside its library (its launcher_dir parameter)."
+                "The suite's module library libisolation_suite.so, a link to it under each module \
+                 family's name (libcgroups_isolator.so, ...), and {HELPER_BIN}, the \
+                 containerizer's helper, which it finds beside its library (its launcher_dir \
+                 parameter)."
             ),
         ),
         (

@@ -559,8 +559,8 @@ impl Engine {
         self.usage_each(std::slice::from_ref(id)).pop().unwrap_or_default()
     }
 
-    /// [`Self::usage`] of each of `ids`: one batch of calls per isolator rather than a call each
-    /// (a sweep over every live container).
+    /// [`Self::usage`] of each of `ids`: every isolator's call for every container as one batch
+    /// on the call thread (a sweep over every live container).
     pub fn usage_each(&self, ids: &[ContainerId]) -> Vec<ResourceStatistics> {
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64());
         let mut usage: Vec<ResourceStatistics> =

@@ -4,11 +4,12 @@
 //! The suite's own modules (cgroups, namespaces, the Linux containerizer) play the part of Mesos's
 //! built-in isolators. They are always loaded, unless a user's manifest loads a module of the same
 //! name (then the user's entry wins), from the first of ([`suite_modules`]):
-//! 1. the libraries next to the harness binary (a `cargo build`), with their default parameters;
+//! 1. the suite's library ([`SUITE_LIBRARY`]) next to the harness binary (a `cargo build`), with
+//!    the modules' default parameters;
 //! 2. the installed manifest [`INSTALLED_MANIFEST`] (the Debian package's conffile), as the
 //!    administrator edited it: a module taken out there is not loaded, its parameters apply;
-//! 3. the libraries in [`INSTALLED_MODULES_DIR`], with their default parameters (an installed
-//!    harness whose manifest was deleted).
+//! 3. the suite's library in [`INSTALLED_MODULES_DIR`], with the modules' default parameters (an
+//!    installed harness whose manifest was deleted).
 //!
 //! A set that cannot be loaded or created fails with a [`ModulesError`], in Mesos's words.
 
@@ -65,8 +66,8 @@ pub const MULTIARCH: &str = env!("AGENT_HARNESS_MULTIARCH");
 pub const INSTALLED_MODULES_DIR: &str =
     concat!("/usr/lib/", env!("AGENT_HARNESS_MULTIARCH"), "/agent-harness/modules");
 
-/// The installed default manifest (a conffile of the Debian package): names every library of
-/// [`SUITE`] in [`INSTALLED_MODULES_DIR`] by absolute path. An installed harness loads it in place
+/// The installed default manifest (a conffile of the Debian package): names every module of
+/// [`SUITE`] in [`SUITE_LIBRARY`] in [`INSTALLED_MODULES_DIR`], by absolute path. An installed harness loads it in place
 /// of the built-in list, so an administrator's edits there take effect.
 pub const INSTALLED_MANIFEST: &str = "/etc/agent-harness/modules.json";
 
