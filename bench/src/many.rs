@@ -100,6 +100,19 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("cannot start agent-harness run-many")?;
+    let result = drive(config, n, &prefix, &mut child);
+    if result.is_err() {
+        // run-many destroys every live container on SIGTERM, then exits: a part that failed
+        // halfway leaves neither the harness nor its sleeping containers behind.
+        // SAFETY: kill has no memory effects; the pid is our own child's, not yet waited for.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = child.wait();
+    }
+    result
+}
+
+/// Drives one started `run-many` through the part (see [`measure`]).
+fn drive(config: &Config, n: usize, prefix: &str, child: &mut std::process::Child) -> Result<Many> {
     let pid = child.id();
     let mut stdin = child.stdin.take().context("stdin")?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
@@ -167,7 +180,7 @@ pub fn measure(config: &Config, n: usize) -> Result<Many> {
     if unclean > 0 {
         leaks.push(format!("{unclean} containers reported teardown errors"));
     }
-    leaks.extend(leaked(&prefix, &pids, &config.work_dir));
+    leaks.extend(leaked(prefix, &pids, &config.work_dir));
     Ok(Many {
         containers: n,
         launch_seconds,

@@ -36,8 +36,50 @@ fn read_text(path: &Path) -> io::Result<String> {
 /// start) instead of a path walk, an open, a read and a close: about half the cost of a usage
 /// sweep. Shared by the clones of one cgroup handle; the files close when the last clone goes (a
 /// file of a removed cgroup reads as an error and is opened again, once).
+///
+/// The descriptors kept open by every handle of the process together stay within a quarter of the
+/// soft `RLIMIT_NOFILE` ([`keep_budget`]): past it a file is opened, read and closed as
+/// [`read`] does, so thousands of containers never starve a launch of descriptors.
 #[derive(Debug, Default)]
-pub struct OpenFiles(std::sync::Mutex<BTreeMap<std::path::PathBuf, fs::File>>);
+pub struct OpenFiles(std::sync::Mutex<BTreeMap<std::path::PathBuf, Kept>>);
+
+/// Files kept open by every [`OpenFiles`] of the process.
+static KEPT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many files every [`OpenFiles`] together may keep open: a quarter of the soft
+/// `RLIMIT_NOFILE` when the process started reading (the rest is for containers' own descriptors,
+/// pidfds, sandbox files and the modules).
+fn keep_budget() -> usize {
+    static BUDGET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| soft)
+            .unwrap_or(1024);
+        usize::try_from(soft / 4).unwrap_or(usize::MAX)
+    })
+}
+
+/// A file an [`OpenFiles`] keeps, counted in [`KEPT`] while it is open.
+#[derive(Debug)]
+struct Kept(fs::File);
+
+impl Kept {
+    /// `file`, kept when the budget allows; otherwise it is handed back.
+    fn keep(file: fs::File) -> std::result::Result<Kept, fs::File> {
+        use std::sync::atomic::Ordering;
+        let budget = keep_budget();
+        match KEPT.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < budget).then_some(n + 1)) {
+            Ok(_) => Ok(Kept(file)),
+            Err(_) => Err(file),
+        }
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        KEPT.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
 
 /// The cache plays no part in what a handle names.
 impl PartialEq for OpenFiles {
@@ -65,8 +107,8 @@ impl OpenFiles {
 
     fn read_text(&self, path: &Path) -> io::Result<String> {
         let mut files = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(file) = files.get(path) {
-            match read_from_start(file) {
+        if let Some(kept) = files.get(path) {
+            match read_from_start(&kept.0) {
                 Ok(text) => return Ok(text),
                 // The cgroup was removed and made again, say: open it afresh below.
                 Err(_) => drop(files.remove(path)),
@@ -74,7 +116,10 @@ impl OpenFiles {
         }
         let file = fs::File::open(path)?;
         let text = read_from_start(&file)?;
-        files.insert(path.to_owned(), file);
+        // Past the budget the file closes here, and the next read opens it again.
+        if let Ok(kept) = Kept::keep(file) {
+            files.insert(path.to_owned(), kept);
+        }
         Ok(text)
     }
 }
@@ -247,6 +292,30 @@ mod tests {
         std::fs::write(&path, &long).unwrap();
         assert_eq!(files.read(&path).unwrap(), long, "more than one buffer");
         assert_eq!(files.read_optional(&dir.path().join("absent")).unwrap(), None);
+    }
+
+    #[test]
+    fn kept_files_are_counted_and_the_budget_bounds_them() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memory.stat");
+        std::fs::write(&path, "cache 1\n").unwrap();
+        // Other tests of this binary keep files too: compare with the count before, and fill the
+        // budget to see a read past it close its file and still answer.
+        let files = OpenFiles::default();
+        let before = KEPT.load(Ordering::SeqCst);
+        assert_eq!(files.read(&path).unwrap(), "cache 1\n");
+        assert!(KEPT.load(Ordering::SeqCst) >= before.min(keep_budget()));
+        drop(files);
+        let mut fillers = Vec::new();
+        while let Ok(kept) = Kept::keep(std::fs::File::open(&path).unwrap()) {
+            fillers.push(kept);
+        }
+        assert!(KEPT.load(Ordering::SeqCst) >= keep_budget());
+        let files = OpenFiles::default();
+        assert_eq!(files.read(&path).unwrap(), "cache 1\n", "read past the budget");
+        assert!(files.0.lock().unwrap().is_empty(), "past the budget no file is kept");
+        drop(fillers);
     }
 
     #[test]
