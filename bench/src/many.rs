@@ -130,7 +130,10 @@ fn drive(config: &Config, n: usize, prefix: &str, child: &mut std::process::Chil
     let rss_loaded_kib = status_kib(pid, "VmRSS");
     let threads = status_kib(pid, "Threads");
 
-    // The sweeps, over exactly the `n` live.
+    // The sweeps, over exactly the `n` live, a second after the last launch: an agent sweeps
+    // long-running containers periodically, not in the kernel's wake of a thousand launches (and
+    // of the previous size's thousand removals), whose deferred work would be timed with it.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     stdin.write_all("@usage\n".repeat(SWEEPS).as_bytes())?;
     let sweeps = wait_for(&mut lines, "usage", SWEEPS)?;
     let mut sweep_ms = Vec::new();
