@@ -37,8 +37,8 @@ fn read_text(path: &Path) -> io::Result<String> {
 /// sweep. Shared by the clones of one cgroup handle; the files close when the last clone goes (a
 /// file of a removed cgroup reads as an error and is opened again, once).
 ///
-/// The descriptors kept open by every handle of the process together stay within a quarter of the
-/// soft `RLIMIT_NOFILE` ([`keep_budget`]): past it a file is opened, read and closed as
+/// The descriptors kept open by every handle of the process together stay within half the soft
+/// `RLIMIT_NOFILE` ([`keep_budget`]): past it a file is opened, read and closed as
 /// [`read`] does, so thousands of containers never starve a launch of descriptors.
 #[derive(Debug, Default)]
 pub struct OpenFiles(std::sync::Mutex<BTreeMap<std::path::PathBuf, Kept>>);
@@ -46,16 +46,18 @@ pub struct OpenFiles(std::sync::Mutex<BTreeMap<std::path::PathBuf, Kept>>);
 /// Files kept open by every [`OpenFiles`] of the process.
 static KEPT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// How many files every [`OpenFiles`] together may keep open: a quarter of the soft
-/// `RLIMIT_NOFILE` when the process started reading (the rest is for containers' own descriptors,
-/// pidfds, sandbox files and the modules).
+/// How many files every [`OpenFiles`] together may keep open: half the soft `RLIMIT_NOFILE` when
+/// the process first reads one (the rest is for the containers' pidfds and watch descriptors,
+/// about one per container, the sandbox files and the modules). With limits set, a container's
+/// usage reads about nine files: 1000 containers fit in a limit of 20000, and past the budget a
+/// read costs a path walk more.
 fn keep_budget() -> usize {
     static BUDGET: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *BUDGET.get_or_init(|| {
         let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
             .map(|(soft, _)| soft)
             .unwrap_or(1024);
-        usize::try_from(soft / 4).unwrap_or(usize::MAX)
+        usize::try_from(soft / 2).unwrap_or(usize::MAX)
     })
 }
 
