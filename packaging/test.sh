@@ -119,6 +119,9 @@ check "the modules have a multiarch folder of their own (/usr/lib/$triplet/agent
   test "$modules_dir" = "/usr/lib/$triplet/agent-harness/modules"
 check "/usr/bin/agent-harness, executable" has harness -rwxr-xr-x /usr/bin/agent-harness
 check "mesos-containerizer beside the modules, executable" has harness -rwxr-xr-x "$modules_dir/mesos-containerizer"
+dpkg-deb --fsys-tarfile "$harness_deb" | tar -xOf - ".$modules_dir/mesos-containerizer" >"$tmp/helper"
+check "mesos-containerizer is the static musl build: it needs no shared library (no glibc start-up per container)" \
+  sh -c "readelf -d '$tmp/helper' >'$tmp/helper.dynamic' 2>&1 && ! grep -q NEEDED '$tmp/helper.dynamic'"
 check "/usr/bin/isolation-runc (the OCI runtime), executable" has harness -rwxr-xr-x /usr/bin/isolation-runc
 dpkg-deb --fsys-tarfile "$harness_deb" | tar -xOf - ./etc/agent-harness/modules.json >"$tmp/modules.json"
 manifest_files=$(sed -n 's/.*"file": "\([^"]*\)".*/\1/p' "$tmp/modules.json")

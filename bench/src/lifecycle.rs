@@ -107,16 +107,23 @@ pub fn timed(command: &mut Command) -> Result<f64> {
 /// `agent-harness run` of one `/bin/true` container `id` with the bench's modules, work dir,
 /// resources and `isolation`, with `extra` flags before the command.
 pub fn harness_run(config: &Config, isolation: &str, id: &str, extra: &[String]) -> Command {
+    let mut command = harness(config, "run", isolation);
+    command.arg(format!("--container_id={id}")).args(extra).args(["--", "/bin/true"]);
+    command
+}
+
+/// `agent-harness <subcommand>` (`run` or `run-many`) with the flags every harness container of
+/// the bench shares: the suite's modules, `isolation`, the resources, the work dir and the
+/// launch helper the package ships ([`Config::launcher_dir`]).
+pub fn harness(config: &Config, subcommand: &str, isolation: &str) -> Command {
     let mut command = Command::new(&config.harness);
     command
-        .arg("run")
+        .arg(subcommand)
         .arg(format!("--modules={}", config.modules))
         .arg(format!("--isolation={isolation}"))
         .arg(format!("--resources={HARNESS_RESOURCES}"))
         .arg(format!("--work_dir={}", config.work_dir.display()))
-        .arg(format!("--container_id={id}"))
-        .args(extra)
-        .args(["--", "/bin/true"]);
+        .arg(format!("--launcher_dir={}", config.launcher_dir.display()));
     command
 }
 
@@ -192,12 +199,7 @@ pub fn phases(config: &Config, count: usize) -> Result<Phases> {
 
 /// `count` containers through one `run-many --concurrency=1`, after `warmup` unmeasured ones.
 fn run_many(config: &Config, round: usize, count: usize, warmup: usize) -> Result<Vec<f64>> {
-    let mut child = Command::new(&config.harness)
-        .arg("run-many")
-        .arg(format!("--modules={}", config.modules))
-        .arg(format!("--isolation={HARNESS_ISOLATION}"))
-        .arg(format!("--resources={HARNESS_RESOURCES}"))
-        .arg(format!("--work_dir={}", config.work_dir.display()))
+    let mut child = harness(config, "run-many", HARNESS_ISOLATION)
         .arg(format!("--container_id_prefix=bench-{}-r{round}-", std::process::id()))
         .args(["--file=-", "--concurrency=1"])
         .stdin(Stdio::piped())

@@ -22,6 +22,8 @@ pub struct Versions {
     pub crun: String,
     pub runc: String,
     pub unshare: String,
+    /// Which launch helper the harness runs: the package's static musl build, or the build's own.
+    pub helper: String,
 }
 
 fn read(path: &str) -> String {
@@ -76,8 +78,14 @@ pub fn load_average() -> f64 {
     read("/proc/loadavg").split_whitespace().next().and_then(|l| l.parse().ok()).unwrap_or(0.0)
 }
 
-pub fn versions(harness: &std::path::Path) -> Versions {
+pub fn versions(harness: &std::path::Path, launcher_dir: &std::path::Path) -> Versions {
+    let musl = launcher_dir.components().any(|c| c.as_os_str().to_string_lossy().ends_with("-linux-musl"));
     Versions {
+        helper: format!(
+            "launch helper {} ({})",
+            launcher_dir.join("mesos-containerizer").display(),
+            if musl { "static, musl, as the package ships it" } else { "the build's own, glibc" }
+        ),
         harness: first_line(&harness.display().to_string(), &["--version"]),
         crun: first_line("crun", &["--version"]),
         runc: first_line("runc", &["--version"]),

@@ -74,6 +74,10 @@ pub struct Config {
     /// [`CGROUPS_ROOT`].
     pub modules: String,
     pub build: PathBuf,
+    /// `--launcher_dir=` for every harness run: where the launch helper is, the static musl build
+    /// the package ships (`<target>/<arch>-unknown-linux-musl/release`, built by bench/run) when
+    /// it is there, else the build's own.
+    pub launcher_dir: PathBuf,
     pub work_dir: PathBuf,
     pub containers: usize,
     pub rounds: usize,
@@ -132,6 +136,13 @@ fn suite_manifest(build: &std::path::Path) -> String {
     .to_string()
 }
 
+/// The folder of the musl build of the launch helper beside the `release` folder `build`, if it
+/// has one (packaging/build.sh and bench/run build it; the package ships it).
+fn musl_helper_dir(build: &std::path::Path) -> Option<PathBuf> {
+    let dir = build.parent()?.join(format!("{}-unknown-linux-musl", std::env::consts::ARCH)).join("release");
+    dir.join("mesos-containerizer").is_file().then_some(dir)
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     // SAFETY: geteuid has no preconditions.
@@ -146,12 +157,13 @@ fn main() -> Result<()> {
     let config = Config {
         harness: build.join("agent-harness"),
         modules: suite_manifest(&build),
+        launcher_dir: musl_helper_dir(&build).unwrap_or_else(|| build.clone()),
         build: build.clone(),
         work_dir: temp.path().join("work"),
         containers: args.containers,
         rounds: args.rounds.max(1),
     };
-    let versions = machine::versions(&config.harness);
+    let versions = machine::versions(&config.harness, &config.launcher_dir);
     let date = machine::now_utc();
 
     let bundle = temp.path().join("bundle");

@@ -5,14 +5,14 @@
 
 use std::io::{BufRead, BufReader, Lines, Write};
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::stats::{Summary, summarize};
-use crate::{Config, HARNESS_ISOLATION, HARNESS_RESOURCES};
+use crate::{Config, HARNESS_ISOLATION};
 
 /// How many `@usage` sweeps are timed at each size.
 const SWEEPS: usize = 5;
@@ -86,12 +86,7 @@ fn wait_for(
 
 pub fn measure(config: &Config, n: usize) -> Result<Many> {
     let prefix = format!("bench-many-{}-{n}-", std::process::id());
-    let mut child = Command::new(&config.harness)
-        .arg("run-many")
-        .arg(format!("--modules={}", config.modules))
-        .arg(format!("--isolation={HARNESS_ISOLATION}"))
-        .arg(format!("--resources={HARNESS_RESOURCES}"))
-        .arg(format!("--work_dir={}", config.work_dir.display()))
+    let mut child = crate::lifecycle::harness(config, "run-many", HARNESS_ISOLATION)
         .arg(format!("--container_id_prefix={prefix}"))
         .arg("--file=-")
         .arg(format!("--concurrency={}", n + EXTRA))

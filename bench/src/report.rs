@@ -67,7 +67,7 @@ pub fn markdown(r: &Results) -> String {
         r.date, m.cpu_model, m.cores, m.memory_gib, m.kernel, m.cgroups, m.load_at_start
     );
     let v = &r.versions;
-    let _ = writeln!(s, "Versions: {}; {}; {}; {}.\n", v.harness, v.crun, v.runc, v.unshare);
+    let _ = writeln!(s, "Versions: {}; {}; {}; {}; {}.\n", v.harness, v.helper, v.crun, v.runc, v.unshare);
     goals_table(&mut s, r);
 
     let crun = r.lifecycle.iter().find(|x| x.name == "crun").and_then(|x| x.summary);

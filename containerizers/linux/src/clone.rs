@@ -321,8 +321,7 @@ fn clone_vfork(namespaces: u64, child: &ChildArgs<'_>) -> Result<Cloned> {
         // clone, which it shares.
         unsafe {
             if child.unshare_below > 0
-                && libc::close_range(child.unshare_below as u32, u32::MAX, libc::CLOSE_RANGE_UNSHARE as c_int)
-                    != 0
+                && close_range(child.unshare_below as u32, u32::MAX, libc::CLOSE_RANGE_UNSHARE as c_int) != 0
             {
                 // Still sharing the host's table: no dup2 may happen in it.
                 fail(b"mesos-containerizer: close_range failed before the launch helper ran\n", 126);
@@ -357,8 +356,7 @@ fn close_fallback_bound() -> c_int {
     static CLOSE_RANGE_WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     // SAFETY: closing a range in which no descriptor can be open closes nothing; only the return
     // value (0, or -1 with ENOSYS on old kernels) is of interest.
-    let works =
-        *CLOSE_RANGE_WORKS.get_or_init(|| unsafe { libc::close_range(u32::MAX - 1, u32::MAX, 0) } == 0);
+    let works = *CLOSE_RANGE_WORKS.get_or_init(|| unsafe { close_range(u32::MAX - 1, u32::MAX, 0) } == 0);
     if works {
         return 0;
     }
@@ -403,7 +401,7 @@ unsafe fn exec_child(
             }
         }
         // Whatever else the host had open without close-on-exec stays out of the container.
-        if libc::close_range((CONTROL_FD + 1) as u32, u32::MAX, 0) != 0 {
+        if close_range((CONTROL_FD + 1) as u32, u32::MAX, 0) != 0 {
             // No close_range (before Linux 5.9): close one by one up to the host's highest.
             for fd in (CONTROL_FD + 1)..fd_limit {
                 libc::close(fd);
@@ -411,6 +409,23 @@ unsafe fn exec_child(
         }
         libc::execve(path, argv, envp);
         fail(b"mesos-containerizer: execve of the launch helper failed\n", 127);
+    }
+}
+
+/// `close_range(2)` (Linux 5.9) as the raw system call: musl, which the launch helper is built
+/// with, has no wrapper for it. -1 with `errno` set on failure, as the libc call.
+///
+/// # Safety
+/// As `close_range(2)`: it closes descriptors others may own. Async-signal-safe.
+unsafe fn close_range(first: u32, last: u32, flags: c_int) -> c_int {
+    // SAFETY: the caller's contract; the system call takes three integers and touches no memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            libc::c_long::from(first),
+            libc::c_long::from(last),
+            libc::c_long::from(flags),
+        ) as c_int
     }
 }
 

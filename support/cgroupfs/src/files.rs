@@ -307,6 +307,7 @@ mod tests {
         let files = OpenFiles::default();
         let before = KEPT.load(Ordering::SeqCst);
         assert_eq!(files.read(&path).unwrap(), "cache 1\n");
+        assert_eq!(files.0.lock().unwrap().len(), 1, "below the budget the file is kept");
         assert!(KEPT.load(Ordering::SeqCst) >= before.min(keep_budget()));
         drop(files);
         let mut fillers = Vec::new();

@@ -46,7 +46,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
-use nix::sys::statvfs::{FsFlags, statvfs};
+use nix::sys::statvfs::FsFlags;
 use nix::unistd::{chdir, chroot, fchdir, pivot_root, symlinkat};
 
 use self::in_root::{Kind, Root, fd_path};
@@ -162,7 +162,7 @@ fn remount_read_only(path: &str) -> nix::Result<()> {
 
 /// [`remount_read_only`], adding `extra` per-mount flags.
 fn remount_read_only_with(path: &str, extra: MsFlags) -> nix::Result<()> {
-    let current = statvfs(path)?.flags();
+    let current = mount_flags(path)?;
     let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | extra;
     for (statvfs, mount) in [
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
@@ -170,16 +170,33 @@ fn remount_read_only_with(path: &str, extra: MsFlags) -> nix::Result<()> {
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
         (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        (ST_RELATIME, MsFlags::MS_RELATIME),
     ] {
         if current.contains(statvfs) {
             flags |= mount;
         }
     }
-    if !current.intersects(FsFlags::ST_NOATIME | FsFlags::ST_RELATIME) {
+    if !current.intersects(FsFlags::ST_NOATIME | ST_RELATIME) {
         flags |= MsFlags::MS_STRICTATIME;
     }
     mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
+}
+
+/// `ST_RELATIME` of statvfs(3)'s flags (Linux's statfs `ST_RELATIME`, 0x1000), which musl's
+/// headers, and so the libc and nix crates for the musl target, leave out.
+const ST_RELATIME: FsFlags = FsFlags::from_bits_retain(0x1000);
+
+/// The per-mount flags of the mount at `path` (statvfs(3)'s `f_flag`), every bit kept: nix's
+/// `Statvfs::flags` drops the bits its `FsFlags` does not name, and on musl that is
+/// [`ST_RELATIME`], which would turn every `relatime` mount made read-only into a strictatime one
+/// (and fail with EPERM in a user namespace, where the atime flags are locked).
+fn mount_flags(path: &str) -> nix::Result<FsFlags> {
+    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `stats` is writable memory of the struct's size.
+    Errno::result(unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) })?;
+    // SAFETY: statvfs succeeded, so it filled `stats`.
+    Ok(FsFlags::from_bits_retain(unsafe { stats.assume_init() }.f_flag))
 }
 
 /// `mount_setattr(2)`'s argument (Linux 5.12), spelled out: not every libc crate version has it.
