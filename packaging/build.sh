@@ -21,19 +21,12 @@ fi
 echo "== cargo build --release --workspace"
 cargo build --release --workspace
 
-# The launch helper ships built with musl: it starts for every container, and glibc's start-up
-# probes the CPU with cpuid, a trap to the hypervisor in a virtual machine (packaging/src/main.rs).
-helper_target="$(uname -m)-unknown-linux-musl"
-if ! rustup target list --installed 2>/dev/null | grep -qx "$helper_target"; then
-  echo "== rustup target add $helper_target"
-  rustup target add "$helper_target"
-fi
-echo "== cargo build --release --target $helper_target --bin mesos-containerizer"
-cargo build --release --target "$helper_target" -p linux-containerizer --bin mesos-containerizer
+# The launch helper ships built with musl (scripts/build-helper.sh says why).
+helper=$(scripts/build-helper.sh)
 
 target_dir=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 echo "== staging the packages' files ($target_dir/release/deb/)"
-"$target_dir/release/agent-harness-deb" >/dev/null
+"$target_dir/release/agent-harness-deb" --helper "$helper" >/dev/null
 
 for package in agent-harness-packaging agent-harness-dev-packaging; do
   echo "== cargo deb -p $package"

@@ -22,7 +22,7 @@ pub struct Versions {
     pub crun: String,
     pub runc: String,
     pub unshare: String,
-    /// Which launch helper the harness runs: the package's static musl build, or the build's own.
+    /// Which launch helper the harness runs, and whether it is static (the package's musl build).
     pub helper: String,
 }
 
@@ -79,13 +79,15 @@ pub fn load_average() -> f64 {
 }
 
 pub fn versions(harness: &std::path::Path, launcher_dir: &std::path::Path) -> Versions {
-    let musl = launcher_dir.components().any(|c| c.as_os_str().to_string_lossy().ends_with("-linux-musl"));
+    let helper = launcher_dir.join(linux_containerizer::params::HELPER_NAME);
+    let linking = match std::fs::read(&helper).map(|elf| program_interpreter(&elf)) {
+        Ok(Ok(None)) => "static".to_owned(),
+        Ok(Ok(Some(interpreter))) => format!("dynamic, {interpreter}"),
+        Ok(Err(e)) => e.to_owned(),
+        Err(e) => format!("unreadable: {e}"),
+    };
     Versions {
-        helper: format!(
-            "launch helper {} ({})",
-            launcher_dir.join("mesos-containerizer").display(),
-            if musl { "static, musl, as the package ships it" } else { "the build's own, glibc" }
-        ),
+        helper: format!("launch helper {} ({linking})", helper.display()),
         harness: first_line(&harness.display().to_string(), &["--version"]),
         crun: first_line("crun", &["--version"]),
         runc: first_line("runc", &["--version"]),
@@ -93,7 +95,52 @@ pub fn versions(harness: &std::path::Path, launcher_dir: &std::path::Path) -> Ve
     }
 }
 
+/// The program interpreter an ELF64 little-endian file names (its `PT_INTERP` segment), `None`
+/// for a static one: which helper a run used, read off the file rather than its path.
+fn program_interpreter(elf: &[u8]) -> Result<Option<String>, &'static str> {
+    const PT_INTERP: u32 = 3;
+    let field = |at: usize, len: usize| elf.get(at..at + len).ok_or("not an ELF file");
+    if field(0, 4)? != b"\x7fELF" || field(4, 2)? != [2, 1] {
+        return Err("not an ELF64 little-endian file");
+    }
+    let u16_at = |at| field(at, 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u64_at = |at| field(at, 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize);
+    let (phoff, phentsize, phnum) = (u64_at(0x20)?, u16_at(0x36)?, u16_at(0x38)?);
+    for header in (0..phnum).map(|i| phoff + i * phentsize) {
+        if u32::from_le_bytes(field(header, 4)?.try_into().expect("4 bytes")) == PT_INTERP {
+            let (offset, size) = (u64_at(header + 8)?, u64_at(header + 32)?);
+            let path = field(offset, size)?;
+            return Ok(Some(String::from_utf8_lossy(path.strip_suffix(&[0]).unwrap_or(path)).into_owned()));
+        }
+    }
+    Ok(None)
+}
+
 /// The date and time now, UTC, ISO 8601 (from `date`, to need no date crate).
 pub fn now_utc() -> String {
     first_line("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::program_interpreter;
+
+    #[test]
+    fn the_interpreter_is_read_off_the_file() {
+        // This test binary is a dynamic executable of the host's libc.
+        let own = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let interpreter = program_interpreter(&own).unwrap().expect("a dynamic executable has PT_INTERP");
+        assert!(interpreter.starts_with('/') && interpreter.contains("ld-"), "{interpreter}");
+        // An ELF64 header with no program headers: static.
+        let mut bare = vec![0u8; 64];
+        bare[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        assert_eq!(program_interpreter(&bare), Ok(None));
+        assert_eq!(program_interpreter(b"#!/bin/sh\n"), Err("not an ELF64 little-endian file"));
+        assert_eq!(program_interpreter(b"\x7fE"), Err("not an ELF file"));
+        // A program header table past the end of the file.
+        bare[0x20] = 0xff;
+        bare[0x36] = 56;
+        bare[0x38] = 1;
+        assert_eq!(program_interpreter(&bare), Err("not an ELF file"));
+    }
 }

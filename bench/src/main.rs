@@ -56,6 +56,10 @@ struct Args {
     /// The suite's OCI runtime for the containerd part (default: `isolation-runc` in --build).
     #[arg(long)]
     isolation_runc: Option<PathBuf>,
+    /// The folder of the launch helper for every harness run (bench/run passes the static musl
+    /// build the package ships, from scripts/build-helper.sh; default: --build's own).
+    #[arg(long)]
+    launcher_dir: Option<PathBuf>,
     /// Where latest.md and latest.json are written.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -74,9 +78,8 @@ pub struct Config {
     /// [`CGROUPS_ROOT`].
     pub modules: String,
     pub build: PathBuf,
-    /// `--launcher_dir=` for every harness run: where the launch helper is, the static musl build
-    /// the package ships (`<target>/<arch>-unknown-linux-musl/release`, built by bench/run) when
-    /// it is there, else the build's own.
+    /// `--launcher_dir=` for every harness run: where the launch helper is (`--launcher-dir`, else
+    /// the build's own).
     pub launcher_dir: PathBuf,
     pub work_dir: PathBuf,
     pub containers: usize,
@@ -136,13 +139,6 @@ fn suite_manifest(build: &std::path::Path) -> String {
     .to_string()
 }
 
-/// The folder of the musl build of the launch helper beside the `release` folder `build`, if it
-/// has one (packaging/build.sh and bench/run build it; the package ships it).
-fn musl_helper_dir(build: &std::path::Path) -> Option<PathBuf> {
-    let dir = build.parent()?.join(format!("{}-unknown-linux-musl", std::env::consts::ARCH)).join("release");
-    dir.join("mesos-containerizer").is_file().then_some(dir)
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     // SAFETY: geteuid has no preconditions.
@@ -157,7 +153,12 @@ fn main() -> Result<()> {
     let config = Config {
         harness: build.join("agent-harness"),
         modules: suite_manifest(&build),
-        launcher_dir: musl_helper_dir(&build).unwrap_or_else(|| build.clone()),
+        launcher_dir: match &args.launcher_dir {
+            Some(dir) => {
+                dir.canonicalize().with_context(|| format!("no launcher folder at {}", dir.display()))?
+            }
+            None => build.clone(),
+        },
         build: build.clone(),
         work_dir: temp.path().join("work"),
         containers: args.containers,

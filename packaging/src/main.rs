@@ -1,8 +1,8 @@
 //! `agent-harness-deb`: stages every file of the Debian packages, at its installed path, for
 //! `cargo deb` (whose assets are one glob per package, see packaging/Cargo.toml).
 //!
-//! Run it from the release build (`target/release/agent-harness-deb`): it takes the built files
-//! from its own directory and writes `deb/<package>/` there, which cargo-deb reads as
+//! Run it from the release build (`target/release/agent-harness-deb --helper FILE`): it takes the
+//! built files from its own directory, the launch helper from FILE, and writes `deb/<package>/` there, which cargo-deb reads as
 //! `target/release/deb/<package>/**/*`. Everything comes from the one place each thing is defined:
 //!
 //! | package | file | from |
@@ -10,7 +10,7 @@
 //! | agent-harness | `/usr/bin/agent-harness` | the build |
 //! | | `<INSTALLED_MODULES_DIR>/libisolation_suite.so` | the build: `SUITE_LIBRARY`, every module of the suite (agent-harness's engine::modules) |
 //! | | `<INSTALLED_MODULES_DIR>/lib<family>.so`, links to it | each family of `SUITE`, for manifests that name a family's library |
-//! | | `<INSTALLED_MODULES_DIR>/mesos-containerizer` | the build for `<arch>-unknown-linux-musl` (packaging/build.sh; static, it starts without glibc's `cpuid` probes), found by the containerizer beside its library |
+//! | | `<INSTALLED_MODULES_DIR>/mesos-containerizer` | `--helper`: the build for `<arch>-unknown-linux-musl` (scripts/build-helper.sh; static, it starts without glibc's `cpuid` probes), found by the containerizer beside its library |
 //! | | `/etc/agent-harness/modules.json` (a conffile) | `SUITE_LIBRARY` and every module of `SUITE`, by absolute path |
 //! | | `/usr/share/man/man1/agent-harness*.1.gz` | the clap definitions (clap_mangen) |
 //! | agent-harness-dev | `/usr/include/agent-harness/mesos_module.h` | module-abi/include |
@@ -53,18 +53,27 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let exe = std::env::current_exe().context("cannot find this program")?;
     let build = exe.parent().context("no build directory")?.to_path_buf();
-    let out = match args.as_slice() {
-        [] => build.join("deb"),
-        [flag, dir] if flag == "--out" => PathBuf::from(dir),
-        _ => bail!(
-            "usage: agent-harness-deb [--out DIR]   (stages the Debian packages' files; default DIR: <build>/deb)"
-        ),
-    };
+    let usage = "usage: agent-harness-deb --helper FILE [--out DIR]   (stages the Debian packages' files; \
+                 FILE: the launch helper to ship, scripts/build-helper.sh's; default DIR: <build>/deb)";
+    let (mut helper, mut out) = (None, build.join("deb"));
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().with_context(|| format!("{flag} needs a value\n{usage}"));
+        match flag.as_str() {
+            "--helper" => helper = Some(PathBuf::from(value?)),
+            "--out" => out = PathBuf::from(value?),
+            _ => bail!("unknown argument {flag:?}\n{usage}"),
+        }
+    }
+    let helper = helper.with_context(|| format!("no --helper given\n{usage}"))?;
+    if !helper.is_file() {
+        bail!("no launch helper at {} (scripts/build-helper.sh builds it)", helper.display());
+    }
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace")?.to_path_buf();
     if out.exists() {
         fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
-    let stage = Stage { build, source, out };
+    let stage = Stage { build, helper, source, out };
     stage.harness()?;
     stage.dev()?;
     let copyright = stage.copyright()?;
@@ -82,6 +91,11 @@ fn main() -> Result<()> {
 struct Stage {
     /// Where the release build put its files.
     build: PathBuf,
+    /// The launch helper the package ships: the static musl build of scripts/build-helper.sh. A
+    /// helper starts for every container, and glibc's start-up asks the CPU for its cache layout
+    /// with dozens of `cpuid` instructions, each a trap to the hypervisor in a virtual machine
+    /// (about 10 µs each on an Intel guest here, 0.9 ms per process); musl's start-up asks nothing.
+    helper: PathBuf,
     /// The workspace's sources.
     source: PathBuf,
     /// `<out>/<package>/<installed path>`.
@@ -108,22 +122,6 @@ impl Stage {
         self.write(package, installed, &contents, mode)
     }
 
-    /// The launch helper the package ships: the musl build of packaging/build.sh, beside the
-    /// workspace's `release` folder (`<target>/<arch>-unknown-linux-musl/release/`). A helper
-    /// starts for every container, and glibc's start-up asks the CPU for its cache layout with
-    /// dozens of `cpuid` instructions, each a trap to the hypervisor in a virtual machine (about
-    /// 10 µs each on an Intel guest here, 0.9 ms per process); musl's start-up asks nothing.
-    /// packaging/build.sh builds it after the workspace, so it is never older than the sources.
-    fn helper(&self) -> Result<PathBuf> {
-        let target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
-        let helper =
-            self.build.parent().unwrap_or(&self.build).join(&target).join("release").join(HELPER_BIN);
-        if !helper.is_file() {
-            bail!("no launch helper built for {target} at {} (run packaging/build.sh)", helper.display());
-        }
-        Ok(helper)
-    }
-
     /// `agent-harness`: the harness, the suite's libraries and helper, the default manifest, man pages.
     fn harness(&self) -> Result<()> {
         self.copy(HARNESS, &self.build.join(HARNESS_BIN), &format!("/usr/bin/{HARNESS_BIN}"), 0o755)?;
@@ -139,7 +137,7 @@ impl Stage {
         for (family, _) in SUITE {
             self.symlink(HARNESS, &suite, &format!("{INSTALLED_MODULES_DIR}/lib{family}.so"))?;
         }
-        self.copy(HARNESS, &self.helper()?, &format!("{INSTALLED_MODULES_DIR}/{HELPER_BIN}"), 0o755)?;
+        self.copy(HARNESS, &self.helper, &format!("{INSTALLED_MODULES_DIR}/{HELPER_BIN}"), 0o755)?;
         self.write(HARNESS, INSTALLED_MANIFEST, default_manifest()?.as_bytes(), 0o644)?;
         for (name, page) in man_pages()? {
             self.write(HARNESS, &format!("/usr/share/man/man1/{name}.1.gz"), &gzip(&page)?, 0o644)?;

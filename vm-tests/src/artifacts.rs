@@ -4,7 +4,10 @@
 //! The privileged suites are the `kernel` test binaries of the crates that touch the kernel, every
 //! test binary of `integration` once that crate exists, and this crate's `selftest` (one test that
 //! proves the plumbing, and fails or hangs on purpose when asked to). Besides them the guests get
-//! every module library, `agent-harness` and `mesos-containerizer`.
+//! every module library, `agent-harness` and `mesos-containerizer`. The guests' helper is the one
+//! the package ships, the static musl build of scripts/build-helper.sh, put at the path of the
+//! build's own (where the tests look for it): the host's nextest runs cover the glibc build, the
+//! guests' runs the shipped one, on every kernel.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +49,38 @@ pub struct Artifacts {
     pub harness: PathBuf,
     /// Every binary and module library, placed in the guest at the same absolute path.
     pub files: Vec<PathBuf>,
+    /// The file the guests get at the path of the build's launch helper: the shipped helper.
+    pub helper: Option<(PathBuf, PathBuf)>,
+}
+
+impl Artifacts {
+    /// The host file whose bytes the guest gets at `path`, one of [`Artifacts::files`].
+    pub fn source<'a>(&'a self, path: &'a Path) -> &'a Path {
+        match &self.helper {
+            Some((build, shipped)) if build == path => shipped,
+            _ => path,
+        }
+    }
+}
+
+/// The launch helper the package ships, built by scripts/build-helper.sh (which prints its path).
+fn shipped_helper(workspace: &Path) -> Result<PathBuf> {
+    let script = workspace.join("scripts/build-helper.sh");
+    eprintln!("vm-tests: {}", script.display());
+    let out = Command::new(&script)
+        .current_dir(workspace)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} failed: {}", script.display(), out.status);
+    }
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let path = PathBuf::from(path);
+    if !path.is_file() {
+        bail!("{} printed {:?}, which is not a file", script.display(), path.display());
+    }
+    Ok(path)
 }
 
 /// Workspace packages, from `cargo metadata`.
@@ -136,6 +171,19 @@ pub fn build(workspace: &Path) -> Result<Artifacts> {
         .find(|p| p.file_name().is_some_and(|n| n == "agent-harness"))
         .cloned()
         .context("the build produced no agent-harness binary")?;
+    let build_helper = artifacts
+        .files
+        .iter()
+        .find(|p| p.file_name().is_some_and(|n| n == "mesos-containerizer"))
+        .cloned()
+        .context("the build produced no mesos-containerizer binary")?;
+    let shipped = shipped_helper(workspace)?;
+    eprintln!(
+        "vm-tests: the guests run the shipped helper {} at {}",
+        shipped.display(),
+        build_helper.display()
+    );
+    artifacts.helper = Some((build_helper, shipped));
 
     let mut args: Vec<&str> = Vec::new();
     for package in KERNEL_SUITES.iter().chain([&INTEGRATION, &SELF]) {

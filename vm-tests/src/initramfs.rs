@@ -118,8 +118,9 @@ pub fn build(out: &Path, kernel: &Kernel, artifacts: &Artifacts) -> Result<()> {
     let mut libraries = BTreeSet::new();
     let stripped = out.with_extension("stripped");
     for elf in &elves {
-        archive.copy(path_str(elf)?, &strip_debug(elf, &stripped))?;
-        libraries.extend(shared_libraries(elf)?);
+        let source = artifacts.source(elf);
+        archive.copy(path_str(elf)?, &strip_debug(source, &stripped))?;
+        libraries.extend(shared_libraries(source)?);
     }
     let _ = std::fs::remove_file(&stripped);
     for library in &libraries {
