@@ -113,8 +113,8 @@ pub fn harness_run(config: &Config, isolation: &str, id: &str, extra: &[String])
 }
 
 /// `agent-harness <subcommand>` (`run` or `run-many`) with the flags every harness container of
-/// the bench shares: the suite's modules, `isolation`, the resources, the work dir and the
-/// launch helper the package ships ([`Config::launcher_dir`]).
+/// the bench shares: the suite's modules (whose containerizer runs the helper of
+/// [`Config::launcher_dir`]), `isolation`, the resources and the work dir.
 pub fn harness(config: &Config, subcommand: &str, isolation: &str) -> Command {
     let mut command = Command::new(&config.harness);
     command
@@ -122,8 +122,7 @@ pub fn harness(config: &Config, subcommand: &str, isolation: &str) -> Command {
         .arg(format!("--modules={}", config.modules))
         .arg(format!("--isolation={isolation}"))
         .arg(format!("--resources={HARNESS_RESOURCES}"))
-        .arg(format!("--work_dir={}", config.work_dir.display()))
-        .arg(format!("--launcher_dir={}", config.launcher_dir.display()));
+        .arg(format!("--work_dir={}", config.work_dir.display()));
     command
 }
 

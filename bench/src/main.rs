@@ -78,8 +78,8 @@ pub struct Config {
     /// [`CGROUPS_ROOT`].
     pub modules: String,
     pub build: PathBuf,
-    /// `--launcher_dir=` for every harness run: where the launch helper is (`--launcher-dir`, else
-    /// the build's own).
+    /// The containerizer's `launcher_dir` in [`Config::modules`]: where the launch helper is
+    /// (`--launcher-dir`, else the build's own).
     pub launcher_dir: PathBuf,
     pub work_dir: PathBuf,
     pub containers: usize,
@@ -122,9 +122,13 @@ fn hide_unified_cgroup2() -> Result<bool> {
     Ok(true)
 }
 
-/// The suite's modules from `build` (its one library), inline, with the bench's cgroups root.
-fn suite_manifest(build: &std::path::Path) -> String {
+/// The suite's modules from `build` (its one library), inline, with the bench's cgroups root, and
+/// the containerizer's helper from `launcher_dir` (a manifest's modules keep their own parameters:
+/// the agent flags apply to the suite's built-in modules only).
+fn suite_manifest(build: &std::path::Path, launcher_dir: &std::path::Path) -> String {
     let root = serde_json::json!([{"key": "cgroups_root", "value": CGROUPS_ROOT}]);
+    let containerizer = serde_json::json!([{"key": "cgroups_root", "value": CGROUPS_ROOT},
+        {"key": "launcher_dir", "value": launcher_dir}]);
     let module = |name: &str, parameters: &serde_json::Value| serde_json::json!({"name": name, "parameters": parameters});
     let none = serde_json::json!([]);
     serde_json::json!({"libraries": [
@@ -134,7 +138,7 @@ fn suite_manifest(build: &std::path::Path) -> String {
             module("org_apache_mesos_NamespacesPidIsolator", &none),
             module("org_apache_mesos_NamespacesIpcIsolator", &none),
             module("org_apache_mesos_NamespacesUtsIsolator", &none),
-            module("org_apache_mesos_LinuxContainerizer", &root)]},
+            module("org_apache_mesos_LinuxContainerizer", &containerizer)]},
     ]})
     .to_string()
 }
@@ -150,15 +154,16 @@ fn main() -> Result<()> {
     let hid_unified = hide_unified_cgroup2().context("cannot hide the unified cgroup2 mount for crun")?;
     let build = args.build.canonicalize().with_context(|| format!("no build at {}", args.build.display()))?;
     let temp = tempfile::Builder::new().prefix("harness-bench-").tempdir()?;
+    let launcher_dir = match &args.launcher_dir {
+        Some(dir) => {
+            dir.canonicalize().with_context(|| format!("no launcher folder at {}", dir.display()))?
+        }
+        None => build.clone(),
+    };
     let config = Config {
         harness: build.join("agent-harness"),
-        modules: suite_manifest(&build),
-        launcher_dir: match &args.launcher_dir {
-            Some(dir) => {
-                dir.canonicalize().with_context(|| format!("no launcher folder at {}", dir.display()))?
-            }
-            None => build.clone(),
-        },
+        modules: suite_manifest(&build, &launcher_dir),
+        launcher_dir,
         build: build.clone(),
         work_dir: temp.path().join("work"),
         containers: args.containers,

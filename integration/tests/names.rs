@@ -16,6 +16,7 @@ fn main() {
     suite.test("the_command_line_beats_the_environment", containers, || cgroups_root(Via::Both));
     suite.test("deprecated_alias_warns_and_runs", containers, deprecated_alias_warns_and_runs);
     suite.test("names_and_module_names_mix", containers, names_and_module_names_mix);
+    suite.test("a_flag_a_manifest_module_does_not_take_warns", containers, flag_kept_by_a_manifest_module);
     suite.run()
 }
 
@@ -119,5 +120,20 @@ fn names_and_module_names_mix() -> TestResult {
     )?;
     let stdout = stdout_of(&sandbox, &run, "mix")?;
     ensure!(stdout.trim() == "2", "not in a pid namespace: {stdout:?}");
+    sandbox.assert_clean()
+}
+
+/// An agent flag applies to the suite's modules only: a module of a `--modules` manifest keeps its
+/// manifest's parameters, and the harness says so rather than ignoring the flag in silence. The
+/// sandbox's manifest names the containerizer with its own `launcher_dir`, so the run still finds
+/// the helper.
+fn flag_kept_by_a_manifest_module() -> TestResult {
+    let sandbox = Sandbox::new()?;
+    let run = sandbox.run(&[integration::isolators::CPU], &["--launcher_dir=/nonexistent"], &["true"])?;
+    run.expect_success()?;
+    let warning = "the agent flag --launcher_dir is not applied to org_apache_mesos_LinuxContainerizer: \
+                   it comes from a --modules manifest";
+    ensure!(run.stderr.contains(warning), "no warning about the flag: {:?}", run.stderr);
+    ensure!(run.stderr.lines().filter(|l| l.contains("--launcher_dir")).count() == 1, "{:?}", run.stderr);
     sandbox.assert_clean()
 }

@@ -235,6 +235,12 @@ pub fn load_with_suite(
 ) -> Result<ModuleManager, ModulesError> {
     let mut manager = ModuleManager::with_policy(policy);
     manager.load_all(user).map_err(ModulesError::Load)?;
+    for (flag, module) in flags_not_applied(&manager, params) {
+        tracing::warn!(
+            "the agent flag --{flag} is not applied to {module}: it comes from a --modules manifest, \
+             whose parameters it keeps (set '{flag}' there)"
+        );
+    }
     let loaded: HashSet<String> = manager.modules().iter().map(|m| m.name.clone()).collect();
     match suite_modules(&loaded, policy, params)? {
         Some(mut suite) => {
@@ -255,6 +261,23 @@ pub fn load_with_suite(
         ),
     }
     Ok(manager)
+}
+
+/// The agent flags given that a module of the user's manifests (all `manager` holds before the
+/// suite's) would take as a suite module, but whose value it does not have: a flag applies to the
+/// suite's modules only, and a user's module keeps its manifest's parameters. `(flag, module)`.
+fn flags_not_applied(manager: &ModuleManager, params: &AgentParams) -> Vec<(String, String)> {
+    let mut ignored = Vec::new();
+    for module in manager.modules() {
+        for (key, value) in params.for_module(&module.name) {
+            // `work_dir` is the harness's own flag, set for every module that takes it.
+            let has = module.parameters.iter().any(|p| p.key == key && p.value == value);
+            if key != "work_dir" && !has {
+                ignored.push((key, module.name.clone()));
+            }
+        }
+    }
+    ignored
 }
 
 /// The registry as a manifest with every library resolved to its file, for checkpoints.
